@@ -1,0 +1,1 @@
+"""The HTTP surface: FastAPI app, auth, errors, pagination, rate limits, native and compat routes."""

@@ -1,0 +1,145 @@
+"""The ASGI application: FastAPI for the management API and its OpenAPI spec, plain Starlette
+routes for the hot ingest path, pure ASGI middleware around both."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.routing import Route
+
+import tocsin
+from tocsin.api.auth import KeyResolver
+from tocsin.api.errors import install_error_handlers
+from tocsin.api.intake import AlertLimits, RouteResolver
+from tocsin.api.metrics import Metrics
+from tocsin.api.middleware import ApiGate, BodySizeLimit, Observability
+from tocsin.api.ratelimit import RateLimiter
+from tocsin.api.routes import events, health, incidents, keys, services, teams, users
+from tocsin.api.usage import KeyUsageTracker
+from tocsin.clock import Clock, SystemClock
+from tocsin.config import Settings, get_settings
+from tocsin.db.session import Database
+from tocsin.services import incidents as incident_service
+from tocsin.services.batching import GroupCommitter
+
+OPEN_PATHS = frozenset({"/api/docs"})
+
+
+def _event_openapi() -> dict[str, Any]:
+    """The events route is plain Starlette; describe it from its msgspec types."""
+    (schema,), components = msgspec.json.schema_components(
+        [events.EventIn], ref_template="#/components/schemas/{name}"
+    )
+    return {
+        "components": components,
+        "path": {
+            "post": {
+                "tags": ["events"],
+                "summary": "Send an event (trigger, acknowledge, resolve)",
+                "description": "PagerDuty Events v2 shaped. Needs the events:write scope. "
+                "Answered 202 once the event is committed.",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+                "responses": {
+                    "202": {
+                        "description": '{"status":"success","message":"Event processed","dedup_key":"..."}'
+                    },
+                    "400": {"description": "VALIDATION_ERROR (details.field names the field)"},
+                    "429": {"description": "RATE_LIMITED"},
+                },
+            }
+        },
+    }
+
+
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    owns_db = database is None
+    db = database or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    clock = clock or SystemClock()
+    metrics = Metrics()
+    limiter = RateLimiter(settings)
+    resolver = KeyResolver(db, settings.auth_cache_seconds)
+    usage = KeyUsageTracker(db, clock, settings.key_usage_flush_seconds)
+    committer = GroupCommitter(db, max_batch=settings.ingest_batch_max, name="ingest")
+
+    def count_incidents() -> dict[tuple[str, bool], int]:
+        with db.read() as session:
+            return incident_service.count_by_status(session=session)
+
+    metrics.watch_incidents(count_incidents)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        committer.start()
+        usage.start()
+        try:
+            yield
+        finally:
+            await usage.stop()
+            committer.stop()
+            if owns_db:
+                db.dispose()
+
+    app = FastAPI(
+        title="Tocsin",
+        version=tocsin.__version__,
+        description="Self-hosted on-call and incident response. Native API as in spec 003.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock
+    app.state.metrics = metrics
+    app.state.limiter = limiter
+    app.state.resolver = resolver
+    app.state.usage = usage
+    app.state.committer = committer
+    app.state.routes = RouteResolver(db, settings.auth_cache_seconds)
+    app.state.alert_limits = AlertLimits(limiter)
+
+    install_error_handlers(app)
+    app.router.routes.append(Route("/api/events", events.post_event, methods=["POST"]))
+    for router in (incidents.router, services.router, users.router, teams.router, keys.router):
+        app.include_router(router)
+    app.router.routes.extend(
+        [
+            Route("/healthz", health.healthz, methods=["GET"]),
+            Route("/readyz", health.readyz, methods=["GET"]),
+            Route("/metrics", health.metrics, methods=["GET"]),
+        ]
+    )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            extra = _event_openapi()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(extra["components"])
+            schema["paths"]["/api/events"] = extra["path"]
+            schema["components"]["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            }
+            schema["security"] = [{"bearer": []}, {"apiKey": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    app.add_middleware(ApiGate, resolver=resolver, limiter=limiter, usage=usage, open_paths=OPEN_PATHS)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Observability, metrics=metrics)
+    return app

@@ -1,0 +1,126 @@
+"""The spec's error envelope ``{"error": {code, message, details}}`` on every error the API returns.
+
+No framework-default body (FastAPI's 422, Starlette's plain-text 404) ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from tocsin.services.errors import ServiceError
+
+log = logging.getLogger("tocsin.api")
+
+STATUS_FOR_CODE: Mapping[str, int] = {
+    "VALIDATION_ERROR": 400,
+    "UNAUTHORIZED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "CONFLICT": 409,
+    "PAYLOAD_TOO_LARGE": 413,
+    "RATE_LIMITED": 429,
+    "INTERNAL_ERROR": 500,
+    "SERVICE_UNAVAILABLE": 503,
+}
+_CODE_FOR_STATUS = {status: code for code, status in STATUS_FOR_CODE.items()}
+
+
+class ApiError(Exception):
+    """Raised anywhere in a request to answer with the envelope."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = dict(details or {})
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+
+def error_response(
+    code: str,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Response:
+    """The one place the error envelope is rendered."""
+    body: dict[str, Any] = {"code": code, "message": message, "details": dict(details or {})}
+    body.update(extra or {})
+    return Response(
+        orjson.dumps({"error": body}),
+        status_code=STATUS_FOR_CODE.get(code, 500),
+        media_type="application/json",
+        headers=dict(headers or {}),
+    )
+
+
+def field_path(location: Sequence[Any]) -> str:
+    """``("body", "payload", "summary")`` becomes ``"payload.summary"``: the name the client sent."""
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+_REASONS = {"missing": "required", "json_invalid": "invalid_json", "extra_forbidden": "unknown_field"}
+
+
+def _validation_response(exc: RequestValidationError) -> Response:
+    first = exc.errors()[0]
+    field = field_path(first.get("loc", ()))
+    kind = str(first.get("type", "invalid"))
+    reason = _REASONS.get(kind, kind)
+    if kind == "json_invalid" or (field == "body" and kind in ("model_attributes_type", "dict_type")):
+        return error_response(
+            "VALIDATION_ERROR",
+            "Request body must be a JSON object",
+            {"field": "body", "reason": "invalid_json"},
+        )
+    message = f"{field}: {first.get('msg', 'invalid value')}"
+    return error_response("VALIDATION_ERROR", message, {"field": field, "reason": reason})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.code, exc.message, exc.details, exc.headers, exc.extra)
+
+    async def on_service_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ServiceError)
+        return error_response(exc.code, exc.message, exc.details)
+
+    async def on_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _validation_response(exc)
+
+    async def on_http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _CODE_FOR_STATUS.get(exc.status_code, "INTERNAL_ERROR")
+        messages = {404: "No such route", 405: "Method not allowed on this route"}
+        message = messages.get(exc.status_code, str(exc.detail))
+        return error_response(code, message, {}, exc.headers)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response("INTERNAL_ERROR", "Internal server error; it has been logged.")
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

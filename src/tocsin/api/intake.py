@@ -1,0 +1,55 @@
+"""What every inbound path (native events and each compat dialect) does before the ingest call:
+find the routing key (cached) and apply the alert limits of spec 000 (per integration, per org)."""
+
+from __future__ import annotations
+
+import time
+
+from tocsin.api.cache import CachedLookup
+from tocsin.api.errors import ApiError
+from tocsin.api.ratelimit import LimiterUnavailable, RateLimiter
+from tocsin.db.session import Database
+from tocsin.services import catalog
+from tocsin.services.catalog import IngestRoute
+
+
+class RouteResolver:
+    def __init__(self, database: Database, ttl: float) -> None:
+        self._db = database
+        self._cache: CachedLookup[IngestRoute | None] = CachedLookup(ttl)
+
+    async def resolve(self, routing_key: str) -> IngestRoute | None:
+        def lookup() -> IngestRoute | None:
+            with self._db.read() as session:
+                return catalog.find_route(session=session, routing_key=routing_key)
+
+        return await self._cache.get(routing_key, lookup)
+
+    def forget(self) -> None:
+        """After an integration or org change; cheap enough to drop everything."""
+        self._cache.clear()
+
+
+class AlertLimits:
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+
+    async def check(self, route: IngestRoute) -> None:
+        """Raise RATE_LIMITED (429) if the integration or the org has sent too many alerts."""
+        try:
+            for category, identity in (("integration", route.integration_id), ("org_alerts", route.org_id)):
+                decision = await self._limiter.hit(category, identity, route.org_rate_limits)
+                if not decision.allowed:
+                    retry = decision.retry_after(time.time())
+                    scope = "integration" if category == "integration" else "organization"
+                    raise ApiError(
+                        "RATE_LIMITED",
+                        f"Too many alerts from this {scope}. Retry after {retry} seconds.",
+                        {"scope": scope, "limit": decision.limit},
+                        headers={**decision.headers(), "Retry-After": str(retry)},
+                        extra={"retry_after": retry},
+                    )
+        except LimiterUnavailable:
+            raise ApiError(
+                "SERVICE_UNAVAILABLE", "Rate limiter unavailable; retry shortly", headers={"Retry-After": "5"}
+            ) from None

@@ -1,0 +1,49 @@
+"""Prometheus metrics, one registry per app so several apps (tests, replicas in one process) never clash."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+class IncidentsByStatus(Collector):
+    """Counted at scrape time from the database, so the figure is never stale or double-counted."""
+
+    def __init__(self, count: Callable[[], Mapping[tuple[str, bool], int]]) -> None:
+        self._count = count
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("tocsin_incidents", "Incidents by status", labels=["status", "livemode"])
+        for (status, livemode), value in sorted(self._count().items()):
+            family.add_metric([status, str(livemode).lower()], value)
+        yield family
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "tocsin_http_requests_total",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "tocsin_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "tocsin_events_ingested_total",
+            "Events accepted and committed, by action and outcome",
+            ["action", "outcome"],
+            registry=self.registry,
+        )
+
+    def watch_incidents(self, count: Callable[[], Mapping[tuple[str, bool], int]]) -> None:
+        self.registry.register(IncidentsByStatus(count))

@@ -1,0 +1,1 @@
+"""Native ``/api`` routes, one module per resource."""

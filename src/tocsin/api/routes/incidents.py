@@ -1,0 +1,179 @@
+"""``/api/incidents``: list with filters, create, edit, act on, notes and timeline (spec 003)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from tocsin.api.deps import DEFAULT_PAGE, Db, IncidentsRead, IncidentsWrite, Limit, Now, Offset
+from tocsin.api.query import choice, csv_enum, csv_values, iso_datetime
+from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_envelope
+from tocsin.api.schemas.incidents import (
+    IncidentCreate,
+    IncidentRead,
+    IncidentUpdate,
+    NoteCreate,
+    NoteRead,
+    SnoozeRequest,
+    TimelineEntryRead,
+)
+from tocsin.domain.incident import Status, Urgency
+from tocsin.services import incident_actions, incidents, timeline
+from tocsin.services.incidents import SORT_FIELDS, IncidentFilters
+
+router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+
+
+def _read(incident: Any) -> IncidentRead:
+    return IncidentRead.model_validate(incident)
+
+
+@router.get("", response_model=ListEnvelope[IncidentRead], summary="List incidents")
+def list_incidents(
+    key: IncidentsRead,
+    db: Db,
+    status: str | None = None,
+    urgency: str | None = None,
+    service_id: str | None = None,
+    team_id: str | None = None,
+    assignee_id: str | None = None,
+    created_after: str | None = None,
+    created_before: str | None = None,
+    sort: str = "created_at",
+    order: str = "desc",
+    limit: Limit = DEFAULT_PAGE,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Filters take comma-separated values: ``?status=OPEN,ACKNOWLEDGED&urgency=HIGH``."""
+    filters = IncidentFilters(
+        statuses=csv_enum(status, Status, "status"),
+        urgencies=csv_enum(urgency, Urgency, "urgency"),
+        service_ids=csv_values(service_id),
+        team_ids=csv_values(team_id),
+        assignee_ids=csv_values(assignee_id),
+        created_after=iso_datetime(created_after, "created_after"),
+        created_before=iso_datetime(created_before, "created_before"),
+    )
+    sort_by = choice(sort, SORT_FIELDS, "sort")
+    direction = choice(order, ("asc", "desc"), "order")
+    with db.read() as session:
+        page = incidents.list_incidents(
+            session=session,
+            tenant=key.tenant,
+            filters=filters,
+            sort=sort_by,
+            order=direction,
+            limit=limit,
+            offset=offset,
+        )
+        return page_envelope(page, _read)
+
+
+@router.post("", status_code=201, response_model=Envelope[IncidentRead], summary="Create an incident")
+def create_incident(body: IncidentCreate, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
+    with db.write() as session:
+        incident = incidents.create_incident(
+            session=session,
+            tenant=key.tenant,
+            actor=key.actor,
+            now=now,
+            title=body.title,
+            service_id=body.service_id,
+            urgency=body.urgency,
+            description=body.description,
+            assignee_ids=body.assignee_ids,
+            priority=body.priority,
+            dedup_key=body.dedup_key,
+        )
+        return envelope(_read(incident))
+
+
+@router.get(
+    "/{incident_id}", response_model=Envelope[IncidentRead], summary="Get an incident by id or number"
+)
+def get_incident(incident_id: str, key: IncidentsRead, db: Db) -> dict[str, Any]:
+    with db.read() as session:
+        return envelope(_read(incidents.get_incident(session=session, tenant=key.tenant, ref=incident_id)))
+
+
+@router.patch("/{incident_id}", response_model=Envelope[IncidentRead], summary="Update an incident")
+def update_incident(
+    incident_id: str, body: IncidentUpdate, key: IncidentsWrite, db: Db, now: Now
+) -> dict[str, Any]:
+    changes = body.model_dump(include=body.model_fields_set)
+    with db.write() as session:
+        incident = incident_actions.update_incident(
+            session=session, tenant=key.tenant, ref=incident_id, changes=changes, actor=key.actor, now=now
+        )
+        return envelope(_read(incident))
+
+
+def _act(db: Any, key: Any, now: Any, incident_id: str, target: Status, until: Any = None) -> dict[str, Any]:
+    with db.write() as session:
+        incident = incident_actions.act(
+            session=session,
+            tenant=key.tenant,
+            ref=incident_id,
+            target=target,
+            actor=key.actor,
+            now=now,
+            snoozed_until=until,
+        )
+        return envelope(_read(incident))
+
+
+@router.post("/{incident_id}/acknowledge", response_model=Envelope[IncidentRead], summary="Acknowledge")
+def acknowledge(incident_id: str, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
+    return _act(db, key, now, incident_id, Status.ACKNOWLEDGED)
+
+
+@router.post("/{incident_id}/resolve", response_model=Envelope[IncidentRead], summary="Resolve")
+def resolve(incident_id: str, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
+    return _act(db, key, now, incident_id, Status.RESOLVED)
+
+
+@router.post("/{incident_id}/snooze", response_model=Envelope[IncidentRead], summary="Snooze")
+def snooze(incident_id: str, body: SnoozeRequest, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
+    """``{"until": "2024-01-15T12:00:00Z"}`` or ``{"duration_minutes": 60}``; back to OPEN at expiry."""
+    until = incident_actions.snooze_until(now=now, until=body.until, duration_minutes=body.duration_minutes)
+    return _act(db, key, now, incident_id, Status.SNOOZED, until)
+
+
+@router.post("/{incident_id}/unsnooze", response_model=Envelope[IncidentRead], summary="Unsnooze")
+def unsnooze(incident_id: str, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
+    return _act(db, key, now, incident_id, Status.OPEN)
+
+
+@router.get("/{incident_id}/notes", response_model=ListEnvelope[NoteRead], summary="List notes")
+def list_notes(
+    incident_id: str, key: IncidentsRead, db: Db, limit: Limit = DEFAULT_PAGE, offset: Offset = 0
+) -> dict[str, Any]:
+    with db.read() as session:
+        incident = incidents.get_incident(session=session, tenant=key.tenant, ref=incident_id)
+        page = timeline.list_notes(
+            session=session, tenant=key.tenant, incident_id=incident.id, limit=limit, offset=offset
+        )
+        return page_envelope(page, NoteRead.model_validate)
+
+
+@router.post("/{incident_id}/notes", status_code=201, response_model=Envelope[NoteRead], summary="Add a note")
+def add_note(incident_id: str, body: NoteCreate, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
+    with db.write() as session:
+        incident = incidents.get_incident(session=session, tenant=key.tenant, ref=incident_id)
+        note = timeline.add_note(
+            session=session, incident=incident, content=body.content, actor=key.actor, now=now
+        )
+        return envelope(NoteRead.model_validate(note))
+
+
+@router.get("/{incident_id}/timeline", response_model=ListEnvelope[TimelineEntryRead], summary="Timeline")
+def get_timeline(
+    incident_id: str, key: IncidentsRead, db: Db, limit: Limit = DEFAULT_PAGE, offset: Offset = 0
+) -> dict[str, Any]:
+    with db.read() as session:
+        incident = incidents.get_incident(session=session, tenant=key.tenant, ref=incident_id)
+        page = timeline.list_entries(
+            session=session, tenant=key.tenant, incident_id=incident.id, limit=limit, offset=offset
+        )
+        return page_envelope(page, TimelineEntryRead.model_validate)

@@ -1,0 +1,1 @@
+"""Request and response shapes (``IncidentCreate``, ``IncidentRead`` ...), apart from the tables."""

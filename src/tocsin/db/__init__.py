@@ -1,0 +1,1 @@
+"""Tables, engine and sessions. Imports ``domain`` types only."""

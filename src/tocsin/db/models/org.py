@@ -1,0 +1,77 @@
+"""Orgs, users and teams: who is who in a tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tocsin.db.models.base import Base, TenantMixin
+from tocsin.db.types import JSONType, UTCDateTime
+
+
+class Org(Base):
+    __tablename__ = "orgs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    # Per-org overrides of the rate limits, e.g. {"read": "1000/minute"}.
+    rate_limits: Mapped[dict[str, str]] = mapped_column(JSONType, nullable=False, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class Counter(Base):
+    """Per-org sequences (incident numbers), one row per (org, mode, name), bumped under a row lock."""
+
+    __tablename__ = "counters"
+
+    org_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True
+    )
+    livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class User(TenantMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("org_id", "livemode", "email"),)
+
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False, default="user")
+    time_zone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class Team(TenantMixin, Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("org_id", "livemode", "name"),)
+
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str | None] = mapped_column(String(2000))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    members: Mapped[list[TeamMember]] = relationship(
+        back_populates="team", cascade="all, delete-orphan", order_by="TeamMember.created_at"
+    )
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[str] = mapped_column(String(40), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False, default="responder")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    team: Mapped[Team] = relationship(back_populates="members")
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,1 @@
+"""Pure logic: no I/O, no SQLAlchemy, no clock. ``now`` is always an argument."""

@@ -1,0 +1,29 @@
+"""Prefixed, time-sortable public ids (``inc_01J...``): the prefix says what it is, the ULID sorts by age."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ulid import ULID
+
+PREFIXES: Final = {
+    "org": "org",
+    "user": "usr",
+    "team": "tm",
+    "service": "svc",
+    "integration": "int",
+    "maintenance_window": "mw",
+    "incident": "inc",
+    "alert": "alr",
+    "timeline": "tle",
+    "note": "note",
+    "api_key": "key",
+    "schedule": "sch",
+    "escalation_policy": "ep",
+    "webhook": "wh",
+}
+
+
+def new_id(kind: str) -> str:
+    """A fresh id for an entity of ``kind`` (a key of ``PREFIXES``)."""
+    return f"{PREFIXES[kind]}_{ULID()}"

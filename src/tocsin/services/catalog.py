@@ -1,0 +1,274 @@
+"""The service catalog: services, their integrations (routing keys) and maintenance windows."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from tocsin.db.models import Incident, Integration, MaintenanceWindow, Org, Service, Team
+from tocsin.domain.actor import Tenant
+from tocsin.domain.incident import Status
+from tocsin.ids import new_id
+from tocsin.services.errors import Conflict, Invalid
+from tocsin.services.pagination import Page, paginate
+from tocsin.services.sql import load, tenant_filter
+
+ROUTING_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
+INTEGRATION_TYPES = (
+    "events_api_v2",
+    "events_api_v1",
+    "alertmanager",
+    "grafana_alerting",
+    "webhook",
+    "formatted_webhook",
+    "victorops",
+    "opsgenie",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRoute:
+    """Everything ingest needs about a routing key, small enough to cache in memory."""
+
+    integration_id: str
+    integration_name: str
+    integration_type: str
+    org_id: str
+    livemode: bool
+    service_id: str
+    service_name: str
+    org_rate_limits: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(self.org_id, self.livemode)
+
+
+def _check_name(name: str | None, field: str = "name") -> str:
+    value = (name or "").strip()
+    if not value:
+        raise Invalid(field, "required", f"{field} is required")
+    if len(value) > 200:
+        raise Invalid(field, "too_long", f"{field} is at most 200 characters")
+    return value
+
+
+def _check_team(session: Session, tenant: Tenant, team_id: str | None) -> str | None:
+    if team_id is None:
+        return None
+    found = session.scalar(select(Team.id).where(*tenant_filter(Team, tenant), Team.id == team_id))
+    if found is None:
+        raise Invalid("team_id", "not_found", f"unknown team id {team_id!r}")
+    return team_id
+
+
+def _check_ack_timeout(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= 24 * 60:
+        raise Invalid("ack_timeout_minutes", "range", "ack_timeout_minutes must be between 1 and 1440")
+    return value
+
+
+def get_service(*, session: Session, tenant: Tenant, service_id: str) -> Service:
+    return load(session, Service, tenant, service_id, "service")
+
+
+def list_services(
+    *,
+    session: Session,
+    tenant: Tenant,
+    team_ids: tuple[str, ...] = (),
+    query: str | None = None,
+    limit: int,
+    offset: int,
+) -> Page[Service]:
+    stmt = (
+        select(Service)
+        .where(*tenant_filter(Service, tenant))
+        .options(selectinload(Service.integrations), selectinload(Service.maintenance_windows))
+        .order_by(Service.name, Service.id)
+    )
+    if team_ids:
+        stmt = stmt.where(Service.team_id.in_(team_ids))
+    if query:
+        stmt = stmt.where(Service.name.ilike(f"%{query}%"))
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def create_service(
+    *,
+    session: Session,
+    tenant: Tenant,
+    now: datetime,
+    name: str,
+    description: str | None = None,
+    team_id: str | None = None,
+    ack_timeout_minutes: int | None = None,
+    integrations: list[dict[str, Any]] | None = None,
+) -> Service:
+    """A service, with an Events API integration unless the caller lists its own."""
+    service = Service(
+        id=new_id("service"),
+        org_id=tenant.org_id,
+        livemode=tenant.livemode,
+        name=_check_name(name),
+        description=description,
+        team_id=_check_team(session, tenant, team_id),
+        ack_timeout_minutes=_check_ack_timeout(ack_timeout_minutes),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(service)
+    session.flush()
+    for spec in integrations if integrations is not None else [{"name": "Events API v2"}]:
+        add_integration(session=session, tenant=tenant, service=service, now=now, **spec)
+    return service
+
+
+def update_service(
+    *, session: Session, tenant: Tenant, service_id: str, changes: dict[str, Any], now: datetime
+) -> Service:
+    service = get_service(session=session, tenant=tenant, service_id=service_id)
+    if "name" in changes:
+        service.name = _check_name(changes["name"])
+    if "description" in changes:
+        service.description = changes["description"]
+    if "team_id" in changes:
+        service.team_id = _check_team(session, tenant, changes["team_id"])
+    if "ack_timeout_minutes" in changes:
+        service.ack_timeout_minutes = _check_ack_timeout(changes["ack_timeout_minutes"])
+    service.updated_at = now
+    session.flush()
+    return service
+
+
+def delete_service(*, session: Session, tenant: Tenant, service_id: str) -> None:
+    """Refused while the service has unresolved incidents: nobody should lose a live page."""
+    service = get_service(session=session, tenant=tenant, service_id=service_id)
+    still_open = session.scalar(
+        select(Incident.id)
+        .where(Incident.service_id == service.id, Incident.status != Status.RESOLVED.value)
+        .limit(1)
+    )
+    if still_open is not None:
+        raise Conflict("the service has unresolved incidents; resolve them first", {"service_id": service.id})
+    session.delete(service)
+    session.flush()
+
+
+def add_integration(
+    *,
+    session: Session,
+    tenant: Tenant,
+    service: Service,
+    now: datetime,
+    name: str | None = None,
+    type: str = "events_api_v2",
+    routing_key: str | None = None,
+    config: dict[str, Any] | None = None,
+) -> Integration:
+    """A new inbound door. Routing keys are global: a key chosen by hand must be free everywhere."""
+    if type not in INTEGRATION_TYPES:
+        raise Invalid("type", "unknown", f"integration type must be one of {', '.join(INTEGRATION_TYPES)}")
+    if routing_key is None:
+        routing_key = secrets.token_hex(16)
+    elif not ROUTING_KEY.match(routing_key):
+        raise Invalid(
+            "routing_key",
+            "format",
+            "routing_key is 3-64 letters, digits, '.', '_' or '-', starting alphanumeric",
+        )
+    elif session.scalar(select(Integration.id).where(Integration.routing_key == routing_key)) is not None:
+        raise Conflict(f"routing key {routing_key!r} is already in use", {"field": "routing_key"})
+    integration = Integration(
+        id=new_id("integration"),
+        org_id=tenant.org_id,
+        livemode=tenant.livemode,
+        service_id=service.id,
+        name=_check_name(name or type.replace("_", " ").title()),
+        type=type,
+        routing_key=routing_key,
+        config=config or {},
+        created_at=now,
+    )
+    service.integrations.append(integration)
+    session.flush()
+    return integration
+
+
+def delete_integration(*, session: Session, tenant: Tenant, service_id: str, integration_id: str) -> None:
+    service = get_service(session=session, tenant=tenant, service_id=service_id)
+    integration = load(session, Integration, tenant, integration_id, "integration")
+    if integration.service_id != service.id:
+        raise Invalid("integration_id", "not_found", "that integration belongs to another service")
+    service.integrations.remove(integration)
+    session.flush()
+
+
+def add_maintenance_window(
+    *,
+    session: Session,
+    tenant: Tenant,
+    service_id: str,
+    start: datetime,
+    end: datetime,
+    description: str | None,
+    now: datetime,
+) -> MaintenanceWindow:
+    service = get_service(session=session, tenant=tenant, service_id=service_id)
+    for field, value in (("start", start), ("end", end)):
+        if value.tzinfo is None:
+            raise Invalid(field, "timezone", f"{field} needs a time zone offset, e.g. 2024-01-15T10:30:00Z")
+    if end <= start:
+        raise Invalid("end", "before_start", "end must be after start")
+    window = MaintenanceWindow(
+        id=new_id("maintenance_window"),
+        org_id=tenant.org_id,
+        livemode=tenant.livemode,
+        service_id=service.id,
+        start=start,
+        end=end,
+        description=description,
+        created_at=now,
+    )
+    service.maintenance_windows.append(window)
+    session.flush()
+    return window
+
+
+def delete_maintenance_window(*, session: Session, tenant: Tenant, service_id: str, window_id: str) -> None:
+    service = get_service(session=session, tenant=tenant, service_id=service_id)
+    window = load(session, MaintenanceWindow, tenant, window_id, "maintenance_window")
+    if window.service_id != service.id:
+        raise Invalid("window_id", "not_found", "that maintenance window belongs to another service")
+    service.maintenance_windows.remove(window)
+    session.flush()
+
+
+def find_route(*, session: Session, routing_key: str) -> IngestRoute | None:
+    """The integration behind a routing key, across all orgs (the key alone names the tenant)."""
+    row = session.execute(
+        select(Integration, Service.name, Org.rate_limits)
+        .join(Service, Service.id == Integration.service_id)
+        .join(Org, Org.id == Integration.org_id)
+        .where(Integration.routing_key == routing_key)
+    ).first()
+    if row is None:
+        return None
+    integration, service_name, rate_limits = row
+    return IngestRoute(
+        integration_id=integration.id,
+        integration_name=integration.name,
+        integration_type=integration.type,
+        org_id=integration.org_id,
+        livemode=integration.livemode,
+        service_id=integration.service_id,
+        service_name=service_name,
+        org_rate_limits=dict(rate_limits or {}),
+    )

@@ -1,0 +1,38 @@
+"""Errors a caller can act on. The API turns each into the spec's error envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class NotFound(ServiceError):
+    """Also what another org's id gets, so existence never leaks across tenants."""
+
+    code = "NOT_FOUND"
+
+    def __init__(self, resource: str, ident: str) -> None:
+        super().__init__(f"{resource} {ident!r} not found", {"resource": resource, "id": ident})
+
+
+class Invalid(ServiceError):
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, field: str, reason: str, message: str) -> None:
+        super().__init__(message, {"field": field, "reason": reason})
+
+
+class Conflict(ServiceError):
+    code = "CONFLICT"
+
+
+class Forbidden(ServiceError):
+    code = "FORBIDDEN"

@@ -1,0 +1,75 @@
+"""Orgs: the tenants. Created by an operator with the CLI, not over the API."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from limits import parse as parse_limit
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tocsin.db.models import Counter, Org
+from tocsin.domain.actor import Tenant
+from tocsin.ids import new_id
+from tocsin.services.errors import Conflict, Invalid, NotFound
+from tocsin.services.sql import dialect_insert
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+LIMIT_CATEGORIES = ("events", "read", "write", "integration", "org_alerts")
+
+
+def create_org(*, session: Session, slug: str, name: str, now: datetime) -> Org:
+    """A new, empty tenant."""
+    if not SLUG.match(slug):
+        raise Invalid("slug", "format", "slug must be lowercase letters, digits and dashes (max 63)")
+    if session.scalar(select(Org.id).where(Org.slug == slug)) is not None:
+        raise Conflict(f"an org with slug {slug!r} already exists", {"field": "slug"})
+    org = Org(id=new_id("org"), slug=slug, name=name or slug, rate_limits={}, created_at=now)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def get_org_by_slug(*, session: Session, slug: str) -> Org:
+    org = session.scalar(select(Org).where(Org.slug == slug))
+    if org is None:
+        raise NotFound("org", slug)
+    return org
+
+
+def set_rate_limits(*, session: Session, org_id: str, overrides: dict[str, str | None]) -> Org:
+    """Per-org overrides of the default limits; ``None`` drops an override back to the default."""
+    org = session.get(Org, org_id)
+    if org is None:
+        raise NotFound("org", org_id)
+    merged = dict(org.rate_limits)
+    for category, value in overrides.items():
+        if category not in LIMIT_CATEGORIES:
+            raise Invalid("category", "unknown", f"rate limit category must be one of {LIMIT_CATEGORIES}")
+        if value is None:
+            merged.pop(category, None)
+            continue
+        try:
+            parse_limit(value)
+        except ValueError:
+            raise Invalid(category, "format", f"{value!r} is not a limit such as '100/minute'") from None
+        merged[category] = value
+    org.rate_limits = merged
+    session.flush()
+    return org
+
+
+def next_number(*, session: Session, tenant: Tenant, name: str) -> int:
+    """The next value of a per-org sequence. The upsert's row lock serialises concurrent callers."""
+    stmt = (
+        dialect_insert(session, Counter)
+        .values(org_id=tenant.org_id, livemode=tenant.livemode, name=name, value=1)
+        .on_conflict_do_update(
+            index_elements=[Counter.org_id, Counter.livemode, Counter.name],
+            set_={"value": Counter.value + 1},
+        )
+        .returning(Counter.value)
+    )
+    value: int = session.execute(stmt).scalar_one()
+    return value

@@ -1,0 +1,40 @@
+"""Small SQL helpers shared by services: dialect-aware upserts and tenant-scoped loads."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tocsin.domain.actor import Tenant
+from tocsin.services.errors import NotFound
+
+M = TypeVar("M")
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support, for whichever database the session is bound to."""
+    name = session.get_bind().dialect.name
+    module: Any = postgresql if name == "postgresql" else sqlite
+    return module.insert(model)
+
+
+def load(session: Session, model: type[M], tenant: Tenant, ident: str, resource: str) -> M:
+    """Load one row of the tenant or raise ``NotFound`` (also for another org's id)."""
+    row = session.scalar(
+        select(model).where(
+            model.id == ident,  # type: ignore[attr-defined]
+            model.org_id == tenant.org_id,  # type: ignore[attr-defined]
+            model.livemode == tenant.livemode,  # type: ignore[attr-defined]
+        )
+    )
+    if row is None:
+        raise NotFound(resource, ident)
+    return row
+
+
+def tenant_filter(model: Any, tenant: Tenant) -> list[Any]:
+    """The two predicates every tenant query carries."""
+    return [model.org_id == tenant.org_id, model.livemode == tenant.livemode]

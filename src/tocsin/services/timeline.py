@@ -1,0 +1,98 @@
+"""The incident timeline and notes: every state change is written down with who did it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tocsin.db.models import Incident, Note, TimelineEntry
+from tocsin.domain.actor import Actor, Tenant
+from tocsin.ids import new_id
+from tocsin.services.errors import Invalid
+from tocsin.services.pagination import Page, paginate
+from tocsin.services.sql import tenant_filter
+
+MAX_NOTE_CHARS = 10_000
+
+
+def record(
+    *,
+    session: Session,
+    incident: Incident,
+    type: str,
+    message: str,
+    actor: Actor,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    """Append one entry to an incident's timeline (in the caller's transaction)."""
+    entry = TimelineEntry(
+        id=new_id("timeline"),
+        org_id=incident.org_id,
+        livemode=incident.livemode,
+        incident_id=incident.id,
+        type=type,
+        message=message[:2000],
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        data=data or {},
+        created_at=now,
+    )
+    session.add(entry)
+    return entry
+
+
+def list_entries(
+    *, session: Session, tenant: Tenant, incident_id: str, limit: int, offset: int
+) -> Page[TimelineEntry]:
+    stmt = (
+        select(TimelineEntry)
+        .where(*tenant_filter(TimelineEntry, tenant), TimelineEntry.incident_id == incident_id)
+        .order_by(TimelineEntry.created_at, TimelineEntry.id)
+    )
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def add_note(*, session: Session, incident: Incident, content: str, actor: Actor, now: datetime) -> Note:
+    """A note from a responder; also noted on the timeline so the story reads in one place."""
+    text = content.strip()
+    if not text:
+        raise Invalid("content", "required", "a note needs some content")
+    if len(text) > MAX_NOTE_CHARS:
+        raise Invalid("content", "too_long", f"a note is at most {MAX_NOTE_CHARS} characters")
+    note = Note(
+        id=new_id("note"),
+        org_id=incident.org_id,
+        livemode=incident.livemode,
+        incident_id=incident.id,
+        content=text,
+        author_type=actor.type,
+        author_id=actor.id,
+        author_name=actor.name,
+        created_at=now,
+    )
+    session.add(note)
+    record(
+        session=session,
+        incident=incident,
+        type="note_added",
+        message=f"{actor.name} added a note",
+        actor=actor,
+        now=now,
+        data={"note_id": note.id},
+    )
+    session.flush()
+    return note
+
+
+def list_notes(*, session: Session, tenant: Tenant, incident_id: str, limit: int, offset: int) -> Page[Note]:
+    stmt = (
+        select(Note)
+        .where(*tenant_filter(Note, tenant), Note.incident_id == incident_id)
+        .order_by(Note.created_at, Note.id)
+    )
+    return paginate(session, stmt, limit=limit, offset=offset)
