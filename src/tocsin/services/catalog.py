@@ -222,9 +222,9 @@ def add_maintenance_window(
     now: datetime,
 ) -> MaintenanceWindow:
     service = get_service(session=session, tenant=tenant, service_id=service_id)
-    for field, value in (("start", start), ("end", end)):
+    for label, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
-            raise Invalid(field, "timezone", f"{field} needs a time zone offset, e.g. 2024-01-15T10:30:00Z")
+            raise Invalid(label, "timezone", f"{label} needs a time zone offset, e.g. 2024-01-15T10:30:00Z")
     if end <= start:
         raise Invalid("end", "before_start", "end must be after start")
     window = MaintenanceWindow(
