@@ -51,7 +51,7 @@ def database(db_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-def test_settings(db_url: str, **overrides: object) -> Settings:
+def settings_for(db_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": db_url,
         "sqlite_synchronous": "NORMAL",
@@ -64,7 +64,7 @@ def test_settings(db_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture(scope="session")
 def app_client(db_url: str, database: Database) -> Iterator[TestClient]:
-    app = create_app(test_settings(db_url), database=database)
+    app = create_app(settings_for(db_url), database=database)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

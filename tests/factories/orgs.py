@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from tocsin.db.session import Database
 from tocsin.domain.actor import Tenant
 from tocsin.domain.scopes import SCOPES
-from tocsin.services import catalog, keys, orgs, users
+from tocsin.services import catalog, keys, orgs, teams, users
 
 _counter = itertools.count()
 
@@ -94,6 +94,17 @@ class OrgHandle:
                 role=role,
             )
             return user.id
+
+    def make_team(self, name: str | None = None, member_ids: tuple[str, ...] = ()) -> str:
+        with self.database.write() as session:
+            team = teams.create_team(
+                session=session,
+                tenant=self.tenant,
+                now=now(),
+                name=name or f"team-{uuid.uuid4().hex[:8]}",
+                members=[{"user_id": user_id} for user_id in member_ids],
+            )
+            return team.id
 
     def make_service(
         self, name: str = "Payment API", routing_key: str | None = None, team_id: str | None = None

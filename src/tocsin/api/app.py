@@ -10,14 +10,13 @@ from typing import Any
 import msgspec
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.routing import Route
 
 import tocsin
 from tocsin.api.auth import KeyResolver
 from tocsin.api.errors import install_error_handlers
 from tocsin.api.intake import AlertLimits, RouteResolver
 from tocsin.api.metrics import Metrics
-from tocsin.api.middleware import ApiGate, BodySizeLimit, Observability
+from tocsin.api.middleware import ApiGate, BodySizeLimit, LabelledRoute, Observability
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes import events, health, incidents, keys, services, teams, users
 from tocsin.api.usage import KeyUsageTracker
@@ -86,6 +85,7 @@ def create_app(
         finally:
             await usage.stop()
             committer.stop()
+            await limiter.aclose()
             if owns_db:
                 db.dispose()
 
@@ -110,14 +110,14 @@ def create_app(
     app.state.alert_limits = AlertLimits(limiter)
 
     install_error_handlers(app)
-    app.router.routes.append(Route("/api/events", events.post_event, methods=["POST"]))
+    app.router.routes.append(LabelledRoute("/api/events", events.post_event, methods=["POST"]))
     for router in (incidents.router, services.router, users.router, teams.router, keys.router):
         app.include_router(router)
     app.router.routes.extend(
         [
-            Route("/healthz", health.healthz, methods=["GET"]),
-            Route("/readyz", health.readyz, methods=["GET"]),
-            Route("/metrics", health.metrics, methods=["GET"]),
+            LabelledRoute("/healthz", health.healthz, methods=["GET"]),
+            LabelledRoute("/readyz", health.readyz, methods=["GET"]),
+            LabelledRoute("/metrics", health.metrics, methods=["GET"]),
         ]
     )
 

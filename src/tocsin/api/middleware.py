@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tocsin.api.auth import KeyResolver, secret_from_headers
@@ -20,6 +21,17 @@ from tocsin.domain.scopes import is_read_only
 log = logging.getLogger("tocsin.http")
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class LabelledRoute(Route):
+    """A plain Starlette route that leaves itself in the scope, as FastAPI's routes do, so metrics
+    label it by its template (``/api/events``) rather than as unmatched."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match != Match.NONE:
+            child_scope = {**child_scope, "route": self}
+        return match, child_scope
 
 
 class Observability:

@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
@@ -57,16 +58,19 @@ class RateLimiter:
         for text in self.defaults.values():
             _parse(text)  # a bad setting fails at start-up, not on the first request
         if storage is None:
-            storage = (
+            storage = cast(
+                Storage,
                 storage_from_string(
-                    settings.redis_url.replace("redis://", "async+redis://", 1),
+                    settings.redis_url
+                    if settings.redis_url.startswith("async+")
+                    else f"async+{settings.redis_url}",
                     implementation="redispy",
                     wrap_exceptions=True,
                 )
                 if settings.redis_url
-                else MemoryStorage(wrap_exceptions=True)
+                else MemoryStorage(wrap_exceptions=True),
             )
-        self.storage = storage
+        self.storage: Storage = storage
         self._strategy = SlidingWindowCounterRateLimiter(storage)
 
     def limit_for(self, category: str, overrides: Mapping[str, str]) -> RateLimitItem:
@@ -83,6 +87,13 @@ class RateLimiter:
         return Decision(
             allowed=allowed, limit=item.amount, remaining=max(0, stats.remaining), reset_at=stats.reset_time
         )
+
+    async def aclose(self) -> None:
+        """Close a Redis client's connections at shutdown (``limits`` keeps it behind a bridge)."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        close = getattr(client, "aclose", None)
+        if close is not None:
+            await close()
 
     async def check_store(self) -> bool:
         try:

@@ -220,6 +220,7 @@ def open_incident(
         .returning(Incident.id)
     )
     if session.execute(stmt).scalar_one_or_none() is None:
+        orgs.give_back_number(session=session, tenant=tenant, name="incident")
         return None
     incident = session.get_one(Incident, incident_id)
     if spec.assignee_ids:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import Alert, Incident, Service
@@ -73,13 +73,13 @@ def _trigger(
             session=session, tenant=tenant, service_id=route.service_id, dedup_key=dedup_key
         )
         if existing is not None:
-            bumped = session.execute(
+            bumped: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                 update(Incident)
                 .where(Incident.id == existing.id, Incident.status != Status.RESOLVED.value)
                 .values(alert_count=Incident.alert_count + 1, updated_at=now)
                 .execution_options(synchronize_session=False)
-            ).rowcount
-            if bumped:
+            )
+            if bumped.rowcount:
                 _append_alert(session, route, existing.id, event, now)
                 session.expire(existing, ["alert_count", "updated_at"])
                 return IngestResult(dedup_key, "appended", existing.id, existing.number)

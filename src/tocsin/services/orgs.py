@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from limits import parse as parse_limit
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import Counter, Org
@@ -73,3 +73,13 @@ def next_number(*, session: Session, tenant: Tenant, name: str) -> int:
     )
     value: int = session.execute(stmt).scalar_one()
     return value
+
+
+def give_back_number(*, session: Session, tenant: Tenant, name: str) -> None:
+    """Undo ``next_number`` in the same transaction (its row lock is still held, so nobody took a
+    number since): a lost dedup race must not leave a gap in incident numbers."""
+    session.execute(
+        update(Counter)
+        .where(Counter.org_id == tenant.org_id, Counter.livemode == tenant.livemode, Counter.name == name)
+        .values(value=Counter.value - 1)
+    )

@@ -23,11 +23,10 @@ def dialect_insert(session: Session, model: Any) -> Any:
 
 def load(session: Session, model: type[M], tenant: Tenant, ident: str, resource: str) -> M:
     """Load one row of the tenant or raise ``NotFound`` (also for another org's id)."""
-    row = session.scalar(
-        select(model).where(
-            model.id == ident,  # type: ignore[attr-defined]
-            model.org_id == tenant.org_id,  # type: ignore[attr-defined]
-            model.livemode == tenant.livemode,  # type: ignore[attr-defined]
+    table: Any = model
+    row: M | None = session.scalar(
+        select(table).where(
+            table.id == ident, table.org_id == tenant.org_id, table.livemode == tenant.livemode
         )
     )
     if row is None:

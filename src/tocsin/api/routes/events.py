@@ -66,7 +66,7 @@ def invalid(field: str, reason: str, message: str) -> ApiError:
 
 def decode_error(exc: msgspec.MsgspecError) -> ApiError:
     """msgspec's "Expected `str`, got `int` - at `$.payload.summary`" → field ``payload.summary``."""
-    if isinstance(exc, msgspec.DecodeError):
+    if not isinstance(exc, msgspec.ValidationError):  # ValidationError is itself a DecodeError
         return invalid("body", "invalid_json", "Request body is not valid JSON")
     text = str(exc)
     at = _AT.search(text)

@@ -1,0 +1,148 @@
+"""Rate limits through HTTP: per key (events, reads, writes), per integration and per org for
+alerts, headers on every answer, 429 with Retry-After, and 503 when the store is down."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import settings_for
+from tests.factories.orgs import OrgFactory
+from tocsin.api.app import create_app
+from tocsin.api.ratelimit import RateLimiter
+from tocsin.config import Settings
+from tocsin.db.session import Database
+
+HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def test_headers_on_every_api_response(orgs: OrgFactory) -> None:
+    org = orgs.new()
+    for response in (
+        org.get("/api/incidents"),
+        org.get("/api/incidents/inc_missing"),
+        org.get("/api/incidents", params={"limit": 1000}),
+        org.post("/api/incidents", json={}),
+        org.get("/api/no-such-route"),
+    ):
+        assert all(name in response.headers for name in HEADERS), response.request.url
+        assert response.headers["X-RateLimit-Limit"] in ("300", "100")
+        reset = int(response.headers["X-RateLimit-Reset"])
+        assert time.time() - 1 <= reset <= time.time() + 61
+
+
+def test_remaining_counts_down(orgs: OrgFactory) -> None:
+    org = orgs.new()
+    first = int(org.get("/api/incidents").headers["X-RateLimit-Remaining"])
+    second = int(org.get("/api/incidents").headers["X-RateLimit-Remaining"])
+    assert (first, second) == (299, 298)
+
+
+def test_read_limit_gives_429_with_retry_after(orgs: OrgFactory) -> None:
+    org = orgs.new(rate_limits={"read": "3/minute"})
+    for _ in range(3):
+        assert org.get("/api/incidents").status_code == 200
+    response = org.get("/api/incidents")
+    assert response.status_code == 429
+    error = response.json()["error"]
+    assert error["code"] == "RATE_LIMITED"
+    assert 1 <= error["retry_after"] <= 60
+    assert response.headers["Retry-After"] == str(error["retry_after"])
+    assert response.headers["X-RateLimit-Limit"] == "3"
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+    # writes have their own budget
+    assert org.post("/api/incidents", json={}).status_code == 400
+
+
+def test_limits_are_per_key(orgs: OrgFactory) -> None:
+    org = orgs.new(rate_limits={"read": "2/minute"})
+    other = org.make_key(["incidents:read"])
+    for _ in range(2):
+        org.get("/api/incidents")
+    assert org.get("/api/incidents").status_code == 429
+    assert org.get("/api/incidents", key=other).status_code == 200
+
+
+def test_write_limit(orgs: OrgFactory) -> None:
+    org = orgs.new(rate_limits={"write": "2/minute"})
+    svc, _ = org.make_service()
+    for n in range(2):
+        assert org.post("/api/incidents", json={"title": f"t{n}", "service_id": svc}).status_code == 201
+    response = org.post("/api/incidents", json={"title": "t3", "service_id": svc})
+    assert response.status_code == 429
+    assert org.get("/api/incidents").json()["pagination"]["total"] == 2
+
+
+def test_events_limit_is_separate_from_writes(orgs: OrgFactory) -> None:
+    org = orgs.new(rate_limits={"events": "2/minute"})
+    svc, rk = org.make_service()
+    assert [org.trigger(rk, dedup_key="e").status_code for _ in range(3)] == [202, 202, 429]
+    assert org.post("/api/incidents", json={"title": "t", "service_id": svc}).status_code == 201
+
+
+def test_per_integration_alert_limit(orgs: OrgFactory) -> None:
+    org = orgs.new(rate_limits={"integration": "2/5 minutes"})
+    _, rk1 = org.make_service("A")
+    _, rk2 = org.make_service("B")
+    assert [org.trigger(rk1, dedup_key=str(n)).status_code for n in range(3)] == [202, 202, 429]
+    limited = org.trigger(rk1, dedup_key="x")
+    assert limited.json()["error"]["details"]["scope"] == "integration"
+    assert limited.headers["X-RateLimit-Limit"] == "2"
+    assert org.trigger(rk2, dedup_key="y").status_code == 202
+    assert org.get("/api/incidents").json()["pagination"]["total"] == 3
+
+
+def test_per_org_alert_limit_spans_integrations(orgs: OrgFactory) -> None:
+    org = orgs.new(rate_limits={"org_alerts": "3/5 minutes"})
+    rks = [org.make_service(name)[1] for name in ("A", "B", "C", "D")]
+    codes = [org.trigger(rk, dedup_key="k").status_code for rk in rks]
+    assert codes == [202, 202, 202, 429]
+    assert org.trigger(rks[3]).json()["error"]["details"]["scope"] == "organization"
+
+
+def test_bad_limit_settings_fail_at_start() -> None:
+    with pytest.raises(ValueError):
+        RateLimiter(Settings(ratelimit_read="lots"))
+
+
+def test_store_down_answers_503_never_passes(db_url: str, database: Database) -> None:
+    settings = settings_for(db_url, redis_url="redis://127.0.0.1:1/0")
+    app = create_app(settings, database=database)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        org = OrgFactory(database, client).new()
+        svc, rk = org.make_service()
+        for response in (
+            org.get("/api/incidents"),
+            org.post("/api/incidents", json={"title": "t", "service_id": svc}),
+            org.trigger(rk),
+            client.get("/api/incidents"),
+        ):
+            assert response.status_code == 503
+            assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+            assert response.headers["Retry-After"] == "5"
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["rate_limiter"].startswith("error")
+    with database.read() as session:
+        from tocsin.services import incidents
+
+        page = incidents.list_incidents(
+            session=session, tenant=org.tenant, filters=incidents.IncidentFilters(), limit=10, offset=0
+        )
+        assert page.total == 0
+
+
+@pytest.mark.skipif(not os.environ.get("TOCSIN_TEST_REDIS_URL"), reason="needs TOCSIN_TEST_REDIS_URL")
+def test_redis_store_is_shared_by_replicas(db_url: str, database: Database) -> None:
+    redis_url = os.environ["TOCSIN_TEST_REDIS_URL"]
+    replicas = [create_app(settings_for(db_url, redis_url=redis_url), database=database) for _ in range(2)]
+    with TestClient(replicas[0]) as first, TestClient(replicas[1]) as second:
+        org = OrgFactory(database, first).new(rate_limits={"read": "3/minute"})
+        headers = org.headers()
+        codes = [
+            client.get("/api/incidents", headers=headers).status_code
+            for client in (first, second, first, second)
+        ]
+        assert codes == [200, 200, 200, 429]
