@@ -134,6 +134,13 @@ def create_app(
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             }
             schema["security"] = [{"bearer": []}, {"apiKey": []}]
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    responses = operation.get("responses", {})
+                    if responses.pop("422", None) is not None:
+                        responses["400"] = {
+                            "description": "VALIDATION_ERROR: details.field and details.reason"
+                        }
             app.openapi_schema = schema
         return app.openapi_schema
 

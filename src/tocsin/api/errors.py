@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -77,7 +78,13 @@ def field_path(location: Sequence[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-_REASONS = {"missing": "required", "json_invalid": "invalid_json", "extra_forbidden": "unknown_field"}
+_REASONS = {
+    "missing": "required",
+    "json_invalid": "invalid_json",
+    "extra_forbidden": "unknown_field",
+    "enum": "invalid",
+    "literal_error": "invalid",
+}
 
 
 def _validation_response(exc: RequestValidationError) -> Response:
@@ -115,6 +122,13 @@ def install_error_handlers(app: FastAPI) -> None:
         message = messages.get(exc.status_code, str(exc.detail))
         return error_response(code, message, {}, exc.headers)
 
+    async def on_integrity(_: Request, exc: Exception) -> Response:
+        # Services check uniqueness first; this is the race two identical creates can still win.
+        log.info("unique constraint race answered as 409: %s", exc)
+        return error_response(
+            "CONFLICT", "The request conflicts with an existing record; retry or change it."
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response("INTERNAL_ERROR", "Internal server error; it has been logged.")
@@ -123,4 +137,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(IntegrityError, on_integrity)
     app.add_exception_handler(Exception, on_unexpected)

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tocsin.db.models import Incident, Integration, MaintenanceWindow, Org, Service, Team
 from tocsin.domain.actor import Tenant
 from tocsin.domain.incident import Status
 from tocsin.ids import new_id
-from tocsin.services.errors import Conflict, Invalid
+from tocsin.services.errors import Conflict, Invalid, NotFound
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
 
@@ -97,7 +97,7 @@ def list_services(
     if team_ids:
         stmt = stmt.where(Service.team_id.in_(team_ids))
     if query:
-        stmt = stmt.where(Service.name.ilike(f"%{query}%"))
+        stmt = stmt.where(func.lower(Service.name).contains(query.strip().lower(), autoescape=True))
     return paginate(session, stmt, limit=limit, offset=offset)
 
 
@@ -178,7 +178,7 @@ def add_integration(
         raise Invalid("type", "unknown", f"integration type must be one of {', '.join(INTEGRATION_TYPES)}")
     if routing_key is None:
         routing_key = secrets.token_hex(16)
-    elif not ROUTING_KEY.match(routing_key):
+    elif not ROUTING_KEY.fullmatch(routing_key):
         raise Invalid(
             "routing_key",
             "format",
@@ -205,8 +205,8 @@ def add_integration(
 def delete_integration(*, session: Session, tenant: Tenant, service_id: str, integration_id: str) -> None:
     service = get_service(session=session, tenant=tenant, service_id=service_id)
     integration = load(session, Integration, tenant, integration_id, "integration")
-    if integration.service_id != service.id:
-        raise Invalid("integration_id", "not_found", "that integration belongs to another service")
+    if integration.service_id != service.id:  # not under this service's URL: as good as absent
+        raise NotFound("integration", integration_id)
     service.integrations.remove(integration)
     session.flush()
 
@@ -246,7 +246,7 @@ def delete_maintenance_window(*, session: Session, tenant: Tenant, service_id: s
     service = get_service(session=session, tenant=tenant, service_id=service_id)
     window = load(session, MaintenanceWindow, tenant, window_id, "maintenance_window")
     if window.service_id != service.id:
-        raise Invalid("window_id", "not_found", "that maintenance window belongs to another service")
+        raise NotFound("maintenance_window", window_id)
     service.maintenance_windows.remove(window)
     session.flush()
 

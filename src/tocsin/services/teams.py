@@ -77,7 +77,7 @@ def list_teams(
         .order_by(Team.name, Team.id)
     )
     if query:
-        stmt = stmt.where(func.lower(Team.name).like(f"%{query.strip().lower()}%"))
+        stmt = stmt.where(func.lower(Team.name).contains(query.strip().lower(), autoescape=True))
     return paginate(session, stmt, limit=limit, offset=offset)
 
 

@@ -100,8 +100,11 @@ def list_users(
     if email:
         stmt = stmt.where(func.lower(User.email) == email.strip().lower())
     if query:
-        pattern = f"%{query.strip().lower()}%"
-        stmt = stmt.where(func.lower(User.name).like(pattern) | func.lower(User.email).like(pattern))
+        needle = query.strip().lower()
+        stmt = stmt.where(
+            func.lower(User.name).contains(needle, autoescape=True)
+            | func.lower(User.email).contains(needle, autoescape=True)
+        )
     return paginate(session, stmt, limit=limit, offset=offset)
 
 
