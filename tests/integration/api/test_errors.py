@@ -9,17 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import settings_for
+from tests.factories.errors import expect_error as _envelope
 from tests.factories.orgs import OrgFactory
 from tocsin.api.app import create_app
 from tocsin.db.session import Database
-
-
-def _envelope(response: object, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status, response.text  # type: ignore[attr-defined]
-    body = response.json()  # type: ignore[attr-defined]
-    assert set(body) == {"error"} and set(body["error"]) >= {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    return dict(body["error"])
 
 
 def test_unknown_route_and_wrong_method(orgs: OrgFactory, app_client: TestClient) -> None:

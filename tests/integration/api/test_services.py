@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.factories.errors import expect_error
 from tests.factories.orgs import OrgFactory, OrgHandle
 from tocsin.api.app import create_app
 from tocsin.db.session import Database
@@ -39,10 +40,7 @@ def _create(org: OrgHandle, name: str = "Payment API", **extra: Any) -> dict[str
 
 
 def _error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code and error["message"]
-    return dict(error["details"])
+    return dict(expect_error(response, status, code)["details"])
 
 
 def _names(response: Any) -> list[str]:

@@ -7,16 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.factories.errors import expect_error as _error
 from tests.factories.orgs import OrgFactory, OrgHandle
-
-
-def _error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) >= {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return dict(body["error"])
 
 
 def _create(org: OrgHandle, name: str, email: str, **extra: Any) -> dict[str, Any]:
