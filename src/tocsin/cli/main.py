@@ -1,0 +1,69 @@
+"""The ``tocsin`` command. Each subcommand opens one transaction and calls services; none builds SQL."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tocsin.cli import demo as demo_command
+from tocsin.cli import keys, orgs
+from tocsin.cli.common import fail, settings, stdout
+
+app = typer.Typer(
+    name="tocsin",
+    help="Tocsin: self-hosted on-call and incident response. Settings come from TOCSIN_* variables.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(orgs.app, name="org")
+app.add_typer(keys.app, name="keys")
+app.command(
+    "demo",
+    help=demo_command.HELP,
+    epilog="Example: tocsin demo --print-quickstart --key-file ./.tocsin-demo-key",
+)(demo_command.demo)
+
+
+@app.command(epilog="Example: TOCSIN_DATABASE_URL=sqlite:///./tocsin.db tocsin migrate")
+def migrate() -> None:
+    """Create or upgrade the database schema at TOCSIN_DATABASE_URL (safe to run on every start)."""
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tocsin.db.migrate import upgrade
+
+    url = settings().database_url
+    try:
+        upgrade(url)
+    except (CommandError, SQLAlchemyError) as exc:
+        fail(f"MIGRATION_FAILED: {str(exc).splitlines()[0]}")
+    stdout().print("Database is at the latest schema.", markup=False)
+
+
+@app.command(epilog="Example: tocsin serve --host 0.0.0.0 --port 8080")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: TOCSIN_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: TOCSIN_PORT].")] = None,
+) -> None:
+    """Serve the HTTP API (one process, uvloop + httptools). Run `tocsin migrate` first."""
+    import uvicorn
+
+    from tocsin.api.app import create_app
+    from tocsin.logs import configure_logging
+
+    config = settings()
+    configure_logging(config.log_level, config.log_format)
+    uvicorn.run(
+        create_app(config),
+        host=host or config.host,
+        port=port if port is not None else config.port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    app()

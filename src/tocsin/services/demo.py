@@ -1,0 +1,185 @@
+"""Demo data for ``make run``: an org with people, a team and two services whose routing keys are the
+ones spec 003's quick-start examples use, so those curl lines work as printed. Safe to run again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy.orm import Session
+
+from tocsin.db.models import Org, Service, Team
+from tocsin.domain.actor import Tenant
+from tocsin.domain.scopes import ALL_SCOPES, SCOPES
+from tocsin.services import catalog, keys, orgs, teams, users
+from tocsin.services.errors import Conflict, NotFound
+
+DEMO_SLUG: Final = "demo"
+DEMO_ORG_NAME: Final = "Demo Inc."
+DEMO_TEAM: Final = "Payments"
+DEMO_KEY_NAME: Final = "demo admin"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    name: str
+    email: str
+    role: str
+    time_zone: str
+    team_role: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoService:
+    name: str
+    routing_key: str
+    description: str
+
+
+DEMO_USERS: Final = (
+    DemoUser("Alice Smith", "alice@demo.tocsin.dev", "admin", "America/New_York", "manager"),
+    DemoUser("Bob Jones", "bob@demo.tocsin.dev", "user", "Europe/Berlin", "responder"),
+    DemoUser("Carol White", "carol@demo.tocsin.dev", "user", "Asia/Kolkata", "responder"),
+)
+DEMO_SERVICES: Final = (
+    DemoService("Payment API", "payment-api", "Takes card payments."),
+    DemoService("Checkout Web", "checkout-web", "The checkout pages."),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    org_id: str
+    org_slug: str
+    user_ids: dict[str, str]  # email -> id
+    team_id: str
+    service_ids: dict[str, str]  # routing key -> service id
+    created: list[str] = field(default_factory=list)  # what this run added, e.g. "user alice@..."
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(self.org_id, True)
+
+
+def _org(session: Session, now: datetime, created: list[str]) -> Org:
+    try:
+        return orgs.get_org_by_slug(session=session, slug=DEMO_SLUG)
+    except NotFound:
+        created.append(f"org {DEMO_SLUG}")
+        return orgs.create_org(session=session, slug=DEMO_SLUG, name=DEMO_ORG_NAME, now=now)
+
+
+def _team(session: Session, tenant: Tenant, now: datetime, created: list[str]) -> Team:
+    page = teams.list_teams(session=session, tenant=tenant, query=DEMO_TEAM, limit=100, offset=0)
+    for team in page.items:
+        if team.name.lower() == DEMO_TEAM.lower():
+            return team
+    created.append(f"team {DEMO_TEAM}")
+    return teams.create_team(
+        session=session, tenant=tenant, now=now, name=DEMO_TEAM, description="Owns payments and checkout."
+    )
+
+
+def _service(
+    session: Session, tenant: Tenant, team_id: str, spec: DemoService, now: datetime, created: list[str]
+) -> str:
+    route = catalog.find_route(session=session, routing_key=spec.routing_key)
+    if route is not None:
+        if route.org_id != tenant.org_id or route.livemode != tenant.livemode:
+            raise Conflict(
+                f"routing key {spec.routing_key!r} already belongs to another org", {"field": "routing_key"}
+            )
+        return route.service_id
+    page = catalog.list_services(session=session, tenant=tenant, query=spec.name, limit=100, offset=0)
+    existing: Service | None = next((s for s in page.items if s.name == spec.name), None)
+    if existing is not None:  # the service survived but its integration was deleted: give it back
+        catalog.add_integration(
+            session=session,
+            tenant=tenant,
+            service=existing,
+            now=now,
+            name="Events API v2",
+            routing_key=spec.routing_key,
+        )
+        created.append(f"integration {spec.routing_key}")
+        return existing.id
+    service = catalog.create_service(
+        session=session,
+        tenant=tenant,
+        now=now,
+        name=spec.name,
+        description=spec.description,
+        team_id=team_id,
+        integrations=[{"name": "Events API v2", "routing_key": spec.routing_key}],
+    )
+    created.append(f"service {spec.name}")
+    return service.id
+
+
+def seed_demo(*, session: Session, now: datetime) -> DemoResult:
+    """Create whatever part of the demo org is missing; running it again creates nothing new."""
+    created: list[str] = []
+    org = _org(session, now, created)
+    tenant = Tenant(org.id, True)
+    user_ids: dict[str, str] = {}
+    for spec in DEMO_USERS:
+        found = users.list_users(session=session, tenant=tenant, email=spec.email, limit=1, offset=0).items
+        if found:
+            user_ids[spec.email] = found[0].id
+            continue
+        user = users.create_user(
+            session=session,
+            tenant=tenant,
+            now=now,
+            name=spec.name,
+            email=spec.email,
+            role=spec.role,
+            time_zone=spec.time_zone,
+        )
+        user_ids[spec.email] = user.id
+        created.append(f"user {spec.email}")
+    team = _team(session, tenant, now, created)
+    members = {member.user_id for member in team.members}
+    for spec in DEMO_USERS:
+        if user_ids[spec.email] not in members:
+            teams.add_member(
+                session=session,
+                tenant=tenant,
+                team_id=team.id,
+                user_id=user_ids[spec.email],
+                role=spec.team_role,
+                now=now,
+            )
+            created.append(f"member {spec.email}")
+    service_ids = {
+        spec.routing_key: _service(session, tenant, team.id, spec, now, created) for spec in DEMO_SERVICES
+    }
+    return DemoResult(
+        org_id=org.id,
+        org_slug=org.slug,
+        user_ids=user_ids,
+        team_id=team.id,
+        service_ids=service_ids,
+        created=created,
+    )
+
+
+def demo_admin_key(
+    *, session: Session, org_id: str, now: datetime, previous: str | None = None
+) -> tuple[str, bool]:
+    """The demo's all-scopes live key: ``previous`` again while it still works for this org, else a
+    new one. Returns ``(secret, minted)``; the caller keeps the secret, since only its hash is stored."""
+    if previous:
+        record = keys.authenticate(session=session, secret=previous.strip())
+        if record is not None and record.org_id == org_id and record.livemode and record.scopes >= ALL_SCOPES:
+            return previous.strip(), False
+    _, secret = keys.create_key(
+        session=session,
+        tenant=Tenant(org_id, True),
+        name=DEMO_KEY_NAME,
+        scopes=SCOPES,
+        created_by="tocsin demo",
+        now=now,
+    )
+    return secret, True
