@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     key_usage_flush_seconds: float = Field(default=10.0, gt=0)
 
     ingest_batch_max: int = Field(default=512, gt=0)
+    # Where the ingest group commit runs: "inline" on the event loop, or a "thread". "auto" picks
+    # inline for SQLite (short local calls) and a thread for PostgreSQL (network waits).
+    ingest_writer: Literal["auto", "inline", "thread"] = "auto"
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"

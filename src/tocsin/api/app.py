@@ -68,7 +68,10 @@ def create_app(
     limiter = RateLimiter(settings)
     resolver = KeyResolver(db, settings.auth_cache_seconds)
     usage = KeyUsageTracker(db, clock, settings.key_usage_flush_seconds)
-    committer = GroupCommitter(db, max_batch=settings.ingest_batch_max, name="ingest")
+    inline = settings.ingest_writer == "inline" or (settings.ingest_writer == "auto" and not db.is_postgres)
+    committer = GroupCommitter(
+        db, max_batch=settings.ingest_batch_max, name="ingest", observe=metrics.observe_batch, inline=inline
+    )
 
     def count_incidents() -> dict[tuple[str, bool], int]:
         with db.read() as session:

@@ -38,8 +38,8 @@ class AlertLimits:
         """Raise RATE_LIMITED (429) if the integration or the org has sent too many alerts."""
         try:
             for category, identity in (("integration", route.integration_id), ("org_alerts", route.org_id)):
-                decision = await self._limiter.hit(category, identity, route.org_rate_limits)
-                if not decision.allowed:
+                decision = await self._limiter.allow(category, identity, route.org_rate_limits)
+                if decision is not None:
                     retry = decision.retry_after(time.time())
                     scope = "integration" if category == "integration" else "organization"
                     raise ApiError(

@@ -45,5 +45,22 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.batch_size = Histogram(
+            "tocsin_ingest_batch_size",
+            "Events committed together by the ingest group commit",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+            registry=self.registry,
+        )
+        self.batch_seconds = Histogram(
+            "tocsin_ingest_commit_seconds",
+            "Time to apply and commit one ingest batch",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+            registry=self.registry,
+        )
+
+    def observe_batch(self, size: int, seconds: float) -> None:
+        self.batch_size.observe(size)
+        self.batch_seconds.observe(seconds)
+
     def watch_incidents(self, count: Callable[[], Mapping[tuple[str, bool], int]]) -> None:
         self.registry.register(IncidentsByStatus(count))

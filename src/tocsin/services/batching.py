@@ -1,36 +1,67 @@
-"""Group commit: one writer thread runs work from many concurrent requests in one transaction,
-each item in its own SAVEPOINT, and answers every caller only after the shared COMMIT.
+"""Group commit: one writer thread runs work from many concurrent requests in one transaction and
+answers every caller only after the shared COMMIT.
 
 Why: a commit (an fsync on SQLite, a round trip on PostgreSQL) is the cost of durability. Sharing
-it across a batch keeps "committed before 202" affordable under an alert storm."""
+it across a batch keeps "committed before 202" affordable under an alert storm. Work is queued as
+(handler, item); consecutive items for the same handler are handed over together, so a handler can
+do a whole run in a few statements. If anything in a batch fails, each item is retried alone, so
+one bad item cannot sink the others.
+
+Two modes: a writer thread (PostgreSQL, where statements wait on the network with the GIL
+released), or inline on the event loop (SQLite, where statements are short local calls)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import queue
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy.orm import Session
+
 from tocsin.db.session import Database
+from tocsin.services.errors import ServiceError
 
 log = logging.getLogger("tocsin.ingest")
 
 T = TypeVar("T")
+# handler(session=..., items=[...]) -> one result per item, in order.
+BatchHandler = Callable[..., Sequence[Any]]
 
 
 @dataclass(slots=True)
 class _Work:
-    fn: Callable[..., Any]
-    future: Future[Any]
+    handler: BatchHandler
+    item: Any
+    future: Future[Any] | asyncio.Future[Any]
+
+
+def call_each(*, session: Session, items: Sequence[Callable[..., Any]]) -> list[Any]:
+    """The handler for plain functions: call each as ``fn(session=...)``."""
+    return [fn(session=session) for fn in items]
 
 
 class GroupCommitter:
-    def __init__(self, database: Database, *, max_batch: int = 512, name: str = "group-commit") -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        max_batch: int = 512,
+        name: str = "group-commit",
+        observe: Callable[[int, float], None] | None = None,
+        inline: bool = False,
+    ) -> None:
         self._db = database
+        self._inline = inline
+        self._pending: list[_Work] = []
+        self._flush_scheduled = False
+        self._observe = observe
         self._max_batch = max_batch
         self._name = name
         self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
@@ -39,7 +70,7 @@ class GroupCommitter:
         self.items = 0
 
     def start(self) -> None:
-        if self._thread is None:
+        if self._thread is None and not self._inline:
             self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
             self._thread.start()
 
@@ -50,17 +81,42 @@ class GroupCommitter:
             self._thread.join()
             self._thread = None
 
-    def submit(self, fn: Callable[..., T]) -> Future[T]:
-        """Queue ``fn``; it is called as ``fn(session=...)`` like every service function."""
+    def submit(self, handler: BatchHandler, item: Any) -> Future[Any]:
+        """Queue work for the writer thread (thread mode; inline mode goes through ``run``)."""
         if self._thread is None:
             raise RuntimeError("group committer is not running")
-        future: Future[T] = Future()
-        self._queue.put(_Work(fn, future))
+        future: Future[Any] = Future()
+        self._queue.put(_Work(handler, item, future))
         return future
 
-    async def run(self, fn: Callable[..., T]) -> T:
-        """Submit ``fn`` and wait for the commit that makes its result durable."""
-        return await asyncio.wrap_future(self.submit(fn))
+    def submit_call(self, fn: Callable[..., T]) -> Future[T]:
+        """Queue one function, called as ``fn(session=...)`` like every service function."""
+        return self.submit(call_each, fn)
+
+    async def run(self, handler: BatchHandler, item: Any) -> Any:
+        """Submit ``item`` and wait for the commit that makes its result durable."""
+        if not self._inline:
+            return await asyncio.wrap_future(self.submit(handler, item))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append(_Work(handler, item, future))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush_inline)
+        return await future
+
+    def _flush_inline(self) -> None:
+        """Inline mode (SQLite): commit on the event loop itself, once everything that arrived in
+        this turn of the loop has queued. A thread would pay a GIL hand-off per statement, which
+        measured ~0.6 ms each under load: more than the statement. The loop blocks for one batch."""
+        self._flush_scheduled = False
+        batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+        if self._pending:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_inline)
+        live = [work for work in batch if not work.future.done()]  # a cancelled request gets no commit
+        if live:
+            self._commit(live)
 
     def _loop(self) -> None:
         stopping = False
@@ -78,34 +134,50 @@ class GroupCommitter:
                     stopping = True
                     break
                 batch.append(nxt)
-            live = [work for work in batch if work.future.set_running_or_notify_cancel()]
+            live = [
+                work
+                for work in batch
+                if not isinstance(work.future, Future) or work.future.set_running_or_notify_cancel()
+            ]
             if live:
                 self._commit(live)
 
     def _commit(self, batch: list[_Work]) -> None:
-        outcomes: list[tuple[_Work, Any, BaseException | None]] = []
+        """Run the batch in one transaction. Handlers get no savepoint each (two statements a run
+        saved); if anything fails, the whole transaction rolls back and every item is retried in
+        a transaction of its own, so only the bad item fails."""
+        started = time.perf_counter()
+        outcomes: list[tuple[_Work, Any]] = []
         try:
             with self._db.write() as session:
-                for work in batch:
-                    try:
-                        with session.begin_nested():
-                            outcomes.append((work, work.fn(session=session), None))
-                    except Exception as exc:  # noqa: BLE001 - the item's caller gets it
-                        outcomes.append((work, None, exc))
+                for _, group in itertools.groupby(batch, key=lambda work: work.handler):
+                    run = list(group)
+                    results = run[0].handler(session=session, items=[work.item for work in run])
+                    if len(results) != len(run):
+                        raise RuntimeError(f"handler gave {len(results)} results for {len(run)} items")
+                    outcomes.extend(zip(run, results, strict=True))
         except Exception as exc:
             if len(batch) == 1:
-                log.exception("commit failed")
-                batch[0].future.set_exception(exc)
+                if not isinstance(exc, ServiceError):
+                    log.exception("group commit of one item failed")
+                _settle(batch[0], None, exc)
                 return
-            # Nothing in the batch is durable; run each alone so one bad item cannot sink the rest.
-            log.warning("batch commit of %d failed (%s); retrying one by one", len(batch), exc)
+            log.warning("batch of %d failed (%s); retrying each item alone", len(batch), exc)
             for work in batch:
                 self._commit([work])
             return
         self.batches += 1
         self.items += len(batch)
-        for work, result, error in outcomes:
-            if error is None:
-                work.future.set_result(result)
-            else:
-                work.future.set_exception(error)
+        if self._observe is not None:
+            self._observe(len(batch), time.perf_counter() - started)
+        for work, result in outcomes:
+            _settle(work, result, None)
+
+
+def _settle(work: _Work, result: Any, error: BaseException | None) -> None:
+    if work.future.done():  # an inline caller that went away meanwhile
+        return
+    if error is None:
+        work.future.set_result(result)
+    else:
+        work.future.set_exception(error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -14,9 +14,9 @@ from tocsin.services.errors import NotFound
 M = TypeVar("M")
 
 
-def dialect_insert(session: Session, model: Any) -> Any:
+def dialect_insert(bind: Session | Connection, model: Any) -> Any:
     """``INSERT`` with ``ON CONFLICT`` support, for whichever database the session is bound to."""
-    name = session.get_bind().dialect.name
+    name = bind.dialect.name if isinstance(bind, Connection) else bind.get_bind().dialect.name
     module: Any = postgresql if name == "postgresql" else sqlite
     return module.insert(model)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -73,58 +73,62 @@ def test_racing_replicas_open_one_incident(orgs: OrgFactory, db_url: str) -> Non
     assert (incidents[0].number, nxt.incident_number) == (1, 2)
 
 
-def test_group_commit_batches_and_isolates_a_bad_item(orgs: OrgFactory, database: Database) -> None:
+def _held_batch(committer: GroupCommitter, works: list[Any]) -> list[Future[Any]]:
+    """Submit ``works`` while the writer is held, so they pile up into one batch, then release it."""
+    gate = threading.Event()
+
+    def blocker(*, session: object) -> str:
+        gate.wait()
+        return "held"
+
+    first = committer.submit_call(blocker)
+    futures = [committer.submit_call(work) for work in works]
+    gate.set()
+    assert first.result(timeout=10) == "held"
+    return futures
+
+
+def _trigger(route: Any, key: str) -> Any:
+    return lambda session: ingest_event(
+        session=session, route=route, event=_event(key), actor=ACTOR, now=datetime.now(UTC)
+    )
+
+
+def test_group_commit_shares_one_commit_and_isolates_a_bad_item(orgs: OrgFactory, database: Database) -> None:
     org = orgs.new()
     _, rk = org.make_service()
     with database.read() as session:
         route = catalog.find_route(session=session, routing_key=rk)
     assert route is not None
-    committer = GroupCommitter(database, max_batch=64)
-    committer.start()
-    gate = threading.Event()
-
-    def blocker(*, session: object) -> str:
-        gate.wait()  # hold the writer so the next items pile up into one batch
-        return "held"
 
     def poison(*, session: object) -> None:
         raise Invalid("payload.summary", "required", "bad")
 
+    committer = GroupCommitter(database, max_batch=64)
+    committer.start()
     try:
-        first = committer.submit(blocker)
-        keys = [f"k{n}-{uuid.uuid4().hex[:6]}" for n in range(20)]
-        futures = [
-            committer.submit(
-                lambda session, k=k: ingest_event(
-                    session=session, route=route, event=_event(k), actor=ACTOR, now=datetime.now(UTC)
-                )
-            )
-            for k in keys[:10]
-        ]
-        bad = committer.submit(poison)
-        futures += [
-            committer.submit(
-                lambda session, k=k: ingest_event(
-                    session=session, route=route, event=_event(k), actor=ACTOR, now=datetime.now(UTC)
-                )
-            )
-            for k in keys[10:]
-        ]
-        batches_before = committer.batches
-        gate.set()
-        assert first.result(timeout=10) == "held"
-        results = [f.result(timeout=10) for f in futures]
+        before = committer.batches
+        good = _held_batch(committer, [_trigger(route, f"a{n}") for n in range(20)])
+        assert [f.result(timeout=10).outcome for f in good] == ["created"] * 20
+        assert committer.batches - before <= 2  # the blocker's batch, then all 20 in one commit
+
+        mixed = _held_batch(
+            committer,
+            [_trigger(route, f"b{n}") for n in range(10)]
+            + [poison]
+            + [_trigger(route, f"c{n}") for n in range(10)],
+        )
+        bad = mixed.pop(10)
+        assert [f.result(timeout=10).outcome for f in mixed] == ["created"] * 20
         with pytest.raises(Invalid):
             bad.result(timeout=10)
     finally:
         committer.stop()
-    assert [r.outcome for r in results] == ["created"] * 20
-    assert committer.batches - batches_before <= 2  # the 21 queued items shared one commit
     with database.read() as session:
         count = session.scalar(
             select(func.count()).select_from(Incident).where(Incident.org_id == org.org_id)
         )
-    assert count == 20
+    assert count == 40
 
 
 def test_stop_drains_what_was_submitted(database: Database, orgs: OrgFactory) -> None:
@@ -136,7 +140,7 @@ def test_stop_drains_what_was_submitted(database: Database, orgs: OrgFactory) ->
     committer = GroupCommitter(database)
     committer.start()
     futures = [
-        committer.submit(
+        committer.submit_call(
             lambda session, n=n: ingest_event(
                 session=session, route=route, event=_event(f"d{n}"), actor=ACTOR, now=datetime.now(UTC)
             )

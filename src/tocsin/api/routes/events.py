@@ -4,7 +4,6 @@ model per event), answered 202 only after the group commit that makes the event 
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import Any
 
 import msgspec
@@ -16,13 +15,14 @@ from tocsin.api.errors import ApiError
 from tocsin.domain.incident import SEVERITIES
 from tocsin.domain.scopes import grants
 from tocsin.services.catalog import IngestRoute
-from tocsin.services.ingest import Event, ingest_event
+from tocsin.services.ingest import Event, IngestResult
+from tocsin.services.ingest_bulk import IngestItem, ingest_batch
 from tocsin.services.keys import KeyRecord
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
 
 
-class EventPayload(msgspec.Struct):
+class EventPayload(msgspec.Struct, omit_defaults=True):
     summary: str
     severity: str
     source: str
@@ -33,18 +33,18 @@ class EventPayload(msgspec.Struct):
     custom_details: dict[str, Any] | None = None
 
 
-class EventLink(msgspec.Struct):
+class EventLink(msgspec.Struct, omit_defaults=True):
     href: str
     text: str | None = None
 
 
-class EventImage(msgspec.Struct):
+class EventImage(msgspec.Struct, omit_defaults=True):
     src: str
     href: str | None = None
     alt: str | None = None
 
 
-class EventIn(msgspec.Struct):
+class EventIn(msgspec.Struct, omit_defaults=True):
     routing_key: str
     event_action: str
     dedup_key: str | None = None
@@ -138,9 +138,8 @@ async def post_event(request: Request) -> Response:
         raise invalid("routing_key", "not_found", f"Unknown routing_key {incoming.routing_key!r}")
     if event.action == "trigger":
         await state.alert_limits.check(route)
-    result = await state.committer.run(
-        partial(ingest_event, route=route, event=event, actor=key.actor, now=state.clock.now())
-    )
+    item = IngestItem(route=route, event=event, actor=key.actor, now=state.clock.now())
+    result: IngestResult = await state.committer.run(ingest_batch, item)
     state.metrics.events.labels(event.action, result.outcome).inc()
     body = {"status": "success", "message": "Event processed", "dedup_key": result.dedup_key}
     return Response(orjson.dumps(body), status_code=202, media_type="application/json")
