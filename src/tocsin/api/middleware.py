@@ -64,8 +64,7 @@ class Observability:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             elapsed = time.perf_counter() - started
-            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], template).observe(elapsed)
+            self.metrics.observe_request(scope["method"], template, status, elapsed)
             if self.access_log:
                 log.info(
                     "request",

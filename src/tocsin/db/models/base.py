@@ -23,14 +23,19 @@ class Base(DeclarativeBase):
 
 
 class TenantMixin:
-    """``org_id`` and ``livemode`` on every tenant row: every query filters on both."""
+    """``org_id`` and ``livemode`` on every tenant row: every query filters on both.
+
+    ``org_id`` is indexed unless a table sets ``index_org_id = False``: rows read only through a
+    parent (alerts, timeline entries) skip the index, one b-tree less per insert in a storm."""
+
+    index_org_id = True
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     livemode: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     @declared_attr
-    def org_id(cls) -> Mapped[str]:
+    def org_id(cls) -> Mapped[str]:  # noqa: N805 - SQLAlchemy passes the mapped class
         return mapped_column(
-            String(40), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False, index=True
+            String(40), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False, index=cls.index_org_id
         )

@@ -16,6 +16,7 @@ OPEN_PREDICATE = text("status != 'RESOLVED'")
 
 class Incident(TenantMixin, Base):
     __tablename__ = "incidents"
+    index_org_id = False  # every incident index below starts with org_id
     __table_args__ = (
         UniqueConstraint("org_id", "livemode", "number"),
         # The dedup guarantee: at most one open incident per (org, mode, service, dedup_key),
@@ -82,6 +83,7 @@ class Alert(TenantMixin, Base):
     """One event that fed an incident, kept verbatim so nothing a sender said is lost."""
 
     __tablename__ = "alerts"
+    index_org_id = False
 
     incident_id: Mapped[str] = mapped_column(
         String(40), ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False, index=True
@@ -97,6 +99,7 @@ class Alert(TenantMixin, Base):
 
 class TimelineEntry(TenantMixin, Base):
     __tablename__ = "timeline_entries"
+    index_org_id = False
 
     incident_id: Mapped[str] = mapped_column(
         String(40), ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False, index=True
@@ -111,6 +114,7 @@ class TimelineEntry(TenantMixin, Base):
 
 class Note(TenantMixin, Base):
     __tablename__ = "notes"
+    index_org_id = False
 
     incident_id: Mapped[str] = mapped_column(
         String(40), ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False, index=True
