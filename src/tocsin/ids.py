@@ -19,6 +19,8 @@ PREFIXES: Final = {
     "note": "note",
     "api_key": "key",
     "schedule": "sch",
+    "schedule_layer": "lyr",
+    "schedule_override": "ovr",
     "escalation_policy": "ep",
     "webhook": "wh",
 }

@@ -18,7 +18,7 @@ from tocsin.api.intake import AlertLimits, RouteResolver
 from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import ApiGate, BodySizeLimit, LabelledRoute, Observability
 from tocsin.api.ratelimit import RateLimiter
-from tocsin.api.routes import events, health, incidents, keys, services, teams, users
+from tocsin.api.routes import events, health, incidents, keys, oncalls, schedules, services, teams, users
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, get_settings
@@ -114,7 +114,15 @@ def create_app(
 
     install_error_handlers(app)
     app.router.routes.append(LabelledRoute("/api/events", events.post_event, methods=["POST"]))
-    for router in (incidents.router, services.router, users.router, teams.router, keys.router):
+    for router in (
+        incidents.router,
+        services.router,
+        users.router,
+        teams.router,
+        keys.router,
+        schedules.router,
+        oncalls.router,
+    ):
         app.include_router(router)
     app.router.routes.extend(
         [

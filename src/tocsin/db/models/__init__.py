@@ -4,6 +4,7 @@ from tocsin.db.models.api_key import ApiKey
 from tocsin.db.models.base import Base
 from tocsin.db.models.incident import Alert, Incident, IncidentAssignee, Note, TimelineEntry
 from tocsin.db.models.org import Counter, Org, Team, TeamMember, User
+from tocsin.db.models.schedule import Schedule, ScheduleLayer, ScheduleOverride
 from tocsin.db.models.service import Integration, MaintenanceWindow, Service
 
 __all__ = [
@@ -17,6 +18,9 @@ __all__ = [
     "MaintenanceWindow",
     "Note",
     "Org",
+    "Schedule",
+    "ScheduleLayer",
+    "ScheduleOverride",
     "Service",
     "Team",
     "TeamMember",

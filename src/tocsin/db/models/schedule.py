@@ -1,0 +1,82 @@
+"""Schedules: ordered rotation layers (users and restrictions kept as JSON lists) and overrides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tocsin.db.models.base import Base, TenantMixin
+from tocsin.db.models.org import User
+from tocsin.db.types import JSONType, UTCDateTime
+
+
+class Schedule(TenantMixin, Base):
+    __tablename__ = "schedules"
+
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str | None] = mapped_column(String(2000))
+    time_zone: Mapped[str] = mapped_column(String(64), nullable=False)
+    team_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("teams.id", ondelete="SET NULL"), index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    layers: Mapped[list[ScheduleLayer]] = relationship(
+        back_populates="schedule",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ScheduleLayer.position",
+    )
+
+
+class ScheduleLayer(TenantMixin, Base):
+    """One rotation; a higher ``position`` wins where it has someone. ``users`` is the ordered list of
+    user ids (a user may appear twice); ``restrictions`` holds the API's restriction objects."""
+
+    __tablename__ = "schedule_layers"
+    index_org_id = False  # always read through its schedule (by ``schedule_id``)
+
+    schedule_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    rotation_unit: Mapped[str] = mapped_column(String(8), nullable=False)
+    rotation_length: Mapped[int] = mapped_column(Integer, nullable=False)
+    start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    users: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    restrictions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    schedule: Mapped[Schedule] = relationship(back_populates="layers")
+
+
+class ScheduleOverride(TenantMixin, Base):
+    """A user on call for ``[start, end)`` above every layer; the later override wins an overlap."""
+
+    __tablename__ = "schedule_overrides"
+    index_org_id = False
+
+    schedule_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    end: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_by_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_by_id: Mapped[str | None] = mapped_column(String(40))
+    created_by_name: Mapped[str] = mapped_column(String(200), nullable=False)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    __table_args__ = (
+        # Overlap queries: ``schedule_id = ? AND end > since AND start < until``.
+        Index("ix_schedule_overrides_schedule_end", "schedule_id", "end"),
+        Index("ix_schedule_overrides_org_end", "org_id", "livemode", "end"),
+    )

@@ -1,0 +1,219 @@
+"""Who is on call: load a snapshot of schedules (layers, the overrides of the window), compute with
+the pure rotation math, and name the people and layers for the caller.
+
+A user deleted after being put in a rotation is dropped from it (the next person takes the turn),
+so nobody is ever paged through a ghost; their overrides were deleted with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tocsin.db.models import Schedule, ScheduleLayer, ScheduleOverride
+from tocsin.domain import schedule as rota
+from tocsin.domain.actor import Tenant
+from tocsin.services.errors import Invalid
+from tocsin.services.pagination import Page
+from tocsin.services.schedules import UserRef, check_instant, get_schedule, to_layer, user_refs
+from tocsin.services.sql import tenant_filter
+
+MAX_WINDOW = timedelta(days=90)
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftEntry:
+    """A final or layer shift with the people and layer named, as the API shows it."""
+
+    schedule: Named
+    user: UserRef
+    start: datetime
+    end: datetime
+    layer: Named | None
+    override_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One schedule as loaded for a window: the pure model and the names it refers to."""
+
+    schedule: Named
+    model: rota.Schedule
+    layer_names: Mapping[str, str]
+    users: Mapping[str, UserRef]
+
+    def entries(self, shifts: Iterable[rota.Shift]) -> list[ShiftEntry]:
+        return [
+            ShiftEntry(
+                schedule=self.schedule,
+                user=self.users[shift.user_id],
+                start=shift.start,
+                end=shift.end,
+                layer=None
+                if shift.layer_id is None
+                else Named(shift.layer_id, self.layer_names[shift.layer_id]),
+                override_id=shift.override_id,
+            )
+            for shift in shifts
+        ]
+
+
+def check_window(since: Any, until: Any) -> tuple[datetime, datetime]:
+    """A query window: both ends with an offset, ``since < until``, at most 90 days long."""
+    since = check_instant(since, "since")
+    until = check_instant(until, "until")
+    if until <= since:
+        raise Invalid("until", "before_start", "until must be after since")
+    if until - since > MAX_WINDOW:
+        raise Invalid("until", "range", "the window from since to until is at most 90 days")
+    return since, until
+
+
+def _snapshots(
+    session: Session, tenant: Tenant, schedules: Sequence[Schedule], since: datetime, until: datetime
+) -> list[Snapshot]:
+    """Three queries whatever the number of schedules: layers, overrides meeting the window, users."""
+    if not schedules:
+        return []
+    ids = [schedule.id for schedule in schedules]
+    layers = session.scalars(
+        select(ScheduleLayer)
+        .where(*tenant_filter(ScheduleLayer, tenant), ScheduleLayer.schedule_id.in_(ids))
+        .order_by(ScheduleLayer.schedule_id, ScheduleLayer.position)
+    ).all()
+    overrides = session.scalars(
+        select(ScheduleOverride)
+        .where(
+            *tenant_filter(ScheduleOverride, tenant),
+            ScheduleOverride.schedule_id.in_(ids),
+            ScheduleOverride.end > since,
+            ScheduleOverride.start < until,
+        )
+        .order_by(ScheduleOverride.created_at, ScheduleOverride.id)
+    ).all()
+    users = user_refs(
+        session,
+        tenant,
+        {u for layer in layers for u in layer.users} | {o.user_id for o in overrides},
+    )
+    layers_of: dict[str, list[ScheduleLayer]] = {}
+    for layer in layers:
+        layers_of.setdefault(layer.schedule_id, []).append(layer)
+    overrides_of: dict[str, list[ScheduleOverride]] = {}
+    for override in overrides:
+        overrides_of.setdefault(override.schedule_id, []).append(override)
+    snapshots = []
+    for schedule in schedules:
+        rows = layers_of.get(schedule.id, [])
+        model_layers = []
+        for row in rows:
+            present = [u for u in row.users if u in users]
+            if present:
+                model_layers.append(to_layer(row, present))
+        model = rota.Schedule(
+            time_zone=schedule.time_zone,
+            layers=tuple(model_layers),
+            overrides=tuple(
+                rota.Override(o.id, o.user_id, o.start, o.end) for o in overrides_of.get(schedule.id, [])
+            ),
+        )
+        snapshots.append(
+            Snapshot(Named(schedule.id, schedule.name), model, {row.id: row.name for row in rows}, users)
+        )
+    return snapshots
+
+
+def _snapshot(
+    session: Session, tenant: Tenant, schedule_id: str, since: datetime, until: datetime
+) -> Snapshot:
+    schedule = get_schedule(session=session, tenant=tenant, schedule_id=schedule_id)
+    return _snapshots(session, tenant, [schedule], since, until)[0]
+
+
+def load_schedule(
+    *, session: Session, tenant: Tenant, schedule_id: str, since: datetime, until: datetime
+) -> rota.Schedule:
+    """The pure model of a schedule, with only the overrides that meet ``[since, until)``."""
+    return _snapshot(session, tenant, schedule_id, since, until).model
+
+
+def _around(at: datetime) -> tuple[datetime, datetime]:
+    """The overrides ``on_call_at`` can ever look at: it follows a shift at most this far."""
+    return at - rota.ON_CALL_HORIZON, at + rota.ON_CALL_HORIZON
+
+
+def on_call(*, session: Session, tenant: Tenant, schedule_id: str, at: datetime) -> list[ShiftEntry]:
+    """Who is on call at ``at``, with the whole shift they are in (spec 003's on-call endpoint)."""
+    at = check_instant(at, "at")
+    snapshot = _snapshot(session, tenant, schedule_id, *_around(at))
+    return snapshot.entries(rota.on_call_at(snapshot.model, at))
+
+
+def shifts(
+    *,
+    session: Session,
+    tenant: Tenant,
+    schedule_id: str,
+    since: datetime,
+    until: datetime,
+    layer_id: str | None = None,
+) -> list[ShiftEntry]:
+    """The final shifts in the window, or one layer's own shifts (before higher layers and overrides)."""
+    since, until = check_window(since, until)
+    snapshot = _snapshot(session, tenant, schedule_id, since, until)
+    if layer_id is None:
+        return snapshot.entries(rota.final_shifts(snapshot.model, since, until))
+    if layer_id not in snapshot.layer_names:
+        raise Invalid("layer", "not_found", f"this schedule has no layer {layer_id!r}")
+    for layer in snapshot.model.layers:
+        if layer.id == layer_id:
+            return snapshot.entries(rota.layer_shifts(layer, snapshot.model.time_zone, since, until))
+    return []  # every user of the layer was deleted: it has no shifts
+
+
+def gaps(
+    *, session: Session, tenant: Tenant, schedule_id: str, since: datetime, until: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Spans of the window when nobody is on call, so holes in coverage show before they page no one."""
+    since, until = check_window(since, until)
+    return rota.gaps(
+        load_schedule(session=session, tenant=tenant, schedule_id=schedule_id, since=since, until=until),
+        since,
+        until,
+    )
+
+
+def oncalls(
+    *,
+    session: Session,
+    tenant: Tenant,
+    at: datetime,
+    user_ids: tuple[str, ...] = (),
+    schedule_ids: tuple[str, ...] = (),
+    limit: int,
+    offset: int,
+) -> Page[ShiftEntry]:
+    """Everyone on call at ``at`` across the tenant's schedules, by schedule name."""
+    at = check_instant(at, "at")
+    stmt = select(Schedule).where(*tenant_filter(Schedule, tenant)).order_by(Schedule.name, Schedule.id)
+    if schedule_ids:
+        stmt = stmt.where(Schedule.id.in_(schedule_ids))
+    schedules = session.scalars(stmt).all()
+    entries = [
+        entry
+        for snapshot in _snapshots(session, tenant, schedules, *_around(at))
+        for entry in snapshot.entries(rota.on_call_at(snapshot.model, at))
+        if not user_ids or entry.user.id in user_ids
+    ]
+    return Page(items=entries[offset : offset + limit], total=len(entries), limit=limit, offset=offset)

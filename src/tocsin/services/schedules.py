@@ -1,0 +1,370 @@
+"""Schedules and their rotation layers: checked specs in, rows out.
+
+Every check names the field the client sent (``layers.0.users``), so a bad schedule is a 400 the
+caller can fix, never a 500 from the rotation math. ``oncall`` turns the rows into the pure model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any, cast
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from tocsin.db.models import Schedule, ScheduleLayer, Team, User
+from tocsin.domain import schedule as rota
+from tocsin.domain.actor import Tenant
+from tocsin.ids import new_id
+from tocsin.services.errors import Invalid
+from tocsin.services.pagination import Page, paginate
+from tocsin.services.sql import load, tenant_filter
+
+ROTATION_UNITS = ("hours", "days", "weeks")
+RESTRICTION_KINDS = ("daily", "weekly")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MAX_ROTATION_LENGTH = 1000
+MAX_LAYERS = 20
+MAX_LAYER_USERS = 500
+MAX_RESTRICTIONS = 50
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """Who a layer or shift names, as the API shows them."""
+
+    id: str
+    name: str
+    email: str
+
+
+def check_instant(value: Any, field: str) -> datetime:
+    """An aware datetime in UTC; a naive one is ambiguous (which zone?), so it is a 400."""
+    if not isinstance(value, datetime):
+        raise Invalid(field, "invalid", f"{field} must be an RFC 3339 date-time, e.g. 2024-01-15T09:00:00Z")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise Invalid(
+            field, "timezone", f"{field} needs a time zone offset, e.g. 2024-01-15T09:00:00+01:00 or ...Z"
+        )
+    instant: datetime = value.astimezone(UTC)
+    if not EARLIEST <= instant < LATEST:
+        raise Invalid(field, "range", f"{field} must be between 1970 and 3000")
+    return instant
+
+
+def check_time_zone(value: Any, field: str = "time_zone") -> str:
+    """An IANA zone name, checked by the same rule the rotation math applies."""
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(field, "required", f"{field} is required, an IANA name such as Europe/Berlin")
+    try:
+        rota.Schedule(time_zone=value.strip(), layers=())
+    except ValueError as exc:
+        raise Invalid(field, "invalid", str(exc)) from None
+    return value.strip()
+
+
+def _check_name(value: Any, field: str) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise Invalid(field, "required", f"{field} is required")
+    if len(text) > 200:
+        raise Invalid(field, "too_long", f"{field} is at most 200 characters")
+    return text
+
+
+def _check_team(session: Session, tenant: Tenant, team_id: str | None) -> str | None:
+    if team_id is None:
+        return None
+    found = session.scalar(select(Team.id).where(*tenant_filter(Team, tenant), Team.id == team_id))
+    if found is None:
+        raise Invalid("team_id", "not_found", f"unknown team id {team_id!r}")
+    return team_id
+
+
+def _wall_time(value: Any, field: str) -> time:
+    if isinstance(value, str):
+        try:
+            value = time.fromisoformat(value)
+        except ValueError:
+            raise Invalid(field, "invalid", f"{field} must be a local time such as 09:00") from None
+    if not isinstance(value, time):
+        raise Invalid(field, "invalid", f"{field} must be a local time such as 09:00")
+    if value.tzinfo is not None:
+        raise Invalid(
+            field, "timezone", f"{field} is a local time without offset; the schedule's zone applies"
+        )
+    return value
+
+
+def _format_time(value: time) -> str:
+    return value.isoformat(timespec="seconds" if value.second else "minutes")
+
+
+def _check_restriction(spec: Any, field: str) -> dict[str, Any]:
+    """The stored (and shown) form: ``{kind, start: "09:00", end, start_day: "monday" | None, end_day}``."""
+    if not isinstance(spec, Mapping):
+        raise Invalid(field, "invalid", f"{field} must be an object")
+    kind = spec.get("kind")
+    if kind not in RESTRICTION_KINDS:
+        raise Invalid(f"{field}.kind", "invalid", f"{field}.kind must be 'daily' or 'weekly'")
+    stored: dict[str, Any] = {
+        "kind": kind,
+        "start": _format_time(_wall_time(spec.get("start"), f"{field}.start")),
+        "end": _format_time(_wall_time(spec.get("end"), f"{field}.end")),
+        "start_day": None,
+        "end_day": None,
+    }
+    for name in ("start_day", "end_day"):
+        day = spec.get(name)
+        if kind == "daily":
+            if day is not None:
+                raise Invalid(f"{field}.{name}", "not_allowed", f"a daily restriction takes no {name}")
+        elif day is None:
+            raise Invalid(f"{field}.{name}", "required", f"a weekly restriction needs {name} (e.g. 'monday')")
+        elif day not in WEEKDAYS:
+            raise Invalid(
+                f"{field}.{name}", "invalid", f"{field}.{name} must be one of {', '.join(WEEKDAYS)}"
+            )
+        else:
+            stored[name] = day
+    try:
+        to_restriction(stored)
+    except ValueError as exc:
+        raise Invalid(field, "invalid", f"{field}: {exc}") from None
+    return stored
+
+
+def to_restriction(stored: Mapping[str, Any]) -> rota.Restriction:
+    """A stored restriction as the rotation math reads it (days 0=Monday .. 6=Sunday)."""
+    start_day, end_day = stored.get("start_day"), stored.get("end_day")
+    return rota.Restriction(
+        kind=stored["kind"],
+        start=time.fromisoformat(stored["start"]),
+        end=time.fromisoformat(stored["end"]),
+        start_day=None if start_day is None else WEEKDAYS.index(start_day),
+        end_day=None if end_day is None else WEEKDAYS.index(end_day),
+    )
+
+
+def to_layer(row: ScheduleLayer, users: Sequence[str]) -> rota.Layer:
+    """A layer row as the rotation math reads it, rotating through ``users``."""
+    return rota.Layer(
+        id=row.id,
+        users=tuple(users),
+        rotation_unit=cast(rota.RotationUnit, row.rotation_unit),  # checked on write
+        rotation_length=row.rotation_length,
+        start=row.start,
+        end=row.end,
+        restrictions=tuple(to_restriction(r) for r in row.restrictions),
+    )
+
+
+def _check_layer(spec: Any, field: str, position: int, known_users: set[str]) -> dict[str, Any]:
+    """Column values for one layer spec, or the first problem with it."""
+    if not isinstance(spec, Mapping):
+        raise Invalid(field, "invalid", f"{field} must be an object")
+    name = spec.get("name")
+    users = spec.get("users")
+    if not isinstance(users, list | tuple) or not users:
+        raise Invalid(f"{field}.users", "required", f"{field}.users needs at least one user id to rotate")
+    if len(users) > MAX_LAYER_USERS:
+        raise Invalid(f"{field}.users", "too_long", f"a layer rotates at most {MAX_LAYER_USERS} users")
+    for user_id in users:
+        if user_id not in known_users:
+            raise Invalid(f"{field}.users", "not_found", f"{field}.users: unknown user id {user_id!r}")
+    unit = spec.get("rotation_unit")
+    if unit not in ROTATION_UNITS:
+        raise Invalid(f"{field}.rotation_unit", "invalid", "rotation_unit must be one of hours, days, weeks")
+    length = spec.get("rotation_length")
+    if isinstance(length, bool) or not isinstance(length, int):
+        raise Invalid(f"{field}.rotation_length", "required", f"{field}.rotation_length must be an integer")
+    if not 1 <= length <= MAX_ROTATION_LENGTH:
+        raise Invalid(
+            f"{field}.rotation_length",
+            "range",
+            f"rotation_length must be between 1 and {MAX_ROTATION_LENGTH}",
+        )
+    start = check_instant(spec.get("start"), f"{field}.start")
+    end = None if spec.get("end") is None else check_instant(spec["end"], f"{field}.end")
+    if end is not None and end <= start:
+        raise Invalid(f"{field}.end", "before_start", f"{field}.end must be after {field}.start")
+    restrictions = spec.get("restrictions") or []
+    if not isinstance(restrictions, list | tuple):
+        raise Invalid(f"{field}.restrictions", "invalid", f"{field}.restrictions must be a list")
+    if len(restrictions) > MAX_RESTRICTIONS:
+        raise Invalid(f"{field}.restrictions", "too_long", f"at most {MAX_RESTRICTIONS} restrictions a layer")
+    values: dict[str, Any] = {
+        "position": position,
+        "name": _check_name(name, f"{field}.name") if name is not None else f"Layer {position + 1}",
+        "users": [str(u) for u in users],
+        "rotation_unit": unit,
+        "rotation_length": length,
+        "start": start,
+        "end": end,
+        "restrictions": [
+            _check_restriction(r, f"{field}.restrictions.{i}") for i, r in enumerate(restrictions)
+        ],
+    }
+    try:
+        rota.Layer(
+            id=f"layer-{position}",
+            users=tuple(values["users"]),
+            rotation_unit=unit,
+            rotation_length=length,
+            start=start,
+            end=end,
+            restrictions=tuple(to_restriction(r) for r in values["restrictions"]),
+        )
+    except ValueError as exc:
+        raise Invalid(field, "invalid", f"{field}: {exc}") from None
+    return values
+
+
+def _existing_users(session: Session, tenant: Tenant, ids: Iterable[str]) -> set[str]:
+    wanted = {i for i in ids if isinstance(i, str)}
+    if not wanted:
+        return set()
+    return set(session.scalars(select(User.id).where(*tenant_filter(User, tenant), User.id.in_(wanted))))
+
+
+def _set_layers(session: Session, tenant: Tenant, schedule: Schedule, specs: Any, now: datetime) -> None:
+    """Replace the layer list. A spec with the ``id`` of one of this schedule's layers updates it in
+    place (its id, and so its shifts' ``layer.id``, stay); layers left out are deleted."""
+    if not isinstance(specs, list | tuple):
+        raise Invalid("layers", "required", "layers must be a list; send [] for a schedule with no layers")
+    if len(specs) > MAX_LAYERS:
+        raise Invalid("layers", "too_long", f"a schedule has at most {MAX_LAYERS} layers")
+    referenced = [u for s in specs if isinstance(s, Mapping) for u in (s.get("users") or [])]
+    known = _existing_users(session, tenant, referenced)
+    current = {layer.id: layer for layer in schedule.layers}
+    kept: list[ScheduleLayer] = []
+    seen: set[str] = set()
+    for position, spec in enumerate(specs):
+        field = f"layers.{position}"
+        values = _check_layer(spec, field, position, known)
+        layer_id = spec.get("id")
+        if layer_id is not None:
+            if layer_id not in current:
+                raise Invalid(
+                    f"{field}.id", "not_found", f"{field}.id: this schedule has no layer {layer_id!r}"
+                )
+            if layer_id in seen:
+                raise Invalid(f"{field}.id", "duplicate", f"{field}.id: layer {layer_id!r} is listed twice")
+            seen.add(layer_id)
+            layer = current[layer_id]
+            for column, value in values.items():
+                setattr(layer, column, value)
+            layer.updated_at = now
+        else:
+            layer = ScheduleLayer(
+                id=new_id("schedule_layer"),
+                org_id=tenant.org_id,
+                livemode=tenant.livemode,
+                created_at=now,
+                updated_at=now,
+                **values,
+            )
+        kept.append(layer)
+    schedule.layers = kept
+
+
+def create_schedule(
+    *,
+    session: Session,
+    tenant: Tenant,
+    now: datetime,
+    name: str,
+    time_zone: str,
+    description: str | None = None,
+    team_id: str | None = None,
+    layers: Sequence[Mapping[str, Any]] = (),
+) -> Schedule:
+    """A schedule with its layers (lowest first), all checked before anything is written."""
+    schedule = Schedule(
+        id=new_id("schedule"),
+        org_id=tenant.org_id,
+        livemode=tenant.livemode,
+        name=_check_name(name, "name"),
+        description=description,
+        time_zone=check_time_zone(time_zone),
+        team_id=_check_team(session, tenant, team_id),
+        created_at=now,
+        updated_at=now,
+    )
+    schedule.layers = []
+    _set_layers(session, tenant, schedule, list(layers), now)
+    session.add(schedule)
+    session.flush()
+    return schedule
+
+
+def get_schedule(*, session: Session, tenant: Tenant, schedule_id: str) -> Schedule:
+    return load(session, Schedule, tenant, schedule_id, "schedule")
+
+
+def list_schedules(
+    *,
+    session: Session,
+    tenant: Tenant,
+    team_ids: tuple[str, ...] = (),
+    query: str | None = None,
+    limit: int,
+    offset: int,
+) -> Page[Schedule]:
+    stmt = (
+        select(Schedule)
+        .where(*tenant_filter(Schedule, tenant))
+        .options(selectinload(Schedule.layers))
+        .order_by(Schedule.name, Schedule.id)
+    )
+    if team_ids:
+        stmt = stmt.where(Schedule.team_id.in_(team_ids))
+    if query:
+        stmt = stmt.where(func.lower(Schedule.name).contains(query.strip().lower(), autoescape=True))
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def update_schedule(
+    *, session: Session, tenant: Tenant, schedule_id: str, changes: Mapping[str, Any], now: datetime
+) -> Schedule:
+    """Fields present in ``changes`` are set; ``layers`` replaces the whole layer list."""
+    schedule = get_schedule(session=session, tenant=tenant, schedule_id=schedule_id)
+    if "name" in changes:
+        schedule.name = _check_name(changes["name"], "name")
+    if "description" in changes:
+        schedule.description = changes["description"]
+    if "time_zone" in changes:
+        schedule.time_zone = check_time_zone(changes["time_zone"])
+    if "team_id" in changes:
+        schedule.team_id = _check_team(session, tenant, changes["team_id"])
+    if "layers" in changes:
+        _set_layers(session, tenant, schedule, changes["layers"], now)
+    schedule.updated_at = now
+    session.flush()
+    return schedule
+
+
+def delete_schedule(*, session: Session, tenant: Tenant, schedule_id: str) -> None:
+    """Its layers and overrides go with it."""
+    session.delete(get_schedule(session=session, tenant=tenant, schedule_id=schedule_id))
+    session.flush()
+
+
+def user_refs(session: Session, tenant: Tenant, ids: Iterable[str]) -> dict[str, UserRef]:
+    """Name and email of the tenant's users among ``ids``; a deleted user is simply absent."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(User.id, User.name, User.email).where(*tenant_filter(User, tenant), User.id.in_(wanted))
+    )
+    return {row.id: UserRef(row.id, row.name, row.email) for row in rows}
+
+
+def layer_user_ids(schedules: Iterable[Schedule]) -> set[str]:
+    """Every user id the layers of ``schedules`` name, to look them up in one query."""
+    return {user for schedule in schedules for layer in schedule.layers for user in layer.users}
