@@ -42,7 +42,8 @@ def load_zone(name: str) -> ZoneInfo:
     """Turn an IANA zone name into a ``ZoneInfo`` with an actionable error instead of a KeyError."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        # OSError: "Europe" names a tzdata directory, which ZoneInfo tries to open as a file.
         raise ValueError(
             f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin' or 'UTC'"
         ) from None

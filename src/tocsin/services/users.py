@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import ApiKey, IncidentAssignee, User
 from tocsin.domain.actor import Tenant
+from tocsin.domain.restrictions import load_zone
 from tocsin.ids import new_id
 from tocsin.services.errors import Conflict, Invalid
 from tocsin.services.pagination import Page, paginate
@@ -25,8 +25,8 @@ PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 def check_time_zone(value: str, field: str = "time_zone") -> str:
     """An IANA zone name such as ``Europe/Berlin``; anything else is a 400 naming the field."""
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        load_zone(value)
+    except ValueError:
         raise Invalid(field, "invalid", f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
     return value
 

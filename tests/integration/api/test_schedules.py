@@ -187,6 +187,7 @@ def test_list_filters_and_pagination(orgs: OrgFactory) -> None:
 
 BAD_CREATES: list[tuple[dict[str, Any], str, str]] = [
     ({"time_zone": "Mars/Olympus"}, "time_zone", "invalid"),
+    ({"time_zone": "Europe"}, "time_zone", "invalid"),  # a tzdata directory, not a zone
     ({"time_zone": ""}, "time_zone", "required"),
     ({"name": "  "}, "name", "required"),
     ({"name": None}, "name", "string_type"),

@@ -147,6 +147,7 @@ VALID = {"name": "Alice", "email": "alice@example.com"}
         ({**VALID, "role": "superuser"}, "role", "invalid"),
         ({**VALID, "role": None}, "role", "invalid"),
         ({**VALID, "time_zone": "Mars/Base"}, "time_zone", "invalid"),
+        ({**VALID, "time_zone": "Europe"}, "time_zone", "invalid"),
         ({**VALID, "time_zone": "../../etc/passwd"}, "time_zone", "invalid"),
         ({**VALID, "time_zone": 5}, "time_zone", "string_type"),
         ({**VALID, "phone": "555-1234"}, "phone", "invalid"),
