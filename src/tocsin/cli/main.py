@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tocsin.cli import demo as demo_command
-from tocsin.cli import keys, orgs
+from tocsin.cli import keys, orgs, schedules
 from tocsin.cli.common import fail, settings, stdout
 
 app = typer.Typer(
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 app.add_typer(orgs.app, name="org")
 app.add_typer(keys.app, name="keys")
+app.add_typer(schedules.app, name="schedules")
+app.command("oncall", epilog="Example: tocsin oncall 'Payment API primary' --at 2h")(schedules.oncall)
 app.command(
     "demo",
     help=demo_command.HELP,
@@ -43,8 +45,8 @@ def migrate() -> None:
 
 @app.command(epilog="Example: tocsin serve --host 0.0.0.0 --port 8080")
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: TOCSIN_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on [default: TOCSIN_PORT].")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default: TOCSIN_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: TOCSIN_PORT).")] = None,
 ) -> None:
     """Serve the HTTP API (one process, uvloop + httptools). Run `tocsin migrate` first."""
     import uvicorn
