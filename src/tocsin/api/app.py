@@ -18,7 +18,18 @@ from tocsin.api.intake import AlertLimits, RouteResolver
 from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import ApiGate, BodySizeLimit, LabelledRoute, Observability
 from tocsin.api.ratelimit import RateLimiter
-from tocsin.api.routes import events, health, incidents, keys, oncalls, schedules, services, teams, users
+from tocsin.api.routes import (
+    events,
+    health,
+    ical,
+    incidents,
+    keys,
+    oncalls,
+    schedules,
+    services,
+    teams,
+    users,
+)
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, get_settings
@@ -122,6 +133,7 @@ def create_app(
         keys.router,
         schedules.router,
         oncalls.router,
+        ical.router,
     ):
         app.include_router(router)
     app.router.routes.extend(

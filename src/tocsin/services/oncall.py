@@ -3,12 +3,16 @@ the pure rotation math, and name the people and layers for the caller.
 
 A user deleted after being put in a rotation is dropped from it (the next person takes the turn),
 so nobody is ever paged through a ghost; their overrides were deleted with them.
+
+A schedule with iCal layers is computed layer by layer (rotations by the rotation math, calendars by
+``ical.imported_shifts`` with events matched to the tenant's users by email or name) and stacked by
+``domain.layering`` with the same priority rule; a schedule of rotations only uses ``domain.schedule``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,14 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import Schedule, ScheduleLayer, ScheduleOverride
+from tocsin.domain import layering
 from tocsin.domain import schedule as rota
 from tocsin.domain.actor import Tenant
+from tocsin.services import ical_layers
 from tocsin.services.errors import Invalid
 from tocsin.services.pagination import Page
 from tocsin.services.schedules import UserRef, check_instant, get_schedule, to_layer, user_refs
 from tocsin.services.sql import tenant_filter
 
 MAX_WINDOW = timedelta(days=90)
+MAX_FEED_WINDOW = timedelta(days=180)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +52,52 @@ class ShiftEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class CalendarLayer:
+    """An iCal layer as the snapshot computes it."""
+
+    id: str
+    ical_text: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """One schedule as loaded for a window: the pure model and the names it refers to."""
+    """One schedule as loaded for a window: the pure model and the names it refers to.
+
+    ``model`` has the rotation layers and the overrides. When the schedule has iCal layers, ``stack``
+    lists every layer lowest first (rotations and calendars) and ``user_keys`` maps event names and
+    emails to users; otherwise ``stack`` is empty and ``model`` alone answers."""
 
     schedule: Named
     model: rota.Schedule
     layer_names: Mapping[str, str]
     users: Mapping[str, UserRef]
+    stack: tuple[rota.Layer | CalendarLayer, ...] = ()
+    user_keys: Mapping[str, str] = field(default_factory=dict)
+
+    def final(self, since: datetime, until: datetime) -> list[rota.Shift]:
+        """The final shifts in ``[since, until)``: layers stacked, overrides on top."""
+        if not self.stack:
+            return rota.final_shifts(self.model, since, until)
+        return layering.stack(
+            [self.own(layer, since, until) for layer in self.stack], self.model.overrides, since, until
+        )
+
+    def own(self, layer: rota.Layer | CalendarLayer, since: datetime, until: datetime) -> list[rota.Shift]:
+        """One layer's own shifts in the window, before higher layers and overrides."""
+        if isinstance(layer, rota.Layer):
+            return rota.layer_shifts(layer, self.model.time_zone, since, until)
+        zone = self.model.time_zone
+        return ical_layers.layer_shifts(layer.id, layer.ical_text, self.user_keys, zone, since, until)[0]
+
+    def on_call_at(self, at: datetime) -> list[rota.Shift]:
+        if not self.stack:
+            return rota.on_call_at(self.model, at)
+        return layering.on_call_at(self.final, at)
+
+    def gaps(self, since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+        if not self.stack:
+            return rota.gaps(self.model, since, until)
+        return layering.gaps(self.final(since, until), since, until)
 
     def entries(self, shifts: Iterable[rota.Shift]) -> list[ShiftEntry]:
         return [
@@ -69,14 +115,14 @@ class Snapshot:
         ]
 
 
-def check_window(since: Any, until: Any) -> tuple[datetime, datetime]:
-    """A query window: both ends with an offset, ``since < until``, at most 90 days long."""
+def check_window(since: Any, until: Any, longest: timedelta = MAX_WINDOW) -> tuple[datetime, datetime]:
+    """A query window: both ends with an offset, ``since < until``, at most ``longest`` (90 days)."""
     since = check_instant(since, "since")
     until = check_instant(until, "until")
     if until <= since:
         raise Invalid("until", "before_start", "until must be after since")
-    if until - since > MAX_WINDOW:
-        raise Invalid("until", "range", "the window from since to until is at most 90 days")
+    if until - since > longest:
+        raise Invalid("until", "range", f"the window from since to until is at most {longest.days} days")
     return since, until
 
 
@@ -107,6 +153,11 @@ def _snapshots(
         tenant,
         {u for layer in layers for u in layer.users} | {o.user_id for o in overrides},
     )
+    user_keys: dict[str, str] = {}
+    if any(layer.source == "ical" for layer in layers):
+        everyone = ical_layers.tenant_users(session, tenant)
+        users = {u.id: UserRef(u.id, u.name, u.email) for u in everyone}
+        user_keys = ical_layers.users_by_key(everyone)
     layers_of: dict[str, list[ScheduleLayer]] = {}
     for layer in layers:
         layers_of.setdefault(layer.schedule_id, []).append(layer)
@@ -117,10 +168,16 @@ def _snapshots(
     for schedule in schedules:
         rows = layers_of.get(schedule.id, [])
         model_layers = []
+        stack: list[rota.Layer | CalendarLayer] = []
         for row in rows:
+            if row.source == "ical":
+                stack.append(CalendarLayer(row.id, row.ical_text))
+                continue
             present = [u for u in row.users if u in users]
             if present:
                 model_layers.append(to_layer(row, present))
+                stack.append(model_layers[-1])
+        has_calendar = any(isinstance(layer, CalendarLayer) for layer in stack)
         model = rota.Schedule(
             time_zone=schedule.time_zone,
             layers=tuple(model_layers),
@@ -129,7 +186,14 @@ def _snapshots(
             ),
         )
         snapshots.append(
-            Snapshot(Named(schedule.id, schedule.name), model, {row.id: row.name for row in rows}, users)
+            Snapshot(
+                Named(schedule.id, schedule.name),
+                model,
+                {row.id: row.name for row in rows},
+                users,
+                tuple(stack) if has_calendar else (),
+                user_keys if has_calendar else {},
+            )
         )
     return snapshots
 
@@ -141,11 +205,18 @@ def _snapshot(
     return _snapshots(session, tenant, [schedule], since, until)[0]
 
 
-def load_schedule(
+def load_snapshot(
     *, session: Session, tenant: Tenant, schedule_id: str, since: datetime, until: datetime
-) -> rota.Schedule:
-    """The pure model of a schedule, with only the overrides that meet ``[since, until)``."""
-    return _snapshot(session, tenant, schedule_id, since, until).model
+) -> Snapshot:
+    """A schedule ready to compute, with only the overrides that meet ``[since, until)``."""
+    return _snapshot(session, tenant, schedule_id, since, until)
+
+
+def load_snapshots(
+    *, session: Session, tenant: Tenant, schedules: Sequence[Schedule], since: datetime, until: datetime
+) -> list[Snapshot]:
+    """``load_snapshot`` for many schedules, in a fixed number of queries."""
+    return _snapshots(session, tenant, schedules, since, until)
 
 
 def _around(at: datetime) -> tuple[datetime, datetime]:
@@ -157,7 +228,7 @@ def on_call(*, session: Session, tenant: Tenant, schedule_id: str, at: datetime)
     """Who is on call at ``at``, with the whole shift they are in (spec 003's on-call endpoint)."""
     at = check_instant(at, "at")
     snapshot = _snapshot(session, tenant, schedule_id, *_around(at))
-    return snapshot.entries(rota.on_call_at(snapshot.model, at))
+    return snapshot.entries(snapshot.on_call_at(at))
 
 
 def shifts(
@@ -173,12 +244,12 @@ def shifts(
     since, until = check_window(since, until)
     snapshot = _snapshot(session, tenant, schedule_id, since, until)
     if layer_id is None:
-        return snapshot.entries(rota.final_shifts(snapshot.model, since, until))
+        return snapshot.entries(snapshot.final(since, until))
     if layer_id not in snapshot.layer_names:
         raise Invalid("layer", "not_found", f"this schedule has no layer {layer_id!r}")
-    for layer in snapshot.model.layers:
+    for layer in snapshot.stack or snapshot.model.layers:
         if layer.id == layer_id:
-            return snapshot.entries(rota.layer_shifts(layer, snapshot.model.time_zone, since, until))
+            return snapshot.entries(snapshot.own(layer, since, until))
     return []  # every user of the layer was deleted: it has no shifts
 
 
@@ -187,11 +258,7 @@ def gaps(
 ) -> list[tuple[datetime, datetime]]:
     """Spans of the window when nobody is on call, so holes in coverage show before they page no one."""
     since, until = check_window(since, until)
-    return rota.gaps(
-        load_schedule(session=session, tenant=tenant, schedule_id=schedule_id, since=since, until=until),
-        since,
-        until,
-    )
+    return _snapshot(session, tenant, schedule_id, since, until).gaps(since, until)
 
 
 def oncalls(
@@ -213,7 +280,7 @@ def oncalls(
     entries = [
         entry
         for snapshot in _snapshots(session, tenant, schedules, *_around(at))
-        for entry in snapshot.entries(rota.on_call_at(snapshot.model, at))
+        for entry in snapshot.entries(snapshot.on_call_at(at))
         if not user_ids or entry.user.id in user_ids
     ]
     return Page(items=entries[offset : offset + limit], total=len(entries), limit=limit, offset=offset)

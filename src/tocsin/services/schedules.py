@@ -1,4 +1,4 @@
-"""Schedules and their rotation layers: checked specs in, rows out.
+"""Schedules and their layers (rotations, or calendars as in ``ical_layers``): checked specs in, rows out.
 
 Every check names the field the client sent (``layers.0.users``), so a bad schedule is a 400 the
 caller can fix, never a 500 from the rotation math. ``oncall`` turns the rows into the pure model.
@@ -19,9 +19,11 @@ from tocsin.domain import schedule as rota
 from tocsin.domain.actor import Tenant
 from tocsin.ids import new_id
 from tocsin.services.errors import Invalid
+from tocsin.services.ical_layers import ical_layer_values
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
 
+LAYER_SOURCES = ("rotation", "ical")
 ROTATION_UNITS = ("hours", "days", "weeks")
 RESTRICTION_KINDS = ("daily", "weekly")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -151,7 +153,9 @@ def to_restriction(stored: Mapping[str, Any]) -> rota.Restriction:
 
 
 def to_layer(row: ScheduleLayer, users: Sequence[str]) -> rota.Layer:
-    """A layer row as the rotation math reads it, rotating through ``users``."""
+    """A rotation layer row as the rotation math reads it, rotating through ``users``."""
+    if row.rotation_unit is None or row.rotation_length is None or row.start is None:
+        raise ValueError(f"layer {row.id!r} is not a rotation layer")
     return rota.Layer(
         id=row.id,
         users=tuple(users),
@@ -163,11 +167,15 @@ def to_layer(row: ScheduleLayer, users: Sequence[str]) -> rota.Layer:
     )
 
 
-def _check_layer(spec: Any, field: str, position: int, known_users: set[str]) -> dict[str, Any]:
-    """Column values for one layer spec, or the first problem with it."""
-    if not isinstance(spec, Mapping):
-        raise Invalid(field, "invalid", f"{field} must be an object")
+def _layer_name(spec: Mapping[str, Any], field: str, position: int) -> str:
     name = spec.get("name")
+    return _check_name(name, f"{field}.name") if name is not None else f"Layer {position + 1}"
+
+
+def _check_layer(spec: Mapping[str, Any], field: str, position: int, known_users: set[str]) -> dict[str, Any]:
+    """Column values for one rotation layer spec, or the first problem with it."""
+    if spec.get("ical_text") is not None:
+        raise Invalid(f"{field}.ical_text", "not_allowed", 'ical_text needs "source": "ical"')
     users = spec.get("users")
     if not isinstance(users, list | tuple) or not users:
         raise Invalid(f"{field}.users", "required", f"{field}.users needs at least one user id to rotate")
@@ -176,6 +184,9 @@ def _check_layer(spec: Any, field: str, position: int, known_users: set[str]) ->
     for user_id in users:
         if user_id not in known_users:
             raise Invalid(f"{field}.users", "not_found", f"{field}.users: unknown user id {user_id!r}")
+    for name in ("rotation_unit", "rotation_length", "start"):
+        if spec.get(name) is None:
+            raise Invalid(f"{field}.{name}", "required", f"{field}.{name} is required for a rotation layer")
     unit = spec.get("rotation_unit")
     if unit not in ROTATION_UNITS:
         raise Invalid(f"{field}.rotation_unit", "invalid", "rotation_unit must be one of hours, days, weeks")
@@ -199,7 +210,9 @@ def _check_layer(spec: Any, field: str, position: int, known_users: set[str]) ->
         raise Invalid(f"{field}.restrictions", "too_long", f"at most {MAX_RESTRICTIONS} restrictions a layer")
     values: dict[str, Any] = {
         "position": position,
-        "name": _check_name(name, f"{field}.name") if name is not None else f"Layer {position + 1}",
+        "name": _layer_name(spec, field, position),
+        "source": "rotation",
+        "ical_text": None,
         "users": [str(u) for u in users],
         "rotation_unit": unit,
         "rotation_length": length,
@@ -245,8 +258,23 @@ def _set_layers(session: Session, tenant: Tenant, schedule: Schedule, specs: Any
     seen: set[str] = set()
     for position, spec in enumerate(specs):
         field = f"layers.{position}"
-        values = _check_layer(spec, field, position, known)
+        if not isinstance(spec, Mapping):
+            raise Invalid(field, "invalid", f"{field} must be an object")
+        source = spec.get("source") or "rotation"
+        if source not in LAYER_SOURCES:
+            raise Invalid(f"{field}.source", "invalid", f"{field}.source must be 'rotation' or 'ical'")
         layer_id = spec.get("id")
+        if source == "ical":
+            previous = current.get(layer_id) if isinstance(layer_id, str) else None
+            values = ical_layer_values(
+                spec,
+                field,
+                position=position,
+                name=_layer_name(spec, field, position),
+                stored_text=previous.ical_text if previous else None,
+            )
+        else:
+            values = _check_layer(spec, field, position, known)
         if layer_id is not None:
             if layer_id not in current:
                 raise Invalid(

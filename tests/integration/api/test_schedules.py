@@ -78,6 +78,7 @@ def test_full_crud_with_nested_layers(orgs: OrgFactory) -> None:
     assert first["id"].startswith("lyr_") and second["id"].startswith("lyr_")
     assert _summary(first) == {
         "name": "Weekly",
+        "source": "rotation",
         "users": [
             {"id": alice, "name": "Alice Smith", "email": "alice@example.com"},
             {"id": bob, "name": "Bob Jones", "email": "bob@example.com"},
@@ -88,9 +89,11 @@ def test_full_crud_with_nested_layers(orgs: OrgFactory) -> None:
         "start": "2030-01-07T08:00:00Z",
         "end": None,
         "restrictions": [],
+        "ical_unmapped": None,
     }
     assert _summary(second) == {
         "name": "Layer 2",
+        "source": "rotation",
         "users": [{"id": bob, "name": "Bob Jones", "email": "bob@example.com"}],
         "rotation_unit": "hours",
         "rotation_length": 12,
@@ -100,6 +103,7 @@ def test_full_crud_with_nested_layers(orgs: OrgFactory) -> None:
             {"kind": "weekly", "start": "09:00", "end": "17:30", "start_day": "monday", "end_day": "friday"},
             {"kind": "daily", "start": "22:00:30", "end": "06:00", "start_day": None, "end_day": None},
         ],
+        "ical_unmapped": None,
     }
 
     fetched = org.get(f"/api/schedules/{created['id']}")

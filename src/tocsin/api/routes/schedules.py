@@ -1,12 +1,13 @@
-"""``/api/schedules``: schedules with nested layers, overrides, on-call (spec 003), shifts, gaps and
-taking a shift (spec 002)."""
+"""``/api/schedules``: schedules with nested layers, overrides, on-call (spec 003), shifts, gaps,
+taking a shift (spec 002) and uploading an iCal layer's calendar. Feeds are in ``routes.ical``."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.deps import DEFAULT_PAGE, Db, Limit, Now, Offset, SchedulesRead, SchedulesWrite
 from tocsin.api.errors import ApiError
@@ -24,7 +25,7 @@ from tocsin.api.schemas.schedules import (
     TakeShiftRead,
 )
 from tocsin.domain.scopes import grants
-from tocsin.services import oncall, schedule_overrides, schedules
+from tocsin.services import ical_layers, oncall, schedule_overrides, schedules
 from tocsin.services.errors import Invalid
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
@@ -52,16 +53,19 @@ def _window(since: str | None, until: str | None) -> tuple[datetime, datetime]:
     return ends[0], ends[1]
 
 
-def _read(session: Any, key: Any, items: list[Any]) -> list[ScheduleRead]:
-    """Schedules with their layers' users named, in one user query for all of them."""
+def _read(session: Any, key: Any, items: list[Any], now: datetime) -> list[ScheduleRead]:
+    """Schedules with their layers' users named, in one user query for all of them, and the events
+    of their iCal layers that match nobody in the next 30 days."""
     users = schedules.user_refs(session, key.tenant, schedules.layer_user_ids(items))
-    return [ScheduleRead.of(schedule, users) for schedule in items]
+    unmapped = ical_layers.unmapped_labels(session, key.tenant, items, now)
+    return [ScheduleRead.of(schedule, users, unmapped) for schedule in items]
 
 
 @router.get("", response_model=ListEnvelope[ScheduleRead], summary="List schedules")
 def list_schedules(
     key: SchedulesRead,
     db: Db,
+    now: Now,
     team_id: str | None = None,
     query: str | None = None,
     limit: Limit = DEFAULT_PAGE,
@@ -78,7 +82,7 @@ def list_schedules(
             offset=offset,
         )
         result = page_envelope(page)
-        result["data"] = _read(session, key, list(page.items))
+        result["data"] = _read(session, key, list(page.items), now)
         return result
 
 
@@ -95,14 +99,14 @@ def create_schedule(body: ScheduleCreate, key: SchedulesWrite, db: Db, now: Now)
             team_id=body.team_id,
             layers=[layer.model_dump() for layer in body.layers],
         )
-        return envelope(_read(session, key, [schedule])[0])
+        return envelope(_read(session, key, [schedule], now)[0])
 
 
 @router.get("/{schedule_id}", response_model=Envelope[ScheduleRead], summary="Get a schedule")
-def get_schedule(schedule_id: str, key: SchedulesRead, db: Db) -> dict[str, Any]:
+def get_schedule(schedule_id: str, key: SchedulesRead, db: Db, now: Now) -> dict[str, Any]:
     with db.read() as session:
         schedule = schedules.get_schedule(session=session, tenant=key.tenant, schedule_id=schedule_id)
-        return envelope(_read(session, key, [schedule])[0])
+        return envelope(_read(session, key, [schedule], now)[0])
 
 
 @router.patch("/{schedule_id}", response_model=Envelope[ScheduleRead], summary="Update a schedule")
@@ -115,7 +119,40 @@ def update_schedule(
         schedule = schedules.update_schedule(
             session=session, tenant=key.tenant, schedule_id=schedule_id, changes=changes, now=now
         )
-        return envelope(_read(session, key, [schedule])[0])
+        return envelope(_read(session, key, [schedule], now)[0])
+
+
+@router.post(
+    "/{schedule_id}/layers/{layer_id}/ical",
+    response_model=Envelope[ScheduleRead],
+    summary="Upload an iCal layer's calendar",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/calendar": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def upload_layer_calendar(
+    schedule_id: str, layer_id: str, request: Request, key: SchedulesWrite, db: Db, now: Now
+) -> dict[str, Any]:
+    """Replace the calendar of an iCal layer with the ``.ics`` sent as the raw body (at most 1 MiB).
+    A malformed calendar is a 400 naming ``body``; a rotation layer answers 409."""
+    ics = await request.body()
+
+    def replace() -> dict[str, Any]:
+        with db.write() as session:
+            schedule = ical_layers.replace_layer_calendar(
+                session=session,
+                tenant=key.tenant,
+                schedule_id=schedule_id,
+                layer_id=layer_id,
+                ical=ics,
+                now=now,
+            )
+            return envelope(_read(session, key, [schedule], now)[0])
+
+    return await run_in_threadpool(replace)
 
 
 @router.delete("/{schedule_id}", status_code=204, response_class=Response, summary="Delete a schedule")

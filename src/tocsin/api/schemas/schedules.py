@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from tocsin.api.schemas.common import ReadModel, Timestamp, WriteModel
 
 RotationUnit = Literal["hours", "days", "weeks"]
+LayerSource = Literal["rotation", "ical"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
@@ -68,28 +69,38 @@ class RestrictionRead(BaseModel):
 
 
 class LayerRead(BaseModel):
+    """A rotation (``users``, ``rotation_*``, ``start``...) or, with ``source: ical``, a calendar whose
+    events name who is on call; the rotation fields of an iCal layer are empty."""
+
     id: str
     name: str
+    source: LayerSource
     users: list[UserSummary] = Field(description="The rotation order; a deleted user is left out.")
-    rotation_unit: RotationUnit
-    rotation_length: int
-    start: Timestamp
+    rotation_unit: RotationUnit | None
+    rotation_length: int | None
+    start: Timestamp | None
     end: Timestamp | None
     restrictions: list[RestrictionRead]
+    ical_unmapped: list[str] | None = Field(
+        description="iCal layers: labels of the next 30 days' events that match no user by email or "
+        "name (so they put nobody on call); null for a rotation."
+    )
     created_at: Timestamp
     updated_at: Timestamp
 
     @classmethod
-    def of(cls, layer: Any, users: dict[str, Any]) -> LayerRead:
+    def of(cls, layer: Any, users: dict[str, Any], unmapped: dict[str, list[str]]) -> LayerRead:
         return cls(
             id=layer.id,
             name=layer.name,
+            source=layer.source,
             users=[UserSummary.of(users[u]) for u in layer.users if u in users],
             rotation_unit=layer.rotation_unit,
             rotation_length=layer.rotation_length,
             start=layer.start,
             end=layer.end,
             restrictions=[RestrictionRead(**r) for r in layer.restrictions],
+            ical_unmapped=unmapped.get(layer.id, []) if layer.source == "ical" else None,
             created_at=layer.created_at,
             updated_at=layer.updated_at,
         )
@@ -107,14 +118,14 @@ class ScheduleRead(BaseModel):
     updated_at: Timestamp
 
     @classmethod
-    def of(cls, schedule: Any, users: dict[str, Any]) -> ScheduleRead:
+    def of(cls, schedule: Any, users: dict[str, Any], unmapped: dict[str, list[str]]) -> ScheduleRead:
         return cls(
             id=schedule.id,
             name=schedule.name,
             description=schedule.description,
             time_zone=schedule.time_zone,
             team_id=schedule.team_id,
-            layers=[LayerRead.of(layer, users) for layer in schedule.layers],
+            layers=[LayerRead.of(layer, users, unmapped) for layer in schedule.layers],
             livemode=schedule.livemode,
             created_at=schedule.created_at,
             updated_at=schedule.updated_at,
@@ -124,16 +135,23 @@ class ScheduleRead(BaseModel):
 class LayerBody(WriteModel):
     """A rotation: ``users`` take turns of ``rotation_length`` ``rotation_unit``, the first from
     ``start``. Day and week turns hand off at the local wall-clock time of ``start`` in the
-    schedule's zone, through DST changes. In a PATCH, ``id`` keeps an existing layer's id."""
+    schedule's zone, through DST changes. In a PATCH, ``id`` keeps an existing layer's id.
+
+    Or, with ``source: ical``, a calendar (``ical_text``, at most 1 MiB) whose events name who is on
+    call by SUMMARY (a user's name or email) or ATTENDEE email, as in Grafana OnCall; recurrences are
+    expanded. Its rotation fields stay empty. In a PATCH, an iCal layer sent with its ``id`` and no
+    ``ical_text`` keeps its calendar."""
 
     id: str | None = None
     name: str | None = Field(default=None, max_length=200)
-    users: list[str] = Field(max_length=500)
-    rotation_unit: RotationUnit
-    rotation_length: int
-    start: Timestamp
+    source: LayerSource = "rotation"
+    users: list[str] = Field(default_factory=list, max_length=500)
+    rotation_unit: RotationUnit | None = None
+    rotation_length: int | None = None
+    start: Timestamp | None = None
     end: Timestamp | None = None
     restrictions: list[RestrictionBody] = Field(default_factory=list, max_length=50)
+    ical_text: str | None = None
 
 
 class ScheduleCreate(WriteModel):
@@ -220,6 +238,12 @@ class ScheduleOnCallRead(BaseModel):
     def of(cls, entry: Any) -> ScheduleOnCallRead:
         shift = OnCallRead.of(entry)
         return cls(schedule=ScheduleRef(id=entry.schedule.id, name=entry.schedule.name), **dict(shift))
+
+
+class IcalUrlRead(BaseModel):
+    """The secret URL calendar clients subscribe to without an API key; rotating it kills the old one."""
+
+    url: str
 
 
 class GapRead(BaseModel):

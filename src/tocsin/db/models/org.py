@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
@@ -9,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tocsin.db.models.base import Base, TenantMixin
 from tocsin.db.types import JSONType, UTCDateTime
+
+
+def new_ical_token() -> str:
+    """The secret part of a calendar feed URL (``/ical/users/<token>.ics``): 192 random bits."""
+    return secrets.token_urlsafe(24)
 
 
 class Org(Base):
@@ -45,6 +51,9 @@ class User(TenantMixin, Base):
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
     phone: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ical_token: Mapped[str] = mapped_column(
+        String(64), nullable=False, unique=True, index=True, default=new_ical_token
+    )
 
 
 class Team(TenantMixin, Base):

@@ -1,15 +1,15 @@
-"""Schedules: ordered rotation layers (users and restrictions kept as JSON lists) and overrides."""
+"""Schedules: ordered layers (a rotation of users, or a stored iCalendar) and overrides."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tocsin.db.models.base import Base, TenantMixin
-from tocsin.db.models.org import User
+from tocsin.db.models.org import User, new_ical_token
 from tocsin.db.types import JSONType, UTCDateTime
 
 
@@ -23,6 +23,9 @@ class Schedule(TenantMixin, Base):
         String(40), ForeignKey("teams.id", ondelete="SET NULL"), index=True
     )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ical_token: Mapped[str] = mapped_column(
+        String(64), nullable=False, unique=True, index=True, default=new_ical_token
+    )
 
     layers: Mapped[list[ScheduleLayer]] = relationship(
         back_populates="schedule",
@@ -33,8 +36,11 @@ class Schedule(TenantMixin, Base):
 
 
 class ScheduleLayer(TenantMixin, Base):
-    """One rotation; a higher ``position`` wins where it has someone. ``users`` is the ordered list of
-    user ids (a user may appear twice); ``restrictions`` holds the API's restriction objects."""
+    """One layer; a higher ``position`` wins where it has someone.
+
+    A ``rotation`` layer rotates ``users`` (the ordered list of user ids; a user may appear twice)
+    with ``restrictions`` (the API's restriction objects). An ``ical`` layer takes its shifts from
+    the calendar in ``ical_text`` and leaves the rotation columns empty."""
 
     __tablename__ = "schedule_layers"
     index_org_id = False  # always read through its schedule (by ``schedule_id``)
@@ -44,12 +50,14 @@ class ScheduleLayer(TenantMixin, Base):
     )
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    rotation_unit: Mapped[str] = mapped_column(String(8), nullable=False)
-    rotation_length: Mapped[int] = mapped_column(Integer, nullable=False)
-    start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    source: Mapped[str] = mapped_column(String(8), nullable=False, default="rotation")
+    rotation_unit: Mapped[str | None] = mapped_column(String(8))
+    rotation_length: Mapped[int | None] = mapped_column(Integer)
+    start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     users: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
     restrictions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    ical_text: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     schedule: Mapped[Schedule] = relationship(back_populates="layers")
