@@ -1,18 +1,22 @@
-"""The demo org: seeding is idempotent, its routing keys resolve, and spec 003's quick start works
-over HTTP with the demo key. The slug ``demo`` is global, so every test tolerates it existing."""
+"""The demo org: seeding is idempotent, its routing keys resolve, spec 003's quick start works over
+HTTP with the demo key, and its schedule answers "who is on call". The slug ``demo`` is global, so
+every test tolerates it existing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
 from tests.factories.orgs import OrgFactory, OrgHandle
 from tocsin.db.session import Database
 from tocsin.domain.scopes import SCOPES
-from tocsin.services import catalog, keys, teams, users
+from tocsin.services import catalog, keys, schedule_overrides, schedules, teams, users
 from tocsin.services.demo import DemoResult, demo_admin_key, seed_demo
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def _now() -> datetime:
@@ -34,6 +38,10 @@ def _counts(database: Database, result: DemoResult) -> dict[str, int]:
             "members": len(team.members),
             "services": catalog.list_services(session=session, tenant=tenant, limit=1, offset=0).total,
             "keys": keys.list_keys(session=session, tenant=tenant, limit=1, offset=0).total,
+            "schedules": schedules.list_schedules(session=session, tenant=tenant, limit=1, offset=0).total,
+            "overrides": schedule_overrides.list_overrides(
+                session=session, tenant=tenant, schedule_id=result.schedule_id, limit=1, offset=0
+            ).total,
         }
 
 
@@ -48,6 +56,7 @@ def test_seeding_twice_creates_nothing_new(database: Database) -> None:
         user_ids=first.user_ids,
         team_id=first.team_id,
         service_ids=first.service_ids,
+        schedule_id=first.schedule_id,
         created=[],
     )
     assert _counts(database, second) == before
@@ -55,6 +64,8 @@ def test_seeding_twice_creates_nothing_new(database: Database) -> None:
     assert before["teams"] == 1
     assert before["members"] == 3
     assert before["services"] == 2
+    assert before["schedules"] == 1
+    assert before["overrides"] == 1
 
 
 def test_demo_people_and_team(database: Database) -> None:
@@ -161,3 +172,89 @@ def test_spec_003_quickstart_over_http(database: Database, app_client: TestClien
     assert org.post("/api/events", json=_event("resolve")).status_code == 202
     assert _with_dedup(org, "OPEN,ACKNOWLEDGED") == []
     assert app_client.get("/docs").status_code == 200
+
+
+def _demo_org(database: Database, app_client: TestClient) -> tuple[DemoResult, OrgHandle]:
+    result = _seed(database)
+    with database.write() as session:
+        secret, _ = demo_admin_key(session=session, org_id=result.org_id, now=_now())
+    return result, OrgHandle(database, app_client, result.org_id, "demo", True, secret)
+
+
+def _on_call(org: OrgHandle, schedule_id: str, at: datetime | None = None) -> list[dict[str, Any]]:
+    params = {} if at is None else {"at": at.isoformat()}
+    response = org.get(f"/api/schedules/{schedule_id}/on-call", params=params)
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
+def _local(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=NEW_YORK)
+
+
+def test_demo_schedule_shape(database: Database, app_client: TestClient) -> None:
+    result, org = _demo_org(database, app_client)
+    response = org.get(f"/api/schedules/{result.schedule_id}")
+    assert response.status_code == 200, response.text
+    schedule = response.json()["data"]
+    assert (schedule["name"], schedule["time_zone"]) == ("Payment API primary", "America/New_York")
+    assert schedule["team_id"] == result.team_id
+    weekly, business = schedule["layers"]
+    alice, bob, carol = (result.user_ids[f"{n}@demo.tocsin.dev"] for n in ("alice", "bob", "carol"))
+    assert ([u["id"] for u in weekly["users"]], weekly["rotation_unit"], weekly["rotation_length"]) == (
+        [alice, bob, carol],
+        "weeks",
+        1,
+    )
+    start = datetime.fromisoformat(weekly["start"]).astimezone(NEW_YORK)
+    assert (start.weekday(), start.time()) == (0, time(9))
+    assert start < _now()
+    assert business["name"] == "Weekday business hours"
+    assert ([u["id"] for u in business["users"]], business["rotation_unit"]) == ([carol, bob], "days")
+    assert [(r["start_day"], r["start"], r["end_day"], r["end"]) for r in business["restrictions"]] == [
+        (day, "09:00", day, "17:00") for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
+    ]
+
+
+def test_demo_schedule_on_call_over_http(database: Database, app_client: TestClient) -> None:
+    result, org = _demo_org(database, app_client)
+    names = {"alice@demo.tocsin.dev", "bob@demo.tocsin.dev", "carol@demo.tocsin.dev"}
+
+    # Get Current On-Call: the weekly layer covers every instant, so someone always answers.
+    [now_on_call] = _on_call(org, result.schedule_id)
+    assert now_on_call["user"]["email"] in names
+    assert now_on_call["user"]["id"] == result.user_ids[now_on_call["user"]["email"]]
+    assert now_on_call["start"] <= _now().isoformat().replace("+00:00", "Z") < now_on_call["end"]
+
+    # Saturday noon: only the weekly rotation; Wednesday 10:00: the business-hours layer wins.
+    today = _now().astimezone(NEW_YORK).date()
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7 + 7)
+    [weekend] = _on_call(org, result.schedule_id, _local(saturday, 12))
+    assert weekend["layer"]["name"] == "Weekly rotation"
+    assert weekend["override"] is None
+    [weekday] = _on_call(org, result.schedule_id, _local(saturday + timedelta(days=4), 10))
+    assert weekday["layer"]["name"] == "Weekday business hours"
+    assert weekday["user"]["email"] in {"bob@demo.tocsin.dev", "carol@demo.tocsin.dev"}
+    assert weekday["start"] == _local(saturday + timedelta(days=4), 9).astimezone(UTC).isoformat().replace(
+        "+00:00", "Z"
+    )
+
+    # The override: Bob, whoever the layers say.
+    with database.read() as session:
+        [override] = schedule_overrides.list_overrides(
+            session=session, tenant=result.tenant, schedule_id=result.schedule_id, limit=10, offset=0
+        ).items
+    assert override.user_id == result.user_ids["bob@demo.tocsin.dev"]
+    assert override.end - override.start == timedelta(hours=4)
+    [covered] = _on_call(org, result.schedule_id, override.start + timedelta(hours=1))
+    assert covered["user"]["email"] == "bob@demo.tocsin.dev"
+    assert covered["override"] == {"id": override.id}
+    assert covered["layer"] is None
+
+    # /api/oncalls lists the demo schedule too.
+    response = org.get("/api/oncalls", params={"schedule_id": result.schedule_id})
+    assert response.status_code == 200, response.text
+    [listed] = response.json()["data"]
+    assert listed["schedule"] == {"id": result.schedule_id, "name": "Payment API primary"}
+    assert listed["user"] == now_on_call["user"]

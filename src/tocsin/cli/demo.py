@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from tocsin.cli.common import now, print_json, settings, stdout, transaction
-from tocsin.services.demo import DEMO_SERVICES, DEMO_USERS, demo_admin_key, seed_demo
+from tocsin.services.demo import DEMO_SCHEDULE, DEMO_SERVICES, DEMO_USERS, demo_admin_key, seed_demo
 
 DEFAULT_KEY_FILE = Path(".tocsin-demo-key")
 
@@ -30,7 +30,7 @@ def write_key(path: Path, secret: str) -> None:
     os.chmod(path, 0o600)  # an older file may have been created with a wider mode
 
 
-def quickstart(base_url: str, key: str) -> str:
+def quickstart(base_url: str, key: str, schedule_id: str) -> str:
     """Spec 003's quick-start examples, pointed at this server and carrying the demo key."""
     return f"""\
 # Trigger an Incident
@@ -62,14 +62,19 @@ curl -X POST {base_url}/api/events \\
     "dedup_key": "high-cpu-web01"
   }}'
 
+# Get Current On-Call ({DEMO_SCHEDULE}; add ?at=<RFC 3339 time> for another instant)
+curl -X GET {base_url}/api/schedules/{schedule_id}/on-call \\
+  -H "Authorization: Bearer {key}"
+
 # API docs (OpenAPI, in a browser): {base_url}/docs
 """
 
 
 HELP = (
     "Seed the demo org and print its admin key. Safe to run again.\n\n"
-    "Demo Inc. (slug demo): Alice, Bob and Carol in team Payments, and services Payment API and "
-    "Checkout Web with routing keys payment-api and checkout-web. A re-run duplicates nothing, "
+    "Demo Inc. (slug demo): Alice, Bob and Carol in team Payments, services Payment API and "
+    "Checkout Web with routing keys payment-api and checkout-web, and the schedule Payment API primary "
+    "(a weekly rotation, weekday business hours on top, one override). A re-run duplicates nothing, "
     "and the key in --key-file is reused while it still works."
 )
 
@@ -100,6 +105,7 @@ def demo(
                 "team_id": result.team_id,
                 "user_ids": result.user_ids,
                 "service_ids": result.service_ids,
+                "schedule_id": result.schedule_id,
                 "created": result.created,
                 "key": secret,
                 "key_file": str(key_file),
@@ -111,7 +117,8 @@ def demo(
     console.print(f"Demo org '{result.org_slug}' ready; created: {what}.", markup=False)
     console.print(
         f"Users: {', '.join(u.email for u in DEMO_USERS)}; routing keys: "
-        f"{', '.join(s.routing_key for s in DEMO_SERVICES)}.",
+        f"{', '.join(s.routing_key for s in DEMO_SERVICES)}; "
+        f"schedule: {DEMO_SCHEDULE} ({result.schedule_id}).",
         markup=False,
     )
     source = "new key, saved to" if minted else "reused from"
@@ -119,4 +126,4 @@ def demo(
     typer.echo(secret)
     if print_quickstart:
         typer.echo("")
-        typer.echo(quickstart(config.base_url.rstrip("/"), secret))
+        typer.echo(quickstart(config.base_url.rstrip("/"), secret, result.schedule_id))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,8 +39,13 @@ def require_window(since: datetime, until: datetime) -> tuple[datetime, datetime
     return since_utc, until_utc
 
 
+@lru_cache(maxsize=1024)
 def load_zone(name: str) -> ZoneInfo:
-    """Turn an IANA zone name into a ``ZoneInfo`` with an actionable error instead of a KeyError."""
+    """Turn an IANA zone name into a ``ZoneInfo`` with an actionable error instead of a KeyError.
+
+    Cached: ``ZoneInfo`` keeps only eight zones strongly, and the models carry zone names, so a
+    server answering for schedules in a dozen zones would otherwise re-read tzdata files per call.
+    Errors are not cached (``lru_cache`` stores only returns)."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):

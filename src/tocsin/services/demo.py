@@ -1,24 +1,31 @@
 """Demo data for ``make run``: an org with people, a team and two services whose routing keys are the
-ones spec 003's quick-start examples use, so those curl lines work as printed. Safe to run again."""
+ones spec 003's quick-start examples use, so those curl lines work as printed, and an on-call schedule
+with a rotation, a business-hours layer and an override, so "who is on call" has a real answer.
+Safe to run again."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Final
+from datetime import datetime, time, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import Org, Service, Team
-from tocsin.domain.actor import Tenant
+from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.scopes import ALL_SCOPES, SCOPES
-from tocsin.services import catalog, keys, orgs, teams, users
+from tocsin.services import catalog, keys, orgs, schedule_overrides, schedules, teams, users
 from tocsin.services.errors import Conflict, NotFound
 
 DEMO_SLUG: Final = "demo"
 DEMO_ORG_NAME: Final = "Demo Inc."
 DEMO_TEAM: Final = "Payments"
 DEMO_KEY_NAME: Final = "demo admin"
+DEMO_SCHEDULE: Final = "Payment API primary"
+DEMO_SCHEDULE_ZONE: Final = "America/New_York"
+HANDOFF: Final = time(9, 0)
+BUSINESS_DAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,7 @@ class DemoResult:
     user_ids: dict[str, str]  # email -> id
     team_id: str
     service_ids: dict[str, str]  # routing key -> service id
+    schedule_id: str
     created: list[str] = field(default_factory=list)  # what this run added, e.g. "user alice@..."
 
     @property
@@ -117,6 +125,80 @@ def _service(
     return service.id
 
 
+def _past_monday(now: datetime, zone: ZoneInfo) -> datetime:
+    """09:00 local on the Monday a week before this one: always in the past, so every layer has
+    begun and this week's handoff has its usual Monday-morning shape."""
+    today = now.astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday() + 7)
+    return datetime.combine(monday, HANDOFF, tzinfo=zone)
+
+
+def _schedule_layers(user_ids: dict[str, str], start: datetime) -> list[dict[str, Any]]:
+    alice, bob, carol = (user_ids[spec.email] for spec in DEMO_USERS)
+    return [
+        {
+            "name": "Weekly rotation",
+            "users": [alice, bob, carol],
+            "rotation_unit": "weeks",
+            "rotation_length": 1,
+            "start": start,
+        },
+        {
+            "name": "Weekday business hours",
+            "users": [carol, bob],
+            "rotation_unit": "days",
+            "rotation_length": 1,
+            "start": start,
+            "restrictions": [
+                {"kind": "weekly", "start_day": day, "start": "09:00", "end_day": day, "end": "17:00"}
+                for day in BUSINESS_DAYS
+            ],
+        },
+    ]
+
+
+def _schedule(
+    session: Session,
+    tenant: Tenant,
+    team_id: str,
+    user_ids: dict[str, str],
+    now: datetime,
+    created: list[str],
+) -> str:
+    """The team's schedule: Alice, Bob and Carol weekly (handoff Monday 09:00 New York), Carol and
+    Bob by day on weekdays 09:00-17:00 above it, and Bob covering tomorrow's lunch hours. Made once:
+    a schedule of that name that exists, however edited since, is left alone."""
+    page = schedules.list_schedules(session=session, tenant=tenant, query=DEMO_SCHEDULE, limit=100, offset=0)
+    for existing in page.items:
+        if existing.name == DEMO_SCHEDULE:
+            return existing.id
+    zone = ZoneInfo(DEMO_SCHEDULE_ZONE)
+    schedule = schedules.create_schedule(
+        session=session,
+        tenant=tenant,
+        now=now,
+        name=DEMO_SCHEDULE,
+        description="Who answers Payment API pages.",
+        time_zone=DEMO_SCHEDULE_ZONE,
+        team_id=team_id,
+        layers=_schedule_layers(user_ids, _past_monday(now, zone)),
+    )
+    created.append(f"schedule {DEMO_SCHEDULE}")
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    schedule_overrides.create_override(
+        session=session,
+        tenant=tenant,
+        schedule_id=schedule.id,
+        user_id=user_ids["bob@demo.tocsin.dev"],
+        start=datetime.combine(tomorrow, time(11, 0), tzinfo=zone),
+        end=datetime.combine(tomorrow, time(15, 0), tzinfo=zone),
+        actor=Actor(type="system", id=None, name="tocsin demo"),
+        now=now,
+    )
+    created.append("override bob@demo.tocsin.dev tomorrow 11:00-15:00")
+    return schedule.id
+
+
 def seed_demo(*, session: Session, now: datetime) -> DemoResult:
     """Create whatever part of the demo org is missing; running it again creates nothing new."""
     created: list[str] = []
@@ -155,12 +237,14 @@ def seed_demo(*, session: Session, now: datetime) -> DemoResult:
     service_ids = {
         spec.routing_key: _service(session, tenant, team.id, spec, now, created) for spec in DEMO_SERVICES
     }
+    schedule_id = _schedule(session, tenant, team.id, user_ids, now, created)
     return DemoResult(
         org_id=org.id,
         org_slug=org.slug,
         user_ids=user_ids,
         team_id=team.id,
         service_ids=service_ids,
+        schedule_id=schedule_id,
         created=created,
     )
 

@@ -126,10 +126,35 @@ def check_window(since: Any, until: Any, longest: timedelta = MAX_WINDOW) -> tup
     return since, until
 
 
+def _naming(
+    schedules: Sequence[Schedule],
+    layers: Sequence[ScheduleLayer],
+    overrides: Sequence[ScheduleOverride],
+    user_ids: frozenset[str],
+) -> list[Schedule]:
+    """The schedules that can have one of ``user_ids`` on call: those naming one in a layer or an
+    override, and any with an iCal layer (its people are only known once the calendar is read)."""
+    keep = {o.schedule_id for o in overrides if o.user_id in user_ids}
+    keep.update(
+        layer.schedule_id
+        for layer in layers
+        if layer.source == "ical" or not user_ids.isdisjoint(layer.users)
+    )
+    return [schedule for schedule in schedules if schedule.id in keep]
+
+
 def _snapshots(
-    session: Session, tenant: Tenant, schedules: Sequence[Schedule], since: datetime, until: datetime
+    session: Session,
+    tenant: Tenant,
+    schedules: Sequence[Schedule],
+    since: datetime,
+    until: datetime,
+    only_users: frozenset[str] | None = None,
 ) -> list[Snapshot]:
-    """Three queries whatever the number of schedules: layers, overrides meeting the window, users."""
+    """Three queries whatever the number of schedules: layers, overrides meeting the window, users.
+
+    With ``only_users``, schedules that cannot have any of them on call are left out before the
+    people are looked up and anything is computed."""
     if not schedules:
         return []
     ids = [schedule.id for schedule in schedules]
@@ -148,6 +173,11 @@ def _snapshots(
         )
         .order_by(ScheduleOverride.created_at, ScheduleOverride.id)
     ).all()
+    if only_users is not None:
+        schedules = _naming(schedules, layers, overrides, only_users)
+        kept = {schedule.id for schedule in schedules}
+        layers = [layer for layer in layers if layer.schedule_id in kept]
+        overrides = [override for override in overrides if override.schedule_id in kept]
     users = user_refs(
         session,
         tenant,
@@ -277,9 +307,10 @@ def oncalls(
     if schedule_ids:
         stmt = stmt.where(Schedule.id.in_(schedule_ids))
     schedules = session.scalars(stmt).all()
+    only_users = frozenset(user_ids) if user_ids else None
     entries = [
         entry
-        for snapshot in _snapshots(session, tenant, schedules, *_around(at))
+        for snapshot in _snapshots(session, tenant, schedules, *_around(at), only_users)
         for entry in snapshot.entries(snapshot.on_call_at(at))
         if not user_ids or entry.user.id in user_ids
     ]

@@ -162,6 +162,9 @@ def test_weekly_rrule_layer_drives_on_call(orgs: OrgFactory) -> None:
         "data"
     ]
     assert [(e["user"]["id"], e["layer"]["id"]) for e in oncalls] == [(bob, imported["id"])]
+    # Filtering by user keeps calendar schedules in play: their people are known only from the events.
+    by_user = org.get("/api/oncalls", params={"at": "2030-01-15T12:00:00Z", "user_id": bob}).json()["data"]
+    assert [(e["schedule"]["id"], e["user"]["id"]) for e in by_user] == [(sid, bob)]
 
     # An override still beats the calendar, and taking a shift ends with the calendar's shift.
     override = org.post(

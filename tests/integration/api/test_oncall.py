@@ -392,6 +392,16 @@ def test_oncalls_across_schedules(team: tuple[OrgHandle, dict[str, str]], orgs: 
         ("Search", "Carol"),
     ]
     assert names(user_id=people["Dave"]) == []
+    # Someone in no layer is found through an override (the user filter skips only schedules that
+    # name the user nowhere).
+    covered = org.post(
+        f"/api/schedules/{search['id']}/overrides",
+        json={"user_id": people["Dave"], "start": "2030-01-07T09:30:00Z", "end": "2030-01-07T11:00:00Z"},
+    )
+    assert covered.status_code == 201, covered.text
+    assert names(user_id=people["Dave"]) == [("Search", "Dave")]
+    assert names(user_id=people["Carol"]) == []
+    org.delete(f"/api/schedules/{search['id']}/overrides/{covered.json()['data']['id']}")
     assert names(schedule_id=f"{search['id']}, {primary['id']}") == [
         ("Payments primary", "Alice"),
         ("Search", "Carol"),

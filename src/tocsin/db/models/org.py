@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tocsin.db.models.base import Base, TenantMixin
@@ -43,7 +43,12 @@ class Counter(Base):
 
 class User(TenantMixin, Base):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("org_id", "livemode", "email"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "livemode", "email"),
+        # Tenant-scoped lookups by id (``org_id = ? AND livemode = ? AND id IN (...)``): without it
+        # an unanalyzed SQLite walks the whole org through the email index.
+        Index("ix_users_tenant_id", "org_id", "livemode", "id"),
+    )
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     email: Mapped[str] = mapped_column(String(320), nullable=False)
