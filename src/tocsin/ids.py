@@ -22,7 +22,13 @@ PREFIXES: Final = {
     "schedule_layer": "lyr",
     "schedule_override": "ovr",
     "escalation_policy": "ep",
+    "escalation_rule": "epr",
+    "contact_method": "cm",
+    "notification_rule": "nr",
+    "service_channel": "chn",
+    "job": "job",
     "webhook": "wh",
+    "webhook_delivery": "whd",
 }
 
 

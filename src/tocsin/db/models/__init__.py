@@ -2,28 +2,40 @@
 
 from tocsin.db.models.api_key import ApiKey
 from tocsin.db.models.base import Base
+from tocsin.db.models.escalation import EscalationPolicy, EscalationRule
 from tocsin.db.models.incident import Alert, Incident, IncidentAssignee, Note, TimelineEntry
+from tocsin.db.models.job import Job
+from tocsin.db.models.notification import ContactMethod, NotificationRule, ServiceChannel
 from tocsin.db.models.org import Counter, Org, Team, TeamMember, User
 from tocsin.db.models.schedule import Schedule, ScheduleLayer, ScheduleOverride
 from tocsin.db.models.service import Integration, MaintenanceWindow, Service
+from tocsin.db.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Alert",
     "ApiKey",
     "Base",
+    "ContactMethod",
     "Counter",
+    "EscalationPolicy",
+    "EscalationRule",
     "Incident",
     "IncidentAssignee",
     "Integration",
+    "Job",
     "MaintenanceWindow",
     "Note",
+    "NotificationRule",
     "Org",
     "Schedule",
     "ScheduleLayer",
     "ScheduleOverride",
     "Service",
+    "ServiceChannel",
     "Team",
     "TeamMember",
     "TimelineEntry",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

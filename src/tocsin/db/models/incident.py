@@ -47,6 +47,11 @@ class Incident(TenantMixin, Base):
     team_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("teams.id", ondelete="SET NULL"))
     escalation_policy_id: Mapped[str | None] = mapped_column(String(40))
     escalation_level: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Which pass through the policy (0, then 1.. per repeat) and which (re)start of escalation
+    # (bumped by an ack timeout, a snooze expiry, a manual escalate or reassign): with the level
+    # they make every page's idempotency key.
+    escalation_cycle: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    escalation_run: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     dedup_key: Mapped[str] = mapped_column(String(255), nullable=False)
     alert_count: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     source: Mapped[str | None] = mapped_column(String(255))

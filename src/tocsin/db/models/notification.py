@@ -1,0 +1,58 @@
+"""How a person is reached: contact methods, and rules saying when each is used for an incident."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tocsin.db.models.base import Base, TenantMixin
+from tocsin.db.types import UTCDateTime
+
+
+class ContactMethod(TenantMixin, Base):
+    """``type`` is email | sms | voice | push | slack | teams | webhook; ``address`` is the email
+    address, the E.164 number, the ntfy topic, or the webhook URL."""
+
+    __tablename__ = "contact_methods"
+    index_org_id = False
+
+    user_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    address: Mapped[str] = mapped_column(String(2048), nullable=False)
+    label: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class NotificationRule(TenantMixin, Base):
+    """ "``delay_minutes`` after I am paged, reach me through ``contact_method_id``", for incidents of
+    ``urgency`` high (HIGH) or low (MEDIUM and LOW)."""
+
+    __tablename__ = "notification_rules"
+    index_org_id = False
+
+    user_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    contact_method_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("contact_methods.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    urgency: Mapped[str] = mapped_column(String(8), nullable=False)
+    delay_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class ServiceChannel(TenantMixin, Base):
+    """A chat room or endpoint told about every incident of a service (Slack, Teams, webhook)."""
+
+    __tablename__ = "service_channels"
+    index_org_id = False
+
+    service_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("services.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    label: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,1 @@
+"""The durable engine: a job loop that runs escalation steps, notifications and webhook deliveries."""

@@ -1,0 +1,52 @@
+"""What every job handler gets and may raise. A handler is ``async def handle(job, ctx) -> str | None``
+(the returned text is stored as the job's result); returning means done.
+
+Handlers open their own short transactions through ``ctx.database`` and never hold one across a
+network call: a page is handed to its channel only after the transaction that recorded the
+decision to send it committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tocsin.db.session import Database
+from tocsin.services.jobs import ClaimedJob
+
+
+class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
+    """The attempt failed in a way worth retrying (5xx, 429, timeout): try again after ``delay``
+    (the engine's backoff when None). After ``max_attempts`` the job fails with ``reason``."""
+
+    def __init__(self, reason: str, delay: timedelta | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay
+
+
+class GiveUp(Exception):  # noqa: N818
+    """The attempt failed for good (4xx, bad address): no retry; the job fails with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class JobContext:
+    """Shared by every handler of one engine: the database, one pooled HTTP client, the clock and
+    the settings-derived channel configuration."""
+
+    database: Database
+    http: httpx.AsyncClient
+    now: Callable[[], datetime]
+    config: Any = None  # tocsin.config.Settings; typed loosely so handlers stay testable
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[ClaimedJob, JobContext], Awaitable[str | None]]

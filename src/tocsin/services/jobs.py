@@ -1,0 +1,195 @@
+"""The durable job queue (DESIGN.md section 7): enqueue in the caller's transaction, claim with a
+lease, finish, retry or give up. Every function takes the session of the transaction it belongs to.
+
+A job is written in the same transaction as the state change that caused it, so a committed change
+always has its follow-up, and a rolled-back one never does. ``key`` makes enqueueing idempotent: a
+step retried after a crash enqueues the same keys again and nothing doubles.
+
+Claiming is one ``UPDATE ... RETURNING``: on PostgreSQL over a ``FOR UPDATE SKIP LOCKED`` subquery,
+so replicas never wait on each other's rows; on SQLite the write lock serializes claimers. A claim
+is a lease: a worker killed with its jobs leased leaves them ``running`` with ``lease_until`` in the
+past, and the next claim takes them over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from tocsin.db.models import Job
+from tocsin.domain.actor import Tenant
+from tocsin.ids import new_id
+from tocsin.services.sql import dialect_insert
+
+# Job kinds whose pending rows an acknowledge or resolve cancels: the escalation steps and the
+# pages they fan out to. Webhook deliveries and snooze/ack-timeout timers are not in it.
+PAGING_KINDS = ("escalate", "notify")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job as a worker holds it: a plain snapshot, safe to use outside the transaction."""
+
+    id: str
+    kind: str
+    key: str
+    org_id: str
+    livemode: bool
+    incident_id: str | None
+    payload: Mapping[str, Any]
+    attempts: int  # including this one
+    max_attempts: int
+    run_at: datetime
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(self.org_id, self.livemode)
+
+
+def enqueue(
+    session: Session,
+    *,
+    tenant: Tenant,
+    kind: str,
+    key: str,
+    run_at: datetime,
+    now: datetime,
+    payload: Mapping[str, Any] | None = None,
+    incident_id: str | None = None,
+    max_attempts: int = 8,
+) -> bool:
+    """Add a job unless one with ``key`` exists (whatever its state). True when it was added."""
+    stmt = (
+        dialect_insert(session, Job)
+        .values(
+            id=new_id("job"),
+            org_id=tenant.org_id,
+            livemode=tenant.livemode,
+            kind=kind,
+            key=key,
+            status="pending",
+            run_at=run_at,
+            incident_id=incident_id,
+            payload=dict(payload or {}),
+            attempts=0,
+            max_attempts=max_attempts,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return _changed(session.execute(stmt)) > 0
+
+
+def _changed(result: Result[Any]) -> int:
+    """Rows an INSERT/UPDATE touched (DML results are cursor results)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(
+        and_(Job.status == "pending", Job.run_at <= now),
+        and_(Job.status == "running", Job.lease_until < now),
+    )
+
+
+def claim(session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedJob]:
+    """Lease up to ``limit`` due jobs (oldest ``run_at`` first) to ``owner`` until ``now + lease``."""
+    chosen = select(Job.id).where(_claimable(now)).order_by(Job.run_at).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    stmt = (
+        update(Job)
+        .where(Job.id.in_(chosen.scalar_subquery()), _claimable(now))
+        .values(
+            status="running",
+            lease_owner=owner,
+            lease_until=now + lease,
+            attempts=Job.attempts + 1,
+            updated_at=now,
+        )
+        .returning(
+            Job.id,
+            Job.kind,
+            Job.key,
+            Job.org_id,
+            Job.livemode,
+            Job.incident_id,
+            Job.payload,
+            Job.attempts,
+            Job.max_attempts,
+            Job.run_at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(stmt).all()
+    return sorted((ClaimedJob(*row) for row in rows), key=lambda job: (job.run_at, job.id))
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the earliest pending job is due, so an idle worker sleeps exactly until then."""
+    return session.scalar(select(Job.run_at).where(Job.status == "pending").order_by(Job.run_at).limit(1))
+
+
+def _settle(session: Session, job: ClaimedJob, owner: str, now: datetime, **values: Any) -> bool:
+    """Update a job this worker still holds; False when its lease was lost to another worker."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == "running", Job.lease_owner == owner)
+        .values(updated_at=now, lease_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return _changed(result) > 0
+
+
+def finish(
+    session: Session, job: ClaimedJob, *, owner: str, now: datetime, result: str | None = None
+) -> bool:
+    return _settle(session, job, owner, now, status="done", result=result)
+
+
+def retry(
+    session: Session, job: ClaimedJob, *, owner: str, now: datetime, run_at: datetime, error: str
+) -> bool:
+    """Back to pending for another attempt at ``run_at``, or ``failed`` when attempts are used up."""
+    if job.attempts >= job.max_attempts:
+        return _settle(session, job, owner, now, status="failed", result=error[:2000])
+    return _settle(session, job, owner, now, status="pending", run_at=run_at, result=error[:2000])
+
+
+def fail(session: Session, job: ClaimedJob, *, owner: str, now: datetime, error: str) -> bool:
+    return _settle(session, job, owner, now, status="failed", result=error[:2000])
+
+
+def cancel_for_incident(
+    session: Session, *, incident_ids: Iterable[str], now: datetime, kinds: Sequence[str] = PAGING_KINDS
+) -> int:
+    """Cancel the pending jobs of ``kinds`` for these incidents (an ack or resolve stops paging).
+    A job already running finishes its current step; its handler re-checks the incident first."""
+    ids = list(incident_ids)
+    if not ids:
+        return 0
+    result = session.execute(
+        update(Job)
+        .where(Job.incident_id.in_(ids), Job.kind.in_(kinds), Job.status == "pending")
+        .values(status="cancelled", updated_at=now, result="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    return _changed(result)
+
+
+def list_jobs(
+    session: Session, *, tenant: Tenant, incident_id: str | None = None, kinds: Sequence[str] = ()
+) -> list[Job]:
+    """The tenant's jobs (for an incident), oldest first: for tests, the API and debugging."""
+    stmt = select(Job).where(Job.org_id == tenant.org_id, Job.livemode == tenant.livemode)
+    if incident_id is not None:
+        stmt = stmt.where(Job.incident_id == incident_id)
+    if kinds:
+        stmt = stmt.where(Job.kind.in_(kinds))
+    return list(session.scalars(stmt.order_by(Job.run_at, Job.id)).all())
