@@ -41,6 +41,43 @@ class Settings(BaseSettings):
     # inline for SQLite (short local calls) and a thread for PostgreSQL (network waits).
     ingest_writer: Literal["auto", "inline", "thread"] = "auto"
 
+    # The engine (escalation steps, pages, webhook deliveries). ``tocsin serve`` runs it unless
+    # engine_enabled is false (then run ``tocsin worker`` somewhere).
+    engine_enabled: bool = True
+    engine_concurrency: int = Field(default=16, ge=1, le=256)
+    # A worker killed mid-job keeps its jobs this long before another takes them over.
+    engine_lease_seconds: float = Field(default=60.0, gt=0)
+    # Safety-net poll; wakeups are immediate in-process and through LISTEN/NOTIFY on PostgreSQL.
+    engine_poll_seconds: float = Field(default=2.0, gt=0)
+    engine_retry_base_seconds: float = Field(default=10.0, gt=0)
+    engine_retry_cap_seconds: float = Field(default=600.0, gt=0)
+    # The engine's own SQLite commits (job states, timeline lines) skip the fsync: a crash of the
+    # process loses nothing (WAL), a power cut may redo the last steps, which idempotency keys make
+    # harmless. Events and the jobs they create keep ``sqlite_synchronous`` (FULL).
+    engine_sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
+    # How long a policy "minute" lasts: 60 in production; tests and demos shrink it.
+    engine_minute_seconds: float = Field(default=60.0, gt=0)
+
+    # Email (SMTP). Without a host, email pages fail with a clear reason on the timeline.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    smtp_from: str = "Tocsin <tocsin@localhost>"
+    # SMS and voice through a Twilio-compatible API.
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    # Push through ntfy.
+    ntfy_url: str = "https://ntfy.sh"
+    ntfy_token: str | None = None
+    notify_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 

@@ -32,3 +32,6 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # httpx logs every request URL at INFO; Slack, Teams and webhook URLs are secrets.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -13,7 +13,16 @@ from fastapi.testclient import TestClient
 from tests.factories.orgs import OrgFactory, OrgHandle
 from tocsin.db.session import Database
 from tocsin.domain.scopes import SCOPES
-from tocsin.services import catalog, keys, schedule_overrides, schedules, teams, users
+from tocsin.services import (
+    catalog,
+    contacts,
+    escalation_policies,
+    keys,
+    schedule_overrides,
+    schedules,
+    teams,
+    users,
+)
 from tocsin.services.demo import DemoResult, demo_admin_key, seed_demo
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -39,6 +48,15 @@ def _counts(database: Database, result: DemoResult) -> dict[str, int]:
             "services": catalog.list_services(session=session, tenant=tenant, limit=1, offset=0).total,
             "keys": keys.list_keys(session=session, tenant=tenant, limit=1, offset=0).total,
             "schedules": schedules.list_schedules(session=session, tenant=tenant, limit=1, offset=0).total,
+            "policies": escalation_policies.list_policies(
+                session=session, tenant=tenant, limit=1, offset=0
+            ).total,
+            "contact_methods": sum(
+                contacts.list_contact_methods(
+                    session=session, tenant=tenant, user_id=u, limit=1, offset=0
+                ).total
+                for u in result.user_ids.values()
+            ),
             "overrides": schedule_overrides.list_overrides(
                 session=session, tenant=tenant, schedule_id=result.schedule_id, limit=1, offset=0
             ).total,
@@ -57,6 +75,7 @@ def test_seeding_twice_creates_nothing_new(database: Database) -> None:
         team_id=first.team_id,
         service_ids=first.service_ids,
         schedule_id=first.schedule_id,
+        policy_id=first.policy_id,
         created=[],
     )
     assert _counts(database, second) == before
@@ -66,6 +85,8 @@ def test_seeding_twice_creates_nothing_new(database: Database) -> None:
     assert before["services"] == 2
     assert before["schedules"] == 1
     assert before["overrides"] == 1
+    assert before["policies"] == 1
+    assert before["contact_methods"] == 3
 
 
 def test_demo_people_and_team(database: Database) -> None:
@@ -258,3 +279,22 @@ def test_demo_schedule_on_call_over_http(database: Database, app_client: TestCli
     [listed] = response.json()["data"]
     assert listed["schedule"] == {"id": result.schedule_id, "name": "Payment API primary"}
     assert listed["user"] == now_on_call["user"]
+
+
+def test_demo_paging_setup(database: Database, app_client: TestClient) -> None:
+    result, org = _demo_org(database, app_client)
+    policy = org.get(f"/api/escalation-policies/{result.policy_id}").json()["data"]
+    assert (policy["name"], policy["repeat_count"]) == ("Payment API escalation", 2)
+    first, second = policy["rules"]
+    assert [(t["type"], t["id"]) for t in first["targets"]] == [("schedule", result.schedule_id)]
+    assert second["delay_minutes"] == 5
+    assert [(t["type"], t["id"]) for t in second["targets"]] == [
+        ("user", result.user_ids["alice@demo.tocsin.dev"])
+    ]
+    service = org.get(f"/api/services/{result.service_ids['payment-api']}").json()["data"]
+    assert service["escalation_policy_id"] == result.policy_id
+    for email, user_id in result.user_ids.items():
+        [method] = org.get(f"/api/users/{user_id}/contact-methods").json()["data"]
+        assert (method["type"], method["address"]) == ("email", email)
+        rules = org.get(f"/api/users/{user_id}/notification-rules").json()["data"]
+        assert sorted((r["urgency"], r["delay_minutes"]) for r in rules) == [("high", 0), ("low", 0)]

@@ -3,8 +3,8 @@ routes for the hot ingest path, pure ASGI middleware around both."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import msgspec
@@ -19,22 +19,29 @@ from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import ApiGate, BodySizeLimit, LabelledRoute, Observability
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes import (
+    contacts,
+    escalation_policies,
     events,
     health,
     ical,
     incidents,
     keys,
+    links,
     oncalls,
     schedules,
+    service_channels,
     services,
     teams,
+    twilio,
     users,
+    webhooks,
 )
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, get_settings
 from tocsin.db.session import Database
 from tocsin.services import incidents as incident_service
+from tocsin.services import paging
 from tocsin.services.batching import GroupCommitter
 
 OPEN_PATHS = frozenset({"/api/docs"})
@@ -70,8 +77,16 @@ def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
     clock: Clock | None = None,
+    background: Sequence[Callable[[], AbstractAsyncContextManager[Any]]] = (),
 ) -> FastAPI:
+    """The app. ``background`` are context managers entered for the app's lifetime: ``tocsin serve``
+    passes the engine, which the API layer may not import."""
     settings = settings or get_settings()
+    paging.configure(
+        minute_seconds=settings.engine_minute_seconds,
+        base_url=settings.base_url,
+        webhook_max_attempts=settings.webhook_max_attempts,
+    )
     owns_db = database is None
     db = database or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     clock = clock or SystemClock()
@@ -95,7 +110,10 @@ def create_app(
         committer.start()
         usage.start()
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                for make in background:
+                    await stack.enter_async_context(make())
+                yield
         finally:
             await usage.stop()
             committer.stop()
@@ -134,6 +152,12 @@ def create_app(
         schedules.router,
         oncalls.router,
         ical.router,
+        webhooks.router,
+        escalation_policies.router,
+        contacts.router,
+        service_channels.router,
+        links.router,
+        twilio.router,
     ):
         app.include_router(router)
     app.router.routes.extend(

@@ -48,23 +48,64 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default: TOCSIN_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: TOCSIN_PORT).")] = None,
 ) -> None:
-    """Serve the HTTP API (one process, uvloop + httptools). Run `tocsin migrate` first."""
+    """Serve the HTTP API (one process, uvloop + httptools), with the escalation engine running in
+    the same process unless TOCSIN_ENGINE_ENABLED=false. Run `tocsin migrate` first."""
     import uvicorn
 
     from tocsin.api.app import create_app
+    from tocsin.db.session import Database
+    from tocsin.engine.app import running
     from tocsin.logs import configure_logging
 
     config = settings()
     configure_logging(config.log_level, config.log_format)
-    uvicorn.run(
-        create_app(config),
-        host=host or config.host,
-        port=port if port is not None else config.port,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-    )
+    database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
+    engine_db = Database(config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous)
+    background = [lambda: running(config, engine_db)] if config.engine_enabled else []
+    try:
+        uvicorn.run(
+            create_app(config, database=database, background=background),
+            host=host or config.host,
+            port=port if port is not None else config.port,
+            loop="uvloop",
+            http="httptools",
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        database.dispose()
+        engine_db.dispose()
+
+
+@app.command(epilog="Example: TOCSIN_DATABASE_URL=postgresql+psycopg://... tocsin worker")
+def worker() -> None:
+    """Run only the engine (escalation steps, pages, webhook deliveries), without the HTTP API.
+    Several workers and servers on one PostgreSQL share the jobs; a killed one's jobs are taken
+    over when its lease (TOCSIN_ENGINE_LEASE_SECONDS) runs out. Stops cleanly on SIGINT/SIGTERM."""
+    import asyncio
+    import signal
+
+    from tocsin.db.session import Database
+    from tocsin.engine.app import running
+    from tocsin.logs import configure_logging
+
+    config = settings()
+    configure_logging(config.log_level, config.log_format)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        database = Database(config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous)
+        try:
+            async with running(config, database):
+                stdout().print("Engine running; Ctrl-C to stop.", markup=False)
+                await stop.wait()
+        finally:
+            database.dispose()
+
+    asyncio.run(main())
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
         self.delay = delay
 
 
+class LeaseLost(Exception):  # noqa: N818
+    """Another worker took the job over (our lease expired): roll back, do nothing more."""
+
+
 class GiveUp(Exception):  # noqa: N818
     """The attempt failed for good (4xx, bad address): no retry; the job fails with ``reason``."""
 
@@ -47,6 +51,16 @@ class JobContext:
     now: Callable[[], datetime]
     config: Any = None  # tocsin.config.Settings; typed loosely so handlers stay testable
     extras: dict[str, Any] = field(default_factory=dict)
+    # The lease holder name of this engine: a handler that finishes its job inside its own
+    # transaction (so the effect and the "done" commit together) passes it to ``jobs.finish``.
+    owner: str = "engine"
+
+
+class Settled(str):
+    """A handler's result when it already finished its job inside its own transaction: the engine
+    then skips its own settling write (one SQLite write transaction less per job)."""
+
+    __slots__ = ()
 
 
 Handler = Callable[[ClaimedJob, JobContext], Awaitable[str | None]]

@@ -17,6 +17,7 @@ from tocsin.domain.actor import Tenant
 from tocsin.domain.incident import Status
 from tocsin.ids import new_id
 from tocsin.services.errors import Conflict, Invalid, NotFound
+from tocsin.services.escalation_policies import check_policy_ref
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
 
@@ -70,8 +71,8 @@ def _check_team(session: Session, tenant: Tenant, team_id: str | None) -> str | 
 
 
 def _check_ack_timeout(value: int | None) -> int | None:
-    if value is not None and not 1 <= value <= 24 * 60:
-        raise Invalid("ack_timeout_minutes", "range", "ack_timeout_minutes must be between 1 and 1440")
+    if value is not None and not 1 <= value <= 7 * 24 * 60:
+        raise Invalid("ack_timeout_minutes", "range", "ack_timeout_minutes must be between 1 and 10080")
     return value
 
 
@@ -111,6 +112,7 @@ def create_service(
     team_id: str | None = None,
     ack_timeout_minutes: int | None = None,
     integrations: list[dict[str, Any]] | None = None,
+    escalation_policy_id: str | None = None,
 ) -> Service:
     """A service, with an Events API integration unless the caller lists its own."""
     service = Service(
@@ -121,6 +123,7 @@ def create_service(
         description=description,
         team_id=_check_team(session, tenant, team_id),
         ack_timeout_minutes=_check_ack_timeout(ack_timeout_minutes),
+        escalation_policy_id=check_policy_ref(session, tenant, escalation_policy_id, "escalation_policy_id"),
         created_at=now,
         updated_at=now,
     )
@@ -143,6 +146,10 @@ def update_service(
         service.team_id = _check_team(session, tenant, changes["team_id"])
     if "ack_timeout_minutes" in changes:
         service.ack_timeout_minutes = _check_ack_timeout(changes["ack_timeout_minutes"])
+    if "escalation_policy_id" in changes:
+        service.escalation_policy_id = check_policy_ref(
+            session, tenant, changes["escalation_policy_id"], "escalation_policy_id"
+        )
     service.updated_at = now
     session.flush()
     return service

@@ -15,7 +15,17 @@ from sqlalchemy.orm import Session
 from tocsin.db.models import Org, Service, Team
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.scopes import ALL_SCOPES, SCOPES
-from tocsin.services import catalog, keys, orgs, schedule_overrides, schedules, teams, users
+from tocsin.services import (
+    catalog,
+    contacts,
+    escalation_policies,
+    keys,
+    orgs,
+    schedule_overrides,
+    schedules,
+    teams,
+    users,
+)
 from tocsin.services.errors import Conflict, NotFound
 
 DEMO_SLUG: Final = "demo"
@@ -23,6 +33,7 @@ DEMO_ORG_NAME: Final = "Demo Inc."
 DEMO_TEAM: Final = "Payments"
 DEMO_KEY_NAME: Final = "demo admin"
 DEMO_SCHEDULE: Final = "Payment API primary"
+DEMO_POLICY: Final = "Payment API escalation"
 DEMO_SCHEDULE_ZONE: Final = "America/New_York"
 HANDOFF: Final = time(9, 0)
 BUSINESS_DAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday")
@@ -63,6 +74,7 @@ class DemoResult:
     team_id: str
     service_ids: dict[str, str]  # routing key -> service id
     schedule_id: str
+    policy_id: str
     created: list[str] = field(default_factory=list)  # what this run added, e.g. "user alice@..."
 
     @property
@@ -199,6 +211,81 @@ def _schedule(
     return schedule.id
 
 
+def _contacts(
+    session: Session, tenant: Tenant, user_ids: dict[str, str], now: datetime, created: list[str]
+) -> None:
+    """Each demo user: an email contact method at their address, used at once for high and low
+    urgency (the same as the built-in default, but visible and editable)."""
+    for email, user_id in user_ids.items():
+        if contacts.list_contact_methods(
+            session=session, tenant=tenant, user_id=user_id, limit=1, offset=0
+        ).total:
+            continue
+        method = contacts.create_contact_method(
+            session=session,
+            tenant=tenant,
+            user_id=user_id,
+            type="email",
+            address=email,
+            now=now,
+            label="Work email",
+        )
+        for urgency in ("high", "low"):
+            contacts.create_notification_rule(
+                session=session,
+                tenant=tenant,
+                user_id=user_id,
+                contact_method_id=method.id,
+                urgency=urgency,
+                delay_minutes=0,
+                now=now,
+            )
+        created.append(f"contact method {email}")
+
+
+def _policy(
+    session: Session,
+    tenant: Tenant,
+    team_id: str,
+    lead_id: str,
+    schedule_id: str,
+    service_id: str,
+    now: datetime,
+    created: list[str],
+) -> str:
+    """Payment API pages whoever is on call in the demo schedule, then the team lead after five
+    minutes, and goes round twice more while nobody acknowledges."""
+    page = escalation_policies.list_policies(
+        session=session, tenant=tenant, query=DEMO_POLICY, limit=100, offset=0
+    )
+    existing = next((policy for policy in page.items if policy.name == DEMO_POLICY), None)
+    if existing is not None:
+        return existing.id
+    policy = escalation_policies.create_policy(
+        session=session,
+        tenant=tenant,
+        now=now,
+        name=DEMO_POLICY,
+        description="On call first, then the team lead.",
+        team_id=team_id,
+        rules=[
+            {"delay_minutes": 0, "targets": [{"type": "schedule", "id": schedule_id}]},
+            {"delay_minutes": 5, "targets": [{"type": "user", "id": lead_id}]},
+        ],
+        repeat_count=2,
+        repeat_delay_minutes=5,
+    )
+    catalog.update_service(
+        session=session,
+        tenant=tenant,
+        service_id=service_id,
+        changes={"escalation_policy_id": policy.id},
+        now=now,
+    )
+    created.append(f"escalation policy {DEMO_POLICY}")
+    return policy.id
+
+
 def seed_demo(*, session: Session, now: datetime) -> DemoResult:
     """Create whatever part of the demo org is missing; running it again creates nothing new."""
     created: list[str] = []
@@ -238,6 +325,11 @@ def seed_demo(*, session: Session, now: datetime) -> DemoResult:
         spec.routing_key: _service(session, tenant, team.id, spec, now, created) for spec in DEMO_SERVICES
     }
     schedule_id = _schedule(session, tenant, team.id, user_ids, now, created)
+    _contacts(session, tenant, user_ids, now, created)
+    lead = next(spec for spec in DEMO_USERS if spec.team_role == "manager")
+    policy_id = _policy(
+        session, tenant, team.id, user_ids[lead.email], schedule_id, service_ids["payment-api"], now, created
+    )
     return DemoResult(
         org_id=org.id,
         org_slug=org.slug,
@@ -245,6 +337,7 @@ def seed_demo(*, session: Session, now: datetime) -> DemoResult:
         team_id=team.id,
         service_ids=service_ids,
         schedule_id=schedule_id,
+        policy_id=policy_id,
         created=created,
     )
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tocsin.db.models import Incident
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.incident import Status, Urgency, can_transition
-from tocsin.services import timeline
+from tocsin.services import paging, timeline
 from tocsin.services.errors import Conflict, Invalid
 from tocsin.services.incidents import (
     MAX_TITLE,
@@ -91,6 +91,7 @@ def transition(
         now=now,
         data={"from": current.value, "to": target.value},
     )
+    paging.on_transition(session, incident=incident, previous=current, target=target, now=now)
     session.flush()
     return True
 

@@ -17,7 +17,7 @@ from tocsin.db.models.incident import OPEN_PREDICATE
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.incident import PRIORITIES, STATUS_RANK, URGENCY_RANK, Status, Urgency
 from tocsin.ids import new_id
-from tocsin.services import orgs, timeline
+from tocsin.services import orgs, paging, timeline
 from tocsin.services.errors import Conflict, Invalid, NotFound
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import dialect_insert, load, tenant_filter
@@ -243,6 +243,7 @@ def open_incident(
             actor=Actor.system(),
             now=now,
         )
+    paging.on_opened(session, incident=incident, now=now)
     session.flush()
     return incident
 

@@ -18,8 +18,11 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.raw import RawSQL
 from tocsin.domain.actor import Actor, Tenant
+from tocsin.domain.escalation import Step, step_key
 from tocsin.domain.incident import Status, urgency_for_severity
 from tocsin.ids import new_id
+from tocsin.services import jobs as job_queue
+from tocsin.services import paging
 from tocsin.services.catalog import IngestRoute
 from tocsin.services.ingest import Event, IngestResult, ingest_event
 
@@ -35,6 +38,10 @@ _ALERTS = (
 _TIMELINE = (
     "INSERT INTO timeline_entries (id, org_id, livemode, incident_id, type, message, actor_type, actor_id, "
     "actor_name, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_JOBS = (
+    "INSERT INTO jobs (id, org_id, livemode, kind, key, status, run_at, incident_id, payload, attempts, "
+    "max_attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, 0, 8, ?, ?)"
 )
 _BUMP = "UPDATE incidents SET alert_count = alert_count + ?, updated_at = ? WHERE id = ?"
 _RESERVE = (
@@ -91,6 +98,16 @@ def _timeline_row(
     )  # fmt: skip
 
 
+def _first_step(raw: RawSQL, tenant: Tenant, incident_id: str, at: datetime) -> tuple[Any, ...]:
+    """The job row of a new incident's first escalation step, as ``paging.start_escalation`` writes
+    it (same kind, key and payload), in the same transaction as the incident."""
+    return (
+        new_id("job"), tenant.org_id, tenant.livemode, paging.ESCALATE,
+        step_key(incident_id, 0, Step(0, 0)), raw.time(at), incident_id,
+        raw.json({"run": 0, "cycle": 0, "level": 0, "first": True}), raw.time(at), raw.time(at),
+    )  # fmt: skip
+
+
 def _open_new(
     raw: RawSQL,
     route: IngestRoute,
@@ -98,6 +115,7 @@ def _open_new(
     new_keys: list[str],
     items: Sequence[IngestItem],
     timeline: list[tuple[Any, ...]],
+    jobs: list[tuple[Any, ...]],
 ) -> dict[str, _Open]:
     tenant = route.tenant
     first_at = items[groups[new_keys[0]][0]].now
@@ -143,6 +161,8 @@ def _open_new(
                 first.actor, first.now, {"dedup_key": key, "urgency": urgency},
             )
         )  # fmt: skip
+        if not suppressed:
+            jobs.append(_first_step(raw, tenant, incident_id, first.now))
         if suppressed:
             timeline.append(
                 _timeline_row(
@@ -166,11 +186,12 @@ def ingest_triggers(*, session: Session, items: Sequence[IngestItem]) -> list[In
     results: list[IngestResult | None] = [None] * len(items)
     alerts: list[tuple[Any, ...]] = []
     timeline: list[tuple[Any, ...]] = []
+    jobs: list[tuple[Any, ...]] = []
     bumps: list[tuple[Any, ...]] = []
     for route, groups in by_integration.values():
         existing = _open_incidents(raw, route.tenant, route.service_id, list(groups))
         new_keys = [key for key in groups if key not in existing]
-        created = _open_new(raw, route, groups, new_keys, items, timeline) if new_keys else {}
+        created = _open_new(raw, route, groups, new_keys, items, timeline, jobs) if new_keys else {}
         lost = [key for key in new_keys if key not in created]
         if lost:
             existing.update(_open_incidents(raw, route.tenant, route.service_id, lost))
@@ -199,6 +220,9 @@ def ingest_triggers(*, session: Session, items: Sequence[IngestItem]) -> list[In
     raw.many(_ALERTS, alerts)
     if timeline:
         raw.many(_TIMELINE, timeline)
+    if jobs:
+        raw.many(_JOBS, jobs)
+        job_queue.mark_enqueued(session)
     done = [result for result in results if result is not None]
     assert len(done) == len(items), "every trigger gets a result"
     return done

@@ -13,18 +13,22 @@ past, and the next claim takes them over.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, event, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import Job
 from tocsin.domain.actor import Tenant
 from tocsin.ids import new_id
 from tocsin.services.sql import dialect_insert
+
+NOTIFY_CHANNEL = "tocsin_jobs"
+_FLAG = "tocsin.jobs.enqueued"
+_LISTENERS: list[Callable[[], None]] = []
 
 # Job kinds whose pending rows an acknowledge or resolve cancels: the escalation steps and the
 # pages they fan out to. Webhook deliveries and snooze/ack-timeout timers are not in it.
@@ -49,6 +53,35 @@ class ClaimedJob:
     @property
     def tenant(self) -> Tenant:
         return Tenant(self.org_id, self.livemode)
+
+
+def on_commit(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener`` after every commit that enqueued jobs (in the committing thread); returns
+    the function that unsubscribes it. The engine uses it to wake at once in-process."""
+    _LISTENERS.append(listener)
+    return lambda: _LISTENERS.remove(listener) if listener in _LISTENERS else None
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_FLAG, False):
+        for listener in list(_LISTENERS):
+            listener()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_FLAG, False)
+
+
+def mark_enqueued(session: Session) -> None:
+    """Note that this transaction added jobs: wake the local engine after the commit, and on
+    PostgreSQL every listening engine (``NOTIFY`` is delivered at commit, or not at all)."""
+    if session.info.get(_FLAG):
+        return
+    session.info[_FLAG] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
 
 
 def enqueue(
@@ -83,7 +116,10 @@ def enqueue(
         )
         .on_conflict_do_nothing(index_elements=["key"])
     )
-    return _changed(session.execute(stmt)) > 0
+    added = _changed(session.execute(stmt)) > 0
+    if added:
+        mark_enqueued(session)
+    return added
 
 
 def _changed(result: Result[Any]) -> int:
@@ -131,9 +167,41 @@ def claim(session: Session, *, owner: str, now: datetime, lease: timedelta, limi
     return sorted((ClaimedJob(*row) for row in rows), key=lambda job: (job.run_at, job.id))
 
 
+def extend_leases(session: Session, *, ids: Sequence[str], owner: str, until: datetime, now: datetime) -> int:
+    """Keep ``owner``'s running jobs leased until ``until``: a slow handler (a provider timing out,
+    a busy database) must not look dead and have its page sent a second time by another worker."""
+    if not ids:
+        return 0
+    return _changed(
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(list(ids)), Job.status == "running", Job.lease_owner == owner)
+            .values(lease_until=until, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def settled_among(session: Session, ids: Iterable[str]) -> set[str]:
+    """Which of ``ids`` are no longer pending or running (done, failed, cancelled) or gone."""
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    open_ids = set(
+        session.scalars(select(Job.id).where(Job.id.in_(wanted), Job.status.in_(("pending", "running"))))
+    )
+    return wanted - open_ids
+
+
 def next_due(session: Session) -> datetime | None:
-    """When the earliest pending job is due, so an idle worker sleeps exactly until then."""
-    return session.scalar(select(Job.run_at).where(Job.status == "pending").order_by(Job.run_at).limit(1))
+    """When the earliest pending job is due, or a lease runs out, so an idle worker sleeps exactly
+    until then."""
+    pending = session.scalar(select(Job.run_at).where(Job.status == "pending").order_by(Job.run_at).limit(1))
+    leased = session.scalar(
+        select(Job.lease_until).where(Job.status == "running").order_by(Job.lease_until).limit(1)
+    )
+    times = [t for t in (pending, leased) if t is not None]
+    return min(times) if times else None
 
 
 def _settle(session: Session, job: ClaimedJob, owner: str, now: datetime, **values: Any) -> bool:

@@ -173,7 +173,7 @@ def rotate_user_feed_url(user_id: str, request: Request, key: CurrentKey, db: Db
 # --- secret URLs, outside /api ---------------------------------------------------------------------
 
 
-async def _throttle(request: Request) -> Decision:
+async def throttle_address(request: Request) -> Decision:
     """One read-limit hit for the caller's address; 429 or 503 as the API gate answers."""
     address = request.client.host if request.client else "unknown"
     try:
@@ -202,7 +202,7 @@ async def _secret_feed(
     since: str | None,
     until: str | None,
 ) -> Response:
-    decision = await _throttle(request)
+    decision = await throttle_address(request)
     now: datetime = request.app.state.clock.now()
     window = _window(since, until, now)
     db = request.app.state.db

@@ -10,16 +10,18 @@ from tocsin.api.deps import DEFAULT_PAGE, Db, IncidentsRead, IncidentsWrite, Lim
 from tocsin.api.query import choice, csv_enum, csv_values, iso_datetime
 from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_envelope
 from tocsin.api.schemas.incidents import (
+    EscalateRequest,
     IncidentCreate,
     IncidentRead,
     IncidentUpdate,
     NoteCreate,
     NoteRead,
+    ReassignRequest,
     SnoozeRequest,
     TimelineEntryRead,
 )
 from tocsin.domain.incident import Status, Urgency
-from tocsin.services import incident_actions, incidents, timeline
+from tocsin.services import escalation, incident_actions, incidents, timeline
 from tocsin.services.incidents import SORT_FIELDS, IncidentFilters
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
@@ -143,6 +145,43 @@ def snooze(incident_id: str, body: SnoozeRequest, key: IncidentsWrite, db: Db, n
 @router.post("/{incident_id}/unsnooze", response_model=Envelope[IncidentRead], summary="Unsnooze")
 def unsnooze(incident_id: str, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
     return _act(db, key, now, incident_id, Status.OPEN)
+
+
+@router.post("/{incident_id}/escalate", response_model=Envelope[IncidentRead], summary="Escalate")
+def escalate(
+    incident_id: str, key: IncidentsWrite, db: Db, now: Now, body: EscalateRequest | None = None
+) -> dict[str, Any]:
+    """Page the next level of the incident's escalation policy now, or the level given; the policy
+    goes on from there. An acknowledged or snoozed incident is opened again."""
+    with db.write() as session:
+        incident = escalation.escalate(
+            session=session,
+            tenant=key.tenant,
+            ref=incident_id,
+            level=body.level if body else None,
+            actor=key.actor,
+            now=now,
+        )
+        return envelope(_read(incident))
+
+
+@router.post("/{incident_id}/reassign", response_model=Envelope[IncidentRead], summary="Reassign")
+def reassign(
+    incident_id: str, body: ReassignRequest, key: IncidentsWrite, db: Db, now: Now
+) -> dict[str, Any]:
+    """``{"user_ids": [...]}`` assigns and pages those people now; ``{"escalation_policy_id": ...}``
+    hands the incident to that policy, escalating from its first level."""
+    with db.write() as session:
+        incident = escalation.reassign(
+            session=session,
+            tenant=key.tenant,
+            ref=incident_id,
+            user_ids=body.user_ids or [],
+            escalation_policy_id=body.escalation_policy_id,
+            actor=key.actor,
+            now=now,
+        )
+        return envelope(_read(incident))
 
 
 @router.get("/{incident_id}/notes", response_model=ListEnvelope[NoteRead], summary="List notes")

@@ -82,6 +82,7 @@ def create_service(
             description=body.description,
             team_id=body.team_id,
             ack_timeout_minutes=body.ack_timeout_minutes,
+            escalation_policy_id=body.escalation_policy_id,
             integrations=integrations,
         )
         result = envelope(_read(service, now))

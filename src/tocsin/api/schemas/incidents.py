@@ -61,6 +61,19 @@ class SnoozeRequest(WriteModel):
     duration_minutes: int | None = None
 
 
+class EscalateRequest(WriteModel):
+    """An empty body escalates to the next level; ``level`` (1-based) jumps to that level."""
+
+    level: int | None = Field(default=None, ge=1, le=20)
+
+
+class ReassignRequest(WriteModel):
+    """Either people (paged at once) or an escalation policy (escalating from its first level)."""
+
+    user_ids: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    escalation_policy_id: str | None = Field(default=None, max_length=40)
+
+
 class NoteCreate(WriteModel):
     content: str = Field(min_length=1, max_length=10_000)
 

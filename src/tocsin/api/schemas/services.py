@@ -54,6 +54,7 @@ class ServiceCreate(WriteModel):
     name: str
     description: str | None = Field(default=None, max_length=2000)
     team_id: str | None = None
+    escalation_policy_id: str | None = Field(default=None, description="A policy of the org; null: none")
     ack_timeout_minutes: int | None = None
     integrations: list[IntegrationCreate] | None = Field(default=None, max_length=20)
 
@@ -62,6 +63,7 @@ class ServiceUpdate(WriteModel):
     name: str | None = None
     description: str | None = Field(default=None, max_length=2000)
     team_id: str | None = None
+    escalation_policy_id: str | None = Field(default=None, description="A policy of the org; null unsets")
     ack_timeout_minutes: int | None = None
 
 

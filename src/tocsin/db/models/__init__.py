@@ -5,7 +5,13 @@ from tocsin.db.models.base import Base
 from tocsin.db.models.escalation import EscalationPolicy, EscalationRule
 from tocsin.db.models.incident import Alert, Incident, IncidentAssignee, Note, TimelineEntry
 from tocsin.db.models.job import Job
-from tocsin.db.models.notification import ContactMethod, NotificationRule, ServiceChannel
+from tocsin.db.models.notification import (
+    ContactMethod,
+    LinkUse,
+    NotificationRule,
+    ServerSecret,
+    ServiceChannel,
+)
 from tocsin.db.models.org import Counter, Org, Team, TeamMember, User
 from tocsin.db.models.schedule import Schedule, ScheduleLayer, ScheduleOverride
 from tocsin.db.models.service import Integration, MaintenanceWindow, Service
@@ -23,6 +29,7 @@ __all__ = [
     "IncidentAssignee",
     "Integration",
     "Job",
+    "LinkUse",
     "MaintenanceWindow",
     "Note",
     "NotificationRule",
@@ -30,6 +37,7 @@ __all__ = [
     "Schedule",
     "ScheduleLayer",
     "ScheduleOverride",
+    "ServerSecret",
     "Service",
     "ServiceChannel",
     "Team",

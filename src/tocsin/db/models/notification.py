@@ -56,3 +56,25 @@ class ServiceChannel(TenantMixin, Base):
     type: Mapped[str] = mapped_column(String(16), nullable=False)
     url: Mapped[str] = mapped_column(String(2048), nullable=False)
     label: Mapped[str | None] = mapped_column(String(200))
+
+
+class LinkUse(Base):
+    """A one-click link that was used: its token id, so the link works once and then refuses."""
+
+    __tablename__ = "link_uses"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(40), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False)
+    incident_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ServerSecret(Base):
+    """Secrets the server makes for itself (the one-click link signing key), shared by replicas."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -1,5 +1,6 @@
 """engine: jobs, escalation policies and rules, contact methods, notification rules, service
-channels, webhook subscriptions and deliveries; incidents get their escalation cycle and run
+channels, webhook subscriptions and deliveries, used one-click links, server secrets; incidents
+get their escalation cycle and run
 
 Revision ID: 0005
 Revises: 0004
@@ -241,6 +242,25 @@ def upgrade() -> None:
     with op.batch_alter_table("service_channels", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_service_channels_service_id"), ["service_id"], unique=False)
 
+    op.create_table(
+        "link_uses",
+        sa.Column("token_id", sa.String(length=64), nullable=False),
+        sa.Column("org_id", sa.String(length=40), nullable=False),
+        sa.Column("incident_id", sa.String(length=40), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("used_at", tocsin.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["orgs.id"], name=op.f("fk_link_uses_org_id_orgs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("token_id", name=op.f("pk_link_uses")),
+    )
+    op.create_table(
+        "server_secrets",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("created_at", tocsin.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_server_secrets")),
+    )
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("escalation_cycle", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("escalation_run", sa.Integer(), nullable=False, server_default="0"))
@@ -254,6 +274,8 @@ def downgrade() -> None:
         batch_op.drop_column("escalation_run")
         batch_op.drop_column("escalation_cycle")
 
+    op.drop_table("server_secrets")
+    op.drop_table("link_uses")
     with op.batch_alter_table("service_channels", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_service_channels_service_id"))
 

@@ -1,0 +1,115 @@
+"""Building the engine from settings, and running it for the lifetime of ``tocsin serve`` or
+``tocsin worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
+
+from tocsin.clock import Clock, SystemClock
+from tocsin.config import Settings
+from tocsin.db.session import Database
+from tocsin.engine import paging as paging_handlers
+from tocsin.engine import webhooks as webhook_handlers
+from tocsin.engine.base import Handler, JobContext
+from tocsin.engine.journal import journal_for
+from tocsin.engine.runner import Engine, default_owner
+from tocsin.notify.email import EmailConfig
+from tocsin.notify.ntfy import NtfyConfig
+from tocsin.notify.registry import Channels
+from tocsin.notify.twilio import TwilioConfig
+from tocsin.services import paging
+
+log = logging.getLogger("tocsin.engine")
+
+
+def channels_from(settings: Settings, http: httpx.AsyncClient) -> Channels:
+    """Every channel the settings configure; an unconfigured one fails its pages with a reason."""
+    timeout = settings.notify_timeout_seconds
+    email = (
+        EmailConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            from_address=settings.smtp_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls if not settings.smtp_tls else False,
+            use_tls=settings.smtp_tls,
+            timeout=timeout,
+        )
+        if settings.smtp_host
+        else None
+    )
+    twilio = (
+        TwilioConfig(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            from_number=settings.twilio_from_number,
+            base_url=settings.twilio_base_url,
+            timeout=timeout,
+        )
+        if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number
+        else None
+    )
+    ntfy = NtfyConfig(server_url=settings.ntfy_url, access_token=settings.ntfy_token, timeout=timeout)
+    return Channels(http, email=email, twilio=twilio, ntfy=ntfy)
+
+
+def all_handlers() -> dict[str, Handler]:
+    return {**paging_handlers.handlers(), **webhook_handlers.HANDLERS}
+
+
+def build_engine(
+    settings: Settings,
+    database: Database,
+    *,
+    http: httpx.AsyncClient,
+    clock: Clock | None = None,
+    channels: Channels | None = None,
+    owner: str | None = None,
+) -> Engine:
+    paging.configure(
+        minute_seconds=settings.engine_minute_seconds,
+        base_url=settings.base_url,
+        webhook_max_attempts=settings.webhook_max_attempts,
+    )
+    clock = clock or SystemClock()
+    ctx = JobContext(
+        database=database,
+        http=http,
+        now=clock.now,
+        config=settings,
+        extras={"channels": channels or channels_from(settings, http), "journal": journal_for(database.url)},
+        owner=owner or default_owner(),
+    )
+    return Engine(
+        ctx,
+        all_handlers(),
+        concurrency=settings.engine_concurrency,
+        lease=timedelta(seconds=settings.engine_lease_seconds),
+        poll_seconds=settings.engine_poll_seconds,
+        retry_base=timedelta(seconds=settings.engine_retry_base_seconds),
+        retry_cap=timedelta(seconds=settings.engine_retry_cap_seconds),
+    )
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, database: Database, *, clock: Clock | None = None, channels: Channels | None = None
+) -> AsyncIterator[Engine]:
+    """The engine running in the background of the current event loop until the block ends."""
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        engine = build_engine(settings, database, http=http, clock=clock, channels=channels)
+        stop = asyncio.Event()
+        task = asyncio.create_task(engine.run(stop), name="tocsin-engine")
+        try:
+            yield engine
+        finally:
+            stop.set()
+            await task
+            engine.close()

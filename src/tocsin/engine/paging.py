@@ -1,0 +1,164 @@
+"""Handlers of the paging jobs: escalation steps, single pages, snooze expiry and ack timeouts.
+
+A step or timer changes only the database, so it runs and finishes its job in one transaction (a
+crash leaves it wholly undone or wholly done). A page calls a provider, so it is read, sent outside
+any transaction, then recorded and finished together; the idempotency key travels with it to the
+providers that deduplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from tocsin.engine.base import GiveUp, Handler, JobContext, LeaseLost, RetryLater, Settled
+from tocsin.engine.journal import SentJournal
+from tocsin.notify.base import Channel, Page, Permanent, Transient
+from tocsin.services import escalation, jobs, links, paging
+from tocsin.services.jobs import ClaimedJob
+
+StepFunction = Callable[..., str]
+
+
+class ChannelSource(Protocol):
+    """Where the engine finds the channel of a contact type (the recording sink for test mode)."""
+
+    def channel_for(self, channel_type: str, *, livemode: bool = True) -> Channel: ...
+
+
+def _in_one_transaction(function: StepFunction) -> Handler:
+    """A database-only handler: the effect and the job's "done" commit together, or neither does."""
+
+    async def handle(job: ClaimedJob, ctx: JobContext) -> str | None:
+        def work() -> str:
+            with ctx.database.write() as session:
+                result = function(
+                    session,
+                    tenant=job.tenant,
+                    incident_id=job.incident_id,
+                    payload=job.payload,
+                    now=ctx.now(),
+                )
+                if not jobs.finish(session, job, owner=ctx.owner, now=ctx.now(), result=result):
+                    raise LeaseLost(job.id)
+                return Settled(result)
+
+        return await asyncio.to_thread(work)
+
+    return handle
+
+
+run_step = _in_one_transaction(escalation.run_step)
+expire_snooze = _in_one_transaction(escalation.expire_snooze)
+ack_timed_out = _in_one_transaction(escalation.ack_timed_out)
+
+
+def _page(plan: escalation.PagePlan, job: ClaimedJob, base_url: str, now: datetime) -> Page:
+    def link(action: links.Action) -> str:
+        token = links.make_token(
+            plan.link_key,
+            incident_id=plan.incident_id,
+            action=action,
+            tenant=job.tenant,
+            user_id=plan.user_id,
+            user_name=plan.user_name,
+            issued_at=now,
+        )
+        return f"{base_url}/links/{token}"
+
+    return Page(
+        idempotency_key=job.key,
+        incident_id=plan.incident_id,
+        incident_number=plan.number,
+        title=plan.title,
+        status=plan.status,
+        urgency=plan.urgency,
+        service_name=plan.service_name,
+        incident_url=f"{base_url}/api/incidents/{plan.incident_id}",
+        recipient_name=plan.user_name,
+        description=plan.description,
+        source=plan.source,
+        ack_url=link("acknowledge"),
+        resolve_url=link("resolve"),
+    )
+
+
+def _record(ctx: JobContext, job: ClaimedJob, outcome: str, error: str | None, status: str) -> None:
+    with ctx.database.write() as session:
+        now = ctx.now()
+        escalation.record_page(
+            session, tenant=job.tenant, incident_id=str(job.incident_id), payload=job.payload,
+            now=now, outcome=outcome, error=error,
+        )  # fmt: skip
+        settle = jobs.finish if status == "done" else jobs.fail
+        kwargs: dict[str, Any] = {"result": outcome} if status == "done" else {"error": error or outcome}
+        if not settle(session, job, owner=ctx.owner, now=now, **kwargs):
+            raise LeaseLost(job.id)
+
+
+def _link_key(ctx: JobContext) -> str:
+    """The link signing key, read (or made) once per engine."""
+    key = ctx.extras.get("link_key")
+    if key is None:
+        with ctx.database.write() as session:
+            key = links.signing_key(session, ctx.now())
+        ctx.extras["link_key"] = key
+    return str(key)
+
+
+def _plan(ctx: JobContext, job: ClaimedJob) -> escalation.PagePlan | str:
+    key = _link_key(ctx)
+    with ctx.database.read() as session:
+        return escalation.plan_page(
+            session, tenant=job.tenant, incident_id=str(job.incident_id), payload=job.payload, link_key=key
+        )
+
+
+async def send_page(job: ClaimedJob, ctx: JobContext) -> str | None:
+    """Send one page through its channel (the recording sink in test mode) and write the outcome."""
+    plan = await asyncio.to_thread(_plan, ctx, job)
+    if isinstance(plan, str):
+        return plan
+    journal: SentJournal | None = ctx.extras.get("journal")
+    if journal is not None and job.attempts > 1 and journal.contains(job.id):
+        # Accepted by the provider just before a crash: catch the record up, do not page again.
+        await asyncio.to_thread(_record, ctx, job, "sent", None, "done")
+        return Settled("sent before a restart (from the sent journal)")
+    channels: ChannelSource = ctx.extras["channels"]
+    base_url = str(getattr(ctx.config, "base_url", "http://127.0.0.1:8080")).rstrip("/")
+    page = _page(plan, job, base_url, ctx.now())
+    try:
+        channel = channels.channel_for(plan.type, livemode=plan.livemode)
+        receipt = await channel.send(plan.address, page)
+        if journal is not None:
+            journal.record(job.id)  # no await since the provider answered: nothing can run between
+    except Transient as error:
+        if job.attempts >= job.max_attempts:
+            await asyncio.to_thread(
+                _record,
+                ctx,
+                job,
+                "failed",
+                f"gave up after {job.attempts} attempts: {error.reason}",
+                "failed",
+            )
+            raise GiveUp(error.reason) from None
+        delay = timedelta(seconds=error.retry_after) if error.retry_after else None
+        raise RetryLater(error.reason, delay) from None
+    except Permanent as error:
+        await asyncio.to_thread(_record, ctx, job, "failed", error.reason, "failed")
+        raise GiveUp(error.reason) from None
+    outcome = "sent" if plan.livemode else "sink"
+    await asyncio.to_thread(_record, ctx, job, outcome, None, "done")
+    return Settled(f"{outcome}: {receipt.provider_id or ''}".rstrip(": "))
+
+
+def handlers() -> dict[str, Handler]:
+    return {
+        paging.ESCALATE: run_step,
+        paging.NOTIFY: send_page,
+        paging.SNOOZE_EXPIRY: expire_snooze,
+        paging.ACK_TIMEOUT: ack_timed_out,
+    }

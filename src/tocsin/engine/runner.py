@@ -1,0 +1,264 @@
+"""The job loop: claim due jobs with a lease, run their handlers concurrently, settle them, and
+sleep exactly until the next one is due unless woken earlier.
+
+Wakeups: in-process, a commit that enqueued jobs wakes the loop at once (``jobs.on_commit``); across
+processes on PostgreSQL, ``LISTEN tocsin_jobs`` (enqueue sends ``NOTIFY`` with the commit). A poll
+every ``poll_seconds`` remains as a safety net only (SQLite across processes).
+
+Crash safety: a job is ``running`` only under a lease. A worker killed mid-job leaves it leased; it
+is claimable again when the lease runs out, and its handler's idempotency keeps the retry harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from tocsin.domain.escalation import backoff
+from tocsin.engine.base import GiveUp, Handler, JobContext, LeaseLost, RetryLater, Settled
+from tocsin.services import jobs
+
+log = logging.getLogger("tocsin.engine")
+
+CHANNEL = jobs.NOTIFY_CHANNEL
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Engine:
+    """One engine per process. ``run`` until ``stop`` is set; ``drain`` runs what is due now (tests)."""
+
+    def __init__(
+        self,
+        ctx: JobContext,
+        handlers: Mapping[str, Handler],
+        *,
+        concurrency: int = 16,
+        lease: timedelta = timedelta(seconds=60),
+        poll_seconds: float = 2.0,
+        retry_base: timedelta = timedelta(seconds=10),
+        retry_cap: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self.ctx = ctx
+        self.handlers = dict(handlers)
+        self.owner = ctx.owner
+        self.concurrency = concurrency
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self._wakeup: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots = asyncio.Semaphore(concurrency)
+        self._running: set[asyncio.Task[None]] = set()
+        self._held: dict[str, jobs.ClaimedJob] = {}  # job id -> job, while its handler runs
+        self.processed = 0
+
+    def close(self) -> None:
+        journal = self.ctx.extras.get("journal")
+        if journal is not None:
+            journal.close()
+
+    def _compact_journal(self) -> None:
+        journal = self.ctx.extras.get("journal")
+        if journal is None:
+            return
+        listed = journal.listed()
+        if listed:
+            with self.ctx.database.read() as session:
+                journal.compact(jobs.settled_among(session, listed))
+
+    # --- wakeups -----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Thread-safe: something was enqueued; look for due jobs now."""
+        loop, event = self._loop, self._wakeup
+        if loop is None or event is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is shutting down
+            loop.call_soon_threadsafe(event.set)
+
+    def _listen(self, stop: threading.Event) -> None:
+        """PostgreSQL LISTEN in a thread: every NOTIFY on the channel wakes the loop."""
+        import psycopg  # noqa: PLC0415 - only with PostgreSQL
+
+        url = self.ctx.database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not stop.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {CHANNEL}")
+                    self.wake()  # anything enqueued while we were not listening
+                    while not stop.is_set():
+                        for _ in connection.notifies(timeout=1.0, stop_after=64):
+                            self.wake()
+            except Exception:  # noqa: BLE001 - keep listening; the poll covers the gap
+                log.warning("LISTEN connection lost; retrying", exc_info=True)
+                stop.wait(1.0)
+
+    # --- running jobs ------------------------------------------------------------------------
+
+    def _claim(self, limit: int) -> list[jobs.ClaimedJob]:
+        with self.ctx.database.write() as session:
+            return jobs.claim(session, owner=self.owner, now=self.ctx.now(), lease=self.lease, limit=limit)
+
+    def _next_due(self) -> datetime | None:
+        with self.ctx.database.read() as session:
+            return jobs.next_due(session)
+
+    def _settle(
+        self, job: jobs.ClaimedJob, outcome: str, detail: str | None, delay: timedelta | None
+    ) -> None:
+        now = self.ctx.now()
+        with self.ctx.database.write() as session:
+            if outcome == "done":
+                jobs.finish(session, job, owner=self.owner, now=now, result=detail)
+            elif outcome == "retry":
+                wait = (
+                    delay
+                    if delay is not None
+                    else backoff(job.attempts, base=self.retry_base, cap=self.retry_cap)
+                )
+                jobs.retry(session, job, owner=self.owner, now=now, run_at=now + wait, error=detail or "")
+            else:
+                jobs.fail(session, job, owner=self.owner, now=now, error=detail or "")
+
+    def _extend(self, ids: list[str]) -> None:
+        now = self.ctx.now()
+        with self.ctx.database.write() as session:
+            jobs.extend_leases(session, ids=ids, owner=self.owner, until=now + self.lease, now=now)
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        """Every third of a lease, extend the leases of the jobs still running here."""
+        interval = self.lease.total_seconds() / 3
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            if self._held and not stop.is_set():
+                try:
+                    await asyncio.to_thread(self._extend, list(self._held))
+                except Exception:  # noqa: BLE001 - try again next beat
+                    log.warning("could not extend job leases", exc_info=True)
+
+    async def _run_job(self, job: jobs.ClaimedJob) -> None:
+        self._held[job.id] = job
+        try:
+            await self._handle(job)
+        finally:
+            self._held.pop(job.id, None)
+
+    async def _handle(self, job: jobs.ClaimedJob) -> None:
+        handler = self.handlers.get(job.kind)
+        outcome, detail, delay = "done", None, None
+        try:
+            if handler is None:
+                outcome, detail = "failed", f"no handler for job kind {job.kind!r}"
+            else:
+                detail = await handler(job, self.ctx)
+        except LeaseLost:
+            log.warning("lost the lease of job %s (%s)", job.id, job.kind)
+            return
+        except RetryLater as retry:
+            outcome, detail, delay = "retry", retry.reason, retry.delay
+        except GiveUp as give_up:
+            outcome, detail = "failed", give_up.reason
+        except Exception as error:  # noqa: BLE001 - a bug must not lose the job: retry with backoff
+            log.exception("job %s (%s) raised", job.id, job.kind)
+            outcome, detail = "retry", f"{type(error).__name__}: {error}"
+        if isinstance(detail, Settled):
+            self.processed += 1
+            return
+        try:
+            await asyncio.to_thread(self._settle, job, outcome, detail, delay)
+        except Exception:  # noqa: BLE001 - the lease expires and the job runs again
+            log.exception("could not settle job %s", job.id)
+        self.processed += 1
+
+    async def _spawn(self, job: jobs.ClaimedJob) -> None:
+        await self._slots.acquire()
+        task = asyncio.create_task(self._run_job(job))
+        self._running.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._running.discard(finished)
+            self._slots.release()
+
+        task.add_done_callback(done)
+
+    async def _dispatch(self) -> int:
+        """Claim as many due jobs as there are free slots and start them; how many were claimed."""
+        free = max(1, self.concurrency - len(self._running))
+        claimed = await asyncio.to_thread(self._claim, free)
+        for job in claimed:
+            await self._spawn(job)
+        return len(claimed)
+
+    async def drain(self, *, max_rounds: int = 1000) -> int:
+        """Run every job due now, including ones those jobs make due now; for tests and tools."""
+        self._loop = asyncio.get_running_loop()
+        total = 0
+        for _ in range(max_rounds):
+            claimed = await self._dispatch()
+            if self._running:
+                await asyncio.gather(*list(self._running))
+            total += claimed
+            if not claimed:
+                break
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set: dispatch, then sleep until the next due job, a wakeup or the poll."""
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        unsubscribe = jobs.on_commit(self.wake)
+        listener_stop = threading.Event()
+        listener: threading.Thread | None = None
+        if self.ctx.database.is_postgres:
+            listener = threading.Thread(
+                target=self._listen, args=(listener_stop,), name="tocsin-listen", daemon=True
+            )
+            listener.start()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self._compact_journal)
+        heartbeat = asyncio.create_task(self._heartbeat(stop))
+        log.info("engine %s started", self.owner)
+        try:
+            while not stop.is_set():
+                self._wakeup.clear()
+                try:
+                    claimed = await self._dispatch()
+                except Exception:  # noqa: BLE001 - the database may be restarting; try again soon
+                    log.exception("claiming jobs failed")
+                    claimed = 0
+                if claimed:
+                    continue
+                timeout = self.poll_seconds
+                with contextlib.suppress(Exception):
+                    due = await asyncio.to_thread(self._next_due)
+                    if due is not None:
+                        timeout = min(timeout, max(0.0, (due - self.ctx.now()).total_seconds()))
+                if timeout <= 0:
+                    await asyncio.sleep(0.005)  # due now but all slots busy or a claim race: yield
+                    continue
+                waiters = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())]
+                await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            unsubscribe()
+            listener_stop.set()
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            if self._running:
+                await asyncio.gather(*list(self._running), return_exceptions=True)
+            if listener is not None:
+                await asyncio.to_thread(listener.join, 3.0)
+            log.info("engine %s stopped after %d jobs", self.owner, self.processed)

@@ -1,0 +1,114 @@
+"""The webhook delivery job: read the delivery, POST it with no transaction open, record the attempt.
+
+A delivery already succeeded is never sent again (a job retried after a crash between the POST and
+the job's own bookkeeping), and ``X-Tocsin-Delivery`` lets a receiver drop the rare duplicate a crash
+between the POST and ``record_attempt`` can still cause. Test-mode deliveries go through the whole
+pipeline but end at a sink: test-mode data never leaves the server.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+from tocsin.domain.webhook_events import TEST_EVENT
+from tocsin.engine.base import GiveUp, Handler, JobContext, RetryLater
+from tocsin.notify.outbound import Attempt, post_signed
+from tocsin.services import webhooks
+from tocsin.services.jobs import ClaimedJob
+
+DEFAULT_TIMEOUT_SECONDS: Final = 10.0
+# A receiver asking for more than this in Retry-After is retried after this.
+MAX_RETRY_AFTER: Final = timedelta(hours=1)
+
+
+def _timeout(ctx: JobContext) -> float:
+    value = getattr(ctx.config, "webhook_timeout_seconds", None)
+    return float(value) if isinstance(value, int | float) and value > 0 else DEFAULT_TIMEOUT_SECONDS
+
+
+def _delay(attempt: Attempt) -> timedelta | None:
+    if attempt.retry_after is None:
+        return None
+    if attempt.retry_after >= MAX_RETRY_AFTER.total_seconds():
+        return MAX_RETRY_AFTER
+    return timedelta(seconds=attempt.retry_after)
+
+
+async def deliver_webhook(job: ClaimedJob, ctx: JobContext) -> str | None:
+    """Send one delivery (``payload["delivery_id"]``) and log the attempt on it; raises ``RetryLater``
+    for a 5xx, 429, timeout or connection error and ``GiveUp`` for any other failure or the last try."""
+    delivery_id = job.payload.get("delivery_id")
+    if not isinstance(delivery_id, str):
+        raise GiveUp("webhook job without a delivery_id")
+    tenant = job.tenant
+    with ctx.database.read() as session:
+        target = webhooks.delivery_target(session, tenant=tenant, delivery_id=delivery_id)
+    if target is None:
+        return "not sent: the webhook (and its delivery) was deleted"
+    if target.status != "pending":
+        return f"not sent again: the delivery already {target.status}"
+    if not target.enabled and target.event != TEST_EVENT:  # a test may check a receiver before enabling
+        with ctx.database.write() as session:
+            webhooks.record_attempt(
+                session,
+                tenant=tenant,
+                delivery_id=delivery_id,
+                at=ctx.now(),
+                status_code=None,
+                latency_ms=None,
+                error="not sent: the webhook is disabled",
+                succeeded=False,
+                final=True,
+            )
+        return "not sent: the webhook is disabled"
+    if not tenant.livemode:
+        with ctx.database.write() as session:
+            webhooks.record_attempt(
+                session,
+                tenant=tenant,
+                delivery_id=delivery_id,
+                at=ctx.now(),
+                status_code=None,
+                latency_ms=None,
+                error=None,
+                succeeded=True,
+                final=True,
+                sink=True,
+            )
+        return "test mode: recorded to the sink, not sent"
+
+    attempt = await post_signed(
+        ctx.http,
+        target.url,
+        target.secret,
+        target.body,
+        event=target.event,
+        delivery_id=target.delivery_id,
+        timeout=_timeout(ctx),
+    )
+    last_try = job.attempts >= job.max_attempts
+    final = attempt.succeeded or not attempt.retryable or last_try
+    with ctx.database.write() as session:
+        webhooks.record_attempt(
+            session,
+            tenant=tenant,
+            delivery_id=delivery_id,
+            at=ctx.now(),
+            status_code=attempt.status_code,
+            latency_ms=attempt.latency_ms,
+            error=attempt.error,
+            succeeded=attempt.succeeded,
+            final=final,
+        )
+    if attempt.succeeded:
+        return f"delivered: HTTP {attempt.status_code}"
+    reason = attempt.error or f"HTTP {attempt.status_code}"
+    if not attempt.retryable:
+        raise GiveUp(reason)
+    if last_try:
+        raise GiveUp(f"{reason} (attempt {job.attempts} of {job.max_attempts}; giving up)")
+    raise RetryLater(reason, delay=_delay(attempt))
+
+
+HANDLERS: Final[dict[str, Handler]] = {webhooks.JOB_KIND: deliver_webhook}

@@ -1,0 +1,358 @@
+"""Escalation policies: ordered rules of targets (users, schedules, teams), checked specs in, rows out.
+
+Every check names the field the client sent (``rules.1.targets.0.id``), as pydantic does for the
+types, so a bad policy is a 400 the caller can fix. A target of another org or mode is "not found"
+on its field: it never tells whether the id exists elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from tocsin.db.models import EscalationPolicy, EscalationRule, Schedule, Service, Team, User
+from tocsin.domain.actor import Tenant
+from tocsin.ids import new_id
+from tocsin.services.errors import Conflict, Invalid
+from tocsin.services.pagination import Page, paginate
+from tocsin.services.sql import load, tenant_filter
+
+TARGET_TYPES = ("user", "schedule", "team")
+MAX_RULES = 20
+MAX_TARGETS = 20
+MAX_REPEAT = 9
+MAX_DELAY_MINUTES = 24 * 60
+MAX_NAME = 200
+MAX_DESCRIPTION = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRef:
+    """A target as it exists in the tenant: its name and, for a schedule, its team."""
+
+    name: str
+    team_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRef:
+    """A service that pages through a policy."""
+
+    id: str
+    name: str
+
+
+def check_int(value: Any, field: str, low: int, high: int) -> int:
+    """An integer in ``[low, high]``; ``true`` and ``"5"`` are not integers."""
+    if value is None:
+        raise Invalid(field, "required", f"{field} is required, an integer from {low} to {high}")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(field, "int_type", f"{field} must be an integer from {low} to {high}")
+    if not low <= value <= high:
+        raise Invalid(field, "range", f"{field} must be between {low} and {high}")
+    return value
+
+
+def _check_name(value: Any, field: str = "name") -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise Invalid(field, "required", f"{field} is required")
+    if len(text) > MAX_NAME:
+        raise Invalid(field, "too_long", f"{field} is at most {MAX_NAME} characters")
+    return text
+
+
+def _check_description(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid("description", "string_type", "description must be a string")
+    if len(value) > MAX_DESCRIPTION:
+        raise Invalid("description", "too_long", f"description is at most {MAX_DESCRIPTION} characters")
+    return value.strip() or None
+
+
+def _check_team(session: Session, tenant: Tenant, team_id: Any) -> str | None:
+    if team_id is None:
+        return None
+    found = session.scalar(select(Team.id).where(*tenant_filter(Team, tenant), Team.id == team_id))
+    if found is None:
+        raise Invalid("team_id", "not_found", f"unknown team id {team_id!r}")
+    return str(found)
+
+
+def check_policy_ref(session: Session, tenant: Tenant, policy_id: str | None, field: str) -> str | None:
+    """A policy id of the tenant, or ``None`` to unset; for services that point at a policy."""
+    if policy_id is None:
+        return None
+    found = session.scalar(
+        select(EscalationPolicy.id).where(
+            *tenant_filter(EscalationPolicy, tenant), EscalationPolicy.id == policy_id
+        )
+    )
+    if found is None:
+        raise Invalid(field, "not_found", f"unknown escalation policy id {policy_id!r}")
+    return str(found)
+
+
+def lookup_targets(
+    session: Session, tenant: Tenant, targets: Iterable[Mapping[str, Any]]
+) -> dict[tuple[str, str], TargetRef]:
+    """The tenant's users, schedules and teams among ``targets``, keyed by ``(type, id)``: one query
+    per type named. A target of another tenant (or since deleted) is simply absent."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for target in targets:
+        if target.get("type") in TARGET_TYPES and isinstance(target.get("id"), str):
+            wanted[target["type"]].add(target["id"])
+        if target.get("type") == "team" and isinstance(target.get("schedule_id"), str):
+            wanted["schedule"].add(target["schedule_id"])
+    found: dict[tuple[str, str], TargetRef] = {}
+    if wanted["user"]:
+        rows = session.execute(
+            select(User.id, User.name).where(*tenant_filter(User, tenant), User.id.in_(wanted["user"]))
+        )
+        found.update({("user", row.id): TargetRef(row.name) for row in rows})
+    if wanted["schedule"]:
+        rows = session.execute(
+            select(Schedule.id, Schedule.name, Schedule.team_id).where(
+                *tenant_filter(Schedule, tenant), Schedule.id.in_(wanted["schedule"])
+            )
+        )
+        found.update({("schedule", row.id): TargetRef(row.name, row.team_id) for row in rows})
+    if wanted["team"]:
+        rows = session.execute(
+            select(Team.id, Team.name).where(*tenant_filter(Team, tenant), Team.id.in_(wanted["team"]))
+        )
+        found.update({("team", row.id): TargetRef(row.name) for row in rows})
+    return found
+
+
+def _check_target(spec: Any, field: str, known: Mapping[tuple[str, str], TargetRef]) -> dict[str, Any]:
+    """The stored form: ``{type, id}``, plus ``schedule_id`` for a team paged through its schedule."""
+    if not isinstance(spec, Mapping):
+        raise Invalid(field, "invalid", f"{field} must be an object")
+    kind = spec.get("type")
+    if kind not in TARGET_TYPES:
+        raise Invalid(f"{field}.type", "invalid", f"{field}.type must be one of {', '.join(TARGET_TYPES)}")
+    ident = spec.get("id")
+    if not isinstance(ident, str) or not ident:
+        raise Invalid(f"{field}.id", "required", f"{field}.id is required, the {kind}'s id")
+    if (kind, ident) not in known:
+        raise Invalid(f"{field}.id", "not_found", f"{field}.id: unknown {kind} id {ident!r}")
+    stored: dict[str, Any] = {"type": kind, "id": ident}
+    schedule_id = spec.get("schedule_id")
+    if schedule_id is not None:
+        if kind != "team":
+            raise Invalid(
+                f"{field}.schedule_id", "not_allowed", "schedule_id is only for a team target (type 'team')"
+            )
+        schedule = known.get(("schedule", schedule_id)) if isinstance(schedule_id, str) else None
+        if schedule is None:
+            raise Invalid(
+                f"{field}.schedule_id", "not_found", f"{field}.schedule_id: unknown schedule {schedule_id!r}"
+            )
+        if schedule.team_id != ident:
+            raise Invalid(
+                f"{field}.schedule_id",
+                "not_in_team",
+                f"{field}.schedule_id: schedule {schedule_id!r} does not belong to team {ident!r}",
+            )
+        stored["schedule_id"] = schedule_id
+    return stored
+
+
+def _check_rule(spec: Any, field: str, known: Mapping[tuple[str, str], TargetRef]) -> dict[str, Any]:
+    if not isinstance(spec, Mapping):
+        raise Invalid(field, "invalid", f"{field} must be an object")
+    delay = check_int(spec.get("delay_minutes", 0), f"{field}.delay_minutes", 0, MAX_DELAY_MINUTES)
+    targets = spec.get("targets")
+    if not isinstance(targets, list | tuple) or not targets:
+        raise Invalid(f"{field}.targets", "required", f"{field}.targets needs at least one target")
+    if len(targets) > MAX_TARGETS:
+        raise Invalid(f"{field}.targets", "too_long", f"a rule has at most {MAX_TARGETS} targets")
+    stored: list[dict[str, Any]] = []
+    for index, target in enumerate(targets):
+        checked = _check_target(target, f"{field}.targets.{index}", known)
+        if checked in stored:
+            raise Invalid(
+                f"{field}.targets.{index}",
+                "duplicate",
+                f"{field}.targets.{index}: {checked['type']} {checked['id']!r} is already in this rule",
+            )
+        stored.append(checked)
+    return {"delay_minutes": delay, "targets": stored}
+
+
+def _set_rules(session: Session, tenant: Tenant, policy: EscalationPolicy, specs: Any, now: datetime) -> None:
+    """Replace the rule list; ``position`` is the index. A spec with the ``id`` of one of this
+    policy's rules updates that rule in place (its id stays); rules left out are deleted, and a
+    spec without ``id`` becomes a new rule with a new id."""
+    if not isinstance(specs, list | tuple) or not specs:
+        raise Invalid("rules", "required", "rules needs at least one rule: who is paged first")
+    if len(specs) > MAX_RULES:
+        raise Invalid("rules", "too_long", f"a policy has at most {MAX_RULES} rules")
+    every_target = [
+        target
+        for spec in specs
+        if isinstance(spec, Mapping) and isinstance(spec.get("targets"), list | tuple)
+        for target in spec["targets"]
+        if isinstance(target, Mapping)
+    ]
+    known = lookup_targets(session, tenant, every_target)
+    current = {rule.id: rule for rule in policy.rules}
+    kept: list[EscalationRule] = []
+    seen: set[str] = set()
+    for position, spec in enumerate(specs):
+        field = f"rules.{position}"
+        values = _check_rule(spec, field, known)
+        rule_id = spec.get("id")
+        if rule_id is not None:
+            if rule_id not in current:
+                raise Invalid(f"{field}.id", "not_found", f"{field}.id: this policy has no rule {rule_id!r}")
+            if rule_id in seen:
+                raise Invalid(f"{field}.id", "duplicate", f"{field}.id: rule {rule_id!r} is listed twice")
+            seen.add(rule_id)
+            rule = current[rule_id]
+            rule.position = position
+            rule.delay_minutes = values["delay_minutes"]
+            rule.targets = values["targets"]
+        else:
+            rule = EscalationRule(
+                id=new_id("escalation_rule"),
+                org_id=tenant.org_id,
+                livemode=tenant.livemode,
+                position=position,
+                created_at=now,
+                **values,
+            )
+        kept.append(rule)
+    policy.rules = kept
+
+
+def create_policy(
+    *,
+    session: Session,
+    tenant: Tenant,
+    now: datetime,
+    name: str,
+    rules: Sequence[Mapping[str, Any]],
+    description: str | None = None,
+    team_id: str | None = None,
+    repeat_count: int = 0,
+    repeat_delay_minutes: int = 0,
+) -> EscalationPolicy:
+    """A policy with its rules (first paged first), all checked before anything is written."""
+    policy = EscalationPolicy(
+        id=new_id("escalation_policy"),
+        org_id=tenant.org_id,
+        livemode=tenant.livemode,
+        name=_check_name(name),
+        description=_check_description(description),
+        team_id=_check_team(session, tenant, team_id),
+        repeat_count=check_int(repeat_count, "repeat_count", 0, MAX_REPEAT),
+        repeat_delay_minutes=check_int(repeat_delay_minutes, "repeat_delay_minutes", 0, MAX_DELAY_MINUTES),
+        created_at=now,
+        updated_at=now,
+    )
+    policy.rules = []
+    _set_rules(session, tenant, policy, list(rules), now)
+    session.add(policy)
+    session.flush()
+    return policy
+
+
+def get_policy(*, session: Session, tenant: Tenant, policy_id: str) -> EscalationPolicy:
+    return load(session, EscalationPolicy, tenant, policy_id, "escalation_policy")
+
+
+def list_policies(
+    *,
+    session: Session,
+    tenant: Tenant,
+    team_ids: tuple[str, ...] = (),
+    query: str | None = None,
+    limit: int,
+    offset: int,
+) -> Page[EscalationPolicy]:
+    """Sorted by name; ``query`` matches part of the name, any case."""
+    stmt = (
+        select(EscalationPolicy)
+        .where(*tenant_filter(EscalationPolicy, tenant))
+        .options(selectinload(EscalationPolicy.rules))
+        .order_by(EscalationPolicy.name, EscalationPolicy.id)
+    )
+    if team_ids:
+        stmt = stmt.where(EscalationPolicy.team_id.in_(team_ids))
+    if query:
+        stmt = stmt.where(func.lower(EscalationPolicy.name).contains(query.strip().lower(), autoescape=True))
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def update_policy(
+    *, session: Session, tenant: Tenant, policy_id: str, changes: Mapping[str, Any], now: datetime
+) -> EscalationPolicy:
+    """Fields present in ``changes`` are set; ``rules`` replaces the whole rule list (a rule sent
+    with its ``id`` keeps it, one sent without gets a new id)."""
+    policy = get_policy(session=session, tenant=tenant, policy_id=policy_id)
+    if "name" in changes:
+        policy.name = _check_name(changes["name"])
+    if "description" in changes:
+        policy.description = _check_description(changes["description"])
+    if "team_id" in changes:
+        policy.team_id = _check_team(session, tenant, changes["team_id"])
+    if "repeat_count" in changes:
+        policy.repeat_count = check_int(changes["repeat_count"], "repeat_count", 0, MAX_REPEAT)
+    if "repeat_delay_minutes" in changes:
+        policy.repeat_delay_minutes = check_int(
+            changes["repeat_delay_minutes"], "repeat_delay_minutes", 0, MAX_DELAY_MINUTES
+        )
+    if "rules" in changes:
+        _set_rules(session, tenant, policy, changes["rules"], now)
+    policy.updated_at = now
+    session.flush()
+    return policy
+
+
+def delete_policy(*, session: Session, tenant: Tenant, policy_id: str) -> None:
+    """Refused while a service pages through it: the services must be given another policy (or
+    none) first, so no service silently stops paging."""
+    policy = get_policy(session=session, tenant=tenant, policy_id=policy_id)
+    users = services_using(session, tenant, [policy.id]).get(policy.id, [])
+    if users:
+        names = ", ".join(repr(service.name) for service in users)
+        raise Conflict(
+            f"escalation policy {policy.id!r} is used by {len(users)} service(s) ({names}); "
+            "give them another escalation_policy_id (or null) first",
+            {"services": [{"id": service.id, "name": service.name} for service in users]},
+        )
+    session.delete(policy)
+    session.flush()
+
+
+def services_using(
+    session: Session, tenant: Tenant, policy_ids: Iterable[str]
+) -> dict[str, list[ServiceRef]]:
+    """The tenant's services of each policy in ``policy_ids``, by name, in one query."""
+    wanted = set(policy_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Service.id, Service.name, Service.escalation_policy_id)
+        .where(*tenant_filter(Service, tenant), Service.escalation_policy_id.in_(wanted))
+        .order_by(Service.name, Service.id)
+    )
+    found: dict[str, list[ServiceRef]] = defaultdict(list)
+    for row in rows:
+        found[row.escalation_policy_id].append(ServiceRef(row.id, row.name))
+    return dict(found)
+
+
+def policy_targets(policies: Iterable[EscalationPolicy]) -> list[dict[str, Any]]:
+    """Every target of the rules of ``policies``, to name them with one ``lookup_targets``."""
+    return [target for policy in policies for rule in policy.rules for target in rule.targets]

@@ -1,0 +1,139 @@
+"""What an incident's state change means for paging, written in the same transaction as the change:
+opening starts escalation, acknowledge and resolve stop it, snooze and ack timeouts arm timers.
+
+Only jobs are written here (DESIGN.md section 7); the engine carries them out. Nothing in this module
+sends anything, so an incident change that rolls back leaves no page behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tocsin.db.models import Incident, Service
+from tocsin.domain.actor import Tenant
+from tocsin.domain.escalation import Step, step_key
+from tocsin.domain.incident import Status
+from tocsin.services import jobs, webhooks
+
+ESCALATE = "escalate"
+NOTIFY = "notify"
+SNOOZE_EXPIRY = "snooze_expiry"
+ACK_TIMEOUT = "ack_timeout"
+TIMERS = (SNOOZE_EXPIRY, ACK_TIMEOUT)
+
+
+@dataclass
+class PagingConfig:
+    """Process-wide settings of paging, set once at startup by ``configure`` (from ``Settings``).
+
+    ``minute`` is how long a policy "minute" lasts: one minute in production; tests and demos may
+    shrink it (``TOCSIN_ENGINE_MINUTE_SECONDS``) so a five-minute escalation is watched in seconds.
+    ``base_url`` fills links in webhook payloads."""
+
+    minute: timedelta = timedelta(minutes=1)
+    base_url: str | None = None
+    webhook_max_attempts: int = 8
+
+
+CONFIG = PagingConfig()
+
+
+def configure(*, minute_seconds: float, base_url: str | None = None, webhook_max_attempts: int = 8) -> None:
+    CONFIG.minute = timedelta(seconds=minute_seconds)
+    CONFIG.base_url = base_url.rstrip("/") if base_url else None
+    CONFIG.webhook_max_attempts = webhook_max_attempts
+
+
+def minutes(count: int) -> timedelta:
+    return CONFIG.minute * count
+
+
+def emit(session: Session, *, incident: Incident, event: str, now: datetime) -> int:
+    """Queue a webhook event about ``incident`` to the tenant's subscriptions (same transaction)."""
+    return webhooks.emit(
+        session,
+        tenant=Tenant(incident.org_id, incident.livemode),
+        event=event,
+        incident=incident,
+        now=now,
+        base_url=CONFIG.base_url,
+        max_attempts=CONFIG.webhook_max_attempts,
+    )
+
+
+def start_escalation(session: Session, *, incident: Incident, now: datetime, run: int) -> None:
+    """Queue the first step of run ``run`` (the step itself finds the policy and its delay)."""
+    jobs.enqueue(
+        session,
+        tenant=Tenant(incident.org_id, incident.livemode),
+        kind=ESCALATE,
+        key=step_key(incident.id, run, Step(0, 0)),
+        run_at=now,
+        now=now,
+        payload={"run": run, "cycle": 0, "level": 0, "first": True},
+        incident_id=incident.id,
+    )
+
+
+def on_opened(session: Session, *, incident: Incident, now: datetime) -> None:
+    """A new incident: page unless it was suppressed by a maintenance window."""
+    if incident.status == Status.OPEN.value:
+        start_escalation(session, incident=incident, now=now, run=incident.escalation_run)
+
+
+def restart(session: Session, *, incident: Incident, now: datetime) -> None:
+    """A new run: everything pending of the old one is dropped, the new one starts from level 1."""
+    jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
+    incident.escalation_run += 1
+    incident.escalation_cycle = 0
+    incident.escalation_level = 0
+    start_escalation(session, incident=incident, now=now, run=incident.escalation_run)
+
+
+def _ack_timeout(session: Session, incident: Incident) -> int | None:
+    return session.scalar(select(Service.ack_timeout_minutes).where(Service.id == incident.service_id))
+
+
+def on_transition(
+    session: Session, *, incident: Incident, previous: Status, target: Status, now: datetime
+) -> None:
+    """Follow a state change with the paging it implies."""
+    tenant = Tenant(incident.org_id, incident.livemode)
+    if target == Status.ACKNOWLEDGED:
+        emit(session, incident=incident, event="incident.acknowledged", now=now)
+    elif target == Status.RESOLVED:
+        emit(session, incident=incident, event="incident.resolved", now=now)
+    if target in (Status.ACKNOWLEDGED, Status.RESOLVED, Status.SNOOZED):
+        jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
+    if target == Status.RESOLVED or previous == Status.SNOOZED or previous == Status.ACKNOWLEDGED:
+        jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now, kinds=TIMERS)
+    if target == Status.ACKNOWLEDGED:
+        timeout = _ack_timeout(session, incident)
+        if timeout and incident.acknowledged_at is not None:
+            jobs.enqueue(
+                session,
+                tenant=tenant,
+                kind=ACK_TIMEOUT,
+                key=f"ackto:{incident.id}:{incident.acknowledged_at.isoformat()}",
+                run_at=incident.acknowledged_at + minutes(timeout),
+                now=now,
+                payload={"acknowledged_at": incident.acknowledged_at.isoformat()},
+                incident_id=incident.id,
+            )
+    elif target == Status.SNOOZED and incident.snoozed_until is not None:
+        jobs.enqueue(
+            session,
+            tenant=tenant,
+            kind=SNOOZE_EXPIRY,
+            key=f"snooze:{incident.id}:{incident.snoozed_until.isoformat()}",
+            run_at=incident.snoozed_until,
+            now=now,
+            payload={"snoozed_until": incident.snoozed_until.isoformat()},
+            incident_id=incident.id,
+        )
+    elif target == Status.OPEN and previous != Status.OPEN:
+        restart(session, incident=incident, now=now)

@@ -1,0 +1,192 @@
+"""Real ``tocsin serve`` / ``tocsin worker`` processes paging a real SMTP server, for the crash
+test, the two-engine test and ``bench/page_latency.py``.
+
+``PagingWorld`` makes a migrated database with one org: people with the default email rule, a
+policy (level 1 Alice, level 2 Bob after one policy minute, ``repeats`` more passes one minute
+apart) on a service, and an events key. Policy minutes are shrunk with
+``TOCSIN_ENGINE_MINUTE_SECONDS`` so a whole run takes about a second.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start(command: list[str], env: dict[str, str], log: Path, port: int | None) -> subprocess.Popen[bytes]:
+    """Start a process; for a server, wait until its port accepts connections (at most 30 s)."""
+    with log.open("ab") as handle:
+        process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    if port is None:
+        return process
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{command[3:]} exited early:\n{log.read_text()}")
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{command[3:]} did not listen on port {port} within 30 s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen[bytes], *, hard: bool = False) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
+
+
+@dataclass
+class PagingWorld:
+    workdir: Path
+    db_url: str
+    smtp_port: int
+    minute_seconds: float = 0.2
+    lease_seconds: float = 1.0
+    repeats: int = 2
+    routing_key: str = "crash-test"
+    slug: str = "crash"
+    key: str = ""
+    people: dict[str, str] = field(default_factory=dict)  # email -> user id
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "TOCSIN_DATABASE_URL": self.db_url,
+            "TOCSIN_LOG_LEVEL": "WARNING",
+            "TOCSIN_SMTP_HOST": HOST,
+            "TOCSIN_SMTP_PORT": str(self.smtp_port),
+            "TOCSIN_SMTP_STARTTLS": "false",
+            "TOCSIN_SMTP_FROM": "Tocsin <tocsin@crash.test>",
+            "TOCSIN_ENGINE_MINUTE_SECONDS": str(self.minute_seconds),
+            "TOCSIN_ENGINE_LEASE_SECONDS": str(self.lease_seconds),
+            "TOCSIN_ENGINE_POLL_SECONDS": "0.25",
+            "TOCSIN_ENGINE_RETRY_BASE_SECONDS": "0.2",
+            "TOCSIN_RATELIMIT_EVENTS": "100000/minute",
+            "TOCSIN_RATELIMIT_INTEGRATION": "100000/minute",
+            "TOCSIN_RATELIMIT_ORG_ALERTS": "100000/minute",
+        }
+
+    def migrate(self) -> None:
+        command = [sys.executable, "-m", "tocsin.cli", "migrate"]
+        done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=120, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"migrate failed:\n{done.stdout}{done.stderr}")
+
+    def seed(self, slug: str = "crash") -> None:
+        """The org, people, policy, service and key (through the services, in one transaction)."""
+        from tocsin.db.session import Database
+        from tocsin.domain.actor import Tenant
+        from tocsin.services import catalog, escalation_policies, keys, orgs, users
+
+        now = datetime.now(UTC)
+        self.slug = slug
+        database = Database(self.db_url)
+        try:
+            with database.write() as session:
+                org = orgs.create_org(session=session, slug=slug, name="Crash test", now=now)
+                tenant = Tenant(org.id, True)
+                for name in ("alice", "bob"):
+                    email = f"{name}@crash.test"
+                    self.people[email] = users.create_user(
+                        session=session, tenant=tenant, now=now, name=name.title(), email=email
+                    ).id
+                policy = escalation_policies.create_policy(
+                    session=session,
+                    tenant=tenant,
+                    now=now,
+                    name="Crash",
+                    rules=[
+                        {
+                            "delay_minutes": 0,
+                            "targets": [{"type": "user", "id": self.people["alice@crash.test"]}],
+                        },
+                        {
+                            "delay_minutes": 1,
+                            "targets": [{"type": "user", "id": self.people["bob@crash.test"]}],
+                        },
+                    ],
+                    repeat_count=self.repeats,
+                    repeat_delay_minutes=1,
+                )
+                self.routing_key = f"{slug}-{os.getpid()}-{int(time.time() * 1000)}"
+                service = catalog.create_service(
+                    session=session,
+                    tenant=tenant,
+                    now=now,
+                    name="Crashy",
+                    integrations=[{"name": "Events", "routing_key": self.routing_key}],
+                )
+                catalog.update_service(
+                    session=session,
+                    tenant=tenant,
+                    service_id=service.id,
+                    changes={"escalation_policy_id": policy.id},
+                    now=now,
+                )
+                _, self.key = keys.create_key(
+                    session=session,
+                    tenant=tenant,
+                    name="crash",
+                    scopes=["events:write", "incidents:write"],
+                    now=now,
+                )
+        finally:
+            database.dispose()
+
+    @property
+    def pages_per_incident(self) -> int:
+        return 2 * (self.repeats + 1)
+
+    def serve(self, port: int, log: Path, **extra_env: str) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "tocsin.cli", "serve", "--host", HOST, "--port", str(port)]
+        return start(command, {**self.env, **extra_env}, log, port)
+
+    def worker(self, log: Path, **extra_env: str) -> subprocess.Popen[bytes]:
+        return start([sys.executable, "-m", "tocsin.cli", "worker"], {**self.env, **extra_env}, log, None)
+
+    def trigger(self, port: int, dedup_key: str) -> None:
+        response = httpx.post(
+            f"http://{HOST}:{port}/api/events",
+            headers={"Authorization": f"Bearer {self.key}"},
+            json={
+                "routing_key": self.routing_key,
+                "event_action": "trigger",
+                "dedup_key": dedup_key,
+                "payload": {"summary": f"Crash test {dedup_key}", "severity": "critical", "source": "crash"},
+            },
+            timeout=10,
+        )
+        if response.status_code != 202:
+            raise RuntimeError(f"trigger answered {response.status_code}: {response.text}")
+
+
+def duplicates(message_ids: list[str]) -> dict[str, int]:
+    """Message-IDs seen more than once (each page's Message-ID comes from its idempotency key)."""
+    return {mid: n for mid, n in Counter(message_ids).items() if n > 1}
