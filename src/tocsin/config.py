@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # process loses nothing (WAL), a power cut may redo the last steps, which idempotency keys make
     # harmless. Events and the jobs they create keep ``sqlite_synchronous`` (FULL).
     engine_sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
+    # Finished jobs are deleted after this many days (their outcome stays on the timeline).
+    engine_job_retention_days: float = Field(default=7.0, gt=0)
     # How long a policy "minute" lasts: 60 in production; tests and demos shrink it.
     engine_minute_seconds: float = Field(default=60.0, gt=0)
 

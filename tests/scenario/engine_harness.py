@@ -8,7 +8,7 @@ behind; every assertion here filters by the test's own incidents."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +34,8 @@ class Harness:
     db_url: str
     sink: RecordingSink = field(default_factory=RecordingSink)
     channels: Channels | None = None
+    # Real channels need the engine's HTTP client: ``lambda http: Channels(http)``.
+    channels_factory: Callable[[httpx.AsyncClient], Channels] | None = None
     settings_overrides: dict[str, Any] = field(default_factory=dict)
 
     def drain(self) -> int:
@@ -46,7 +48,9 @@ class Harness:
                     self.database,
                     http=http,
                     clock=self.clock,
-                    channels=self.channels or Channels.recording(self.sink),
+                    channels=self.channels_factory(http)
+                    if self.channels_factory
+                    else self.channels or Channels.recording(self.sink),
                     owner="test-engine",
                 )
                 try:

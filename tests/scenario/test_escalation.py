@@ -392,3 +392,39 @@ def test_resolve_link_and_html_escaping(h: Harness, team: dict[str, str]) -> Non
     assert "<script>" not in page.text and "&lt;script&gt;" in page.text
     assert org.client.post(path).status_code == 200
     assert org.get(f"/api/incidents/{incident}").json()["data"]["status"] == "RESOLVED"
+
+
+def test_pages_reach_a_real_smtp_server_with_working_links(h: Harness, team: dict[str, str]) -> None:
+    from tests.factories.smtp import SmtpServer
+    from tocsin.notify.email import EmailConfig
+    from tocsin.notify.registry import Channels
+
+    with SmtpServer() as smtp:
+        config = EmailConfig(host="127.0.0.1", port=smtp.port, from_address="Tocsin <pager@example.com>")
+        h.channels_factory = lambda http: Channels(http, email=config)
+        policy = _policy(
+            h.org,
+            [
+                {"delay_minutes": 0, "targets": [{"type": "user", "id": team["Alice"]}]},
+                {"delay_minutes": 5, "targets": [{"type": "user", "id": team["Bob"]}]},
+            ],
+        )
+        incident = _trigger(h.org, _service(h.org, policy))
+        h.drain()
+        [first] = smtp.wait_for(1)
+        assert first.rcpt_tos == ["alice@example.com"]
+        assert "High CPU on web-01" in str(first.message["Subject"])
+        html, text = first.part("text/html"), first.part("text/plain")
+        base = h.org.client.app.state.settings.base_url.rstrip("/")  # type: ignore[attr-defined]
+        links = [word for word in text.split() if word.startswith(base + "/links/")]
+        assert len(links) == 2 and all(link in html for link in links)
+        h.advance(minutes=5)
+        [_, second] = smtp.wait_for(2)
+        assert second.rcpt_tos == ["bob@example.com"]
+        # Alice acknowledges from her email: the link works once, and nobody else is paged.
+        assert h.org.client.post(links[0].removeprefix(base)).status_code == 200
+        assert h.org.get(f"/api/incidents/{incident}").json()["data"]["status"] == "ACKNOWLEDGED"
+        h.advance(minutes=30)
+        assert len(smtp.messages) == 2
+        notified = [e for e in h.timeline(incident) if e["type"] == "notified"]
+        assert [e["data"]["channel"] for e in notified] == ["email", "email"]

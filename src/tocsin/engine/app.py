@@ -95,6 +95,7 @@ def build_engine(
         poll_seconds=settings.engine_poll_seconds,
         retry_base=timedelta(seconds=settings.engine_retry_base_seconds),
         retry_cap=timedelta(seconds=settings.engine_retry_cap_seconds),
+        retention=timedelta(days=settings.engine_job_retention_days),
     )
 
 

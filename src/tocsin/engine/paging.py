@@ -155,8 +155,54 @@ async def send_page(job: ClaimedJob, ctx: JobContext) -> str | None:
     return Settled(f"{outcome}: {receipt.provider_id or ''}".rstrip(": "))
 
 
+_EVENT_STATUS = {
+    "incident.triggered": "OPEN",
+    "incident.acknowledged": "ACKNOWLEDGED",
+    "incident.resolved": "RESOLVED",
+}
+
+
+def _announcement(ctx: JobContext, job: ClaimedJob) -> escalation.Announcement | None:
+    with ctx.database.read() as session:
+        return escalation.plan_announcement(session, tenant=job.tenant, incident_id=str(job.incident_id))
+
+
+async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
+    """Post an incident event to one of its service's rooms (Slack, Teams, a webhook)."""
+    plan = await asyncio.to_thread(_announcement, ctx, job)
+    if plan is None:
+        return "incident deleted"
+    channels: ChannelSource = ctx.extras["channels"]
+    base_url = str(getattr(ctx.config, "base_url", "http://127.0.0.1:8080")).rstrip("/")
+    event = str(job.payload["event"])
+    page = Page(
+        idempotency_key=job.key,
+        incident_id=plan.incident_id,
+        incident_number=plan.number,
+        title=plan.title,
+        # The state the event announces, not whatever the incident has moved on to since.
+        status=_EVENT_STATUS.get(event, plan.status),
+        urgency=plan.urgency,
+        service_name=plan.service_name,
+        incident_url=f"{base_url}/api/incidents/{plan.incident_id}",
+        description=plan.description,
+        source=plan.source,
+        event=event,
+    )
+    try:
+        channel = channels.channel_for(str(job.payload["type"]), livemode=plan.livemode)
+        receipt = await channel.send(str(job.payload["address"]), page)
+    except Transient as error:
+        delay = timedelta(seconds=error.retry_after) if error.retry_after else None
+        raise RetryLater(error.reason, delay) from None
+    except Permanent as error:
+        raise GiveUp(error.reason) from None
+    return f"posted {job.payload['event']} to {job.payload['type']}: {receipt.detail or ''}".rstrip(": ")
+
+
 def handlers() -> dict[str, Handler]:
     return {
+        paging.ANNOUNCE: announce,
         paging.ESCALATE: run_step,
         paging.NOTIFY: send_page,
         paging.SNOOZE_EXPIRY: expire_snooze,

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ class Engine:
         poll_seconds: float = 2.0,
         retry_base: timedelta = timedelta(seconds=10),
         retry_cap: timedelta = timedelta(minutes=10),
+        retention: timedelta = timedelta(days=7),
     ) -> None:
         self.ctx = ctx
         self.handlers = dict(handlers)
@@ -56,6 +58,8 @@ class Engine:
         self.poll_seconds = poll_seconds
         self.retry_base = retry_base
         self.retry_cap = retry_cap
+        self.retention = retention
+        self._last_purge: float = 0.0
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots = asyncio.Semaphore(concurrency)
@@ -136,17 +140,29 @@ class Engine:
         with self.ctx.database.write() as session:
             jobs.extend_leases(session, ids=ids, owner=self.owner, until=now + self.lease, now=now)
 
+    def _purge(self) -> int:
+        with self.ctx.database.write() as session:
+            return jobs.purge(session, settled_before=self.ctx.now() - self.retention)
+
     async def _heartbeat(self, stop: asyncio.Event) -> None:
-        """Every third of a lease, extend the leases of the jobs still running here."""
+        """Every third of a lease, extend the leases of the jobs still running here; hourly,
+        delete finished jobs older than the retention."""
         interval = self.lease.total_seconds() / 3
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
-            if self._held and not stop.is_set():
-                try:
+            if stop.is_set():
+                break
+            try:
+                if self._held:
                     await asyncio.to_thread(self._extend, list(self._held))
-                except Exception:  # noqa: BLE001 - try again next beat
-                    log.warning("could not extend job leases", exc_info=True)
+                if time.monotonic() - self._last_purge > 3600:
+                    self._last_purge = time.monotonic()
+                    purged = await asyncio.to_thread(self._purge)
+                    if purged:
+                        log.info("purged %d finished jobs", purged)
+            except Exception:  # noqa: BLE001 - try again next beat
+                log.warning("engine housekeeping failed", exc_info=True)
 
     async def _run_job(self, job: jobs.ClaimedJob) -> None:
         self._held[job.id] = job

@@ -160,6 +160,7 @@ def run_step(
     first = bool(payload.get("first")) and not payload.get("delayed")
     if first and run == 0:
         paging.emit(session, incident=incident, event="incident.triggered", now=now)
+        paging.announce(session, incident=incident, event="incident.triggered", now=now)
     if incident.escalation_run != run:
         return f"run {run} was superseded by run {incident.escalation_run}"
     if incident.status != Status.OPEN.value:
@@ -293,6 +294,39 @@ def plan_page(
         address=str(payload["address"]),
         livemode=incident.livemode,
         link_key=link_key,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """An incident as a service's room is told about it (no personal ack/resolve links)."""
+
+    incident_id: str
+    number: int
+    title: str
+    description: str | None
+    status: str
+    urgency: str
+    source: str | None
+    service_name: str
+    livemode: bool
+
+
+def plan_announcement(session: Session, *, tenant: Tenant, incident_id: str) -> Announcement | None:
+    incident = _incident(session, tenant, incident_id)
+    if incident is None:
+        return None
+    service_name = session.scalar(select(Service.name).where(Service.id == incident.service_id)) or ""
+    return Announcement(
+        incident_id=incident.id,
+        number=incident.number,
+        title=incident.title,
+        description=incident.description,
+        status=incident.status,
+        urgency=incident.urgency,
+        source=incident.source,
+        service_name=service_name,
+        livemode=incident.livemode,
     )
 
 

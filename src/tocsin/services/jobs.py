@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, event, or_, select, text, update
+from sqlalchemy import CursorResult, Result, and_, delete, event, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import Job
@@ -115,8 +115,10 @@ def enqueue(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["key"])
+        # RETURNING, not rowcount: an ORM-enabled INSERT reports rowcount -1 on psycopg.
+        .returning(Job.id)
     )
-    added = _changed(session.execute(stmt)) > 0
+    added = session.execute(stmt).first() is not None
     if added:
         mark_enqueued(session)
     return added
@@ -180,6 +182,18 @@ def extend_leases(session: Session, *, ids: Sequence[str], owner: str, until: da
             .execution_options(synchronize_session=False)
         )
     )
+
+
+def purge(session: Session, *, settled_before: datetime, limit: int = 5000) -> int:
+    """Delete up to ``limit`` finished jobs (done, failed, cancelled) last touched before
+    ``settled_before``: their story is on the timeline; the queue should stay small."""
+    chosen = (
+        select(Job.id)
+        .where(Job.status.in_(("done", "failed", "cancelled")), Job.updated_at < settled_before)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    return _changed(session.execute(delete(Job).where(Job.id.in_(chosen))))
 
 
 def settled_among(session: Session, ids: Iterable[str]) -> set[str]:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.db.models import Incident, Service
+from tocsin.db.models import Incident, Service, ServiceChannel
 from tocsin.domain.actor import Tenant
 from tocsin.domain.escalation import Step, step_key
 from tocsin.domain.incident import Status
@@ -21,6 +21,7 @@ from tocsin.services import jobs, webhooks
 
 ESCALATE = "escalate"
 NOTIFY = "notify"
+ANNOUNCE = "announce"
 SNOOZE_EXPIRY = "snooze_expiry"
 ACK_TIMEOUT = "ack_timeout"
 TIMERS = (SNOOZE_EXPIRY, ACK_TIMEOUT)
@@ -65,6 +66,30 @@ def emit(session: Session, *, incident: Incident, event: str, now: datetime) -> 
     )
 
 
+def announce(session: Session, *, incident: Incident, event: str, now: datetime) -> int:
+    """Tell the service's rooms (Slack, Teams, webhook channels) about ``event``: one job each."""
+    channels = session.scalars(
+        select(ServiceChannel).where(
+            ServiceChannel.service_id == incident.service_id,
+            ServiceChannel.org_id == incident.org_id,
+            ServiceChannel.livemode == incident.livemode,
+        )
+    ).all()
+    queued = 0
+    for channel in channels:
+        queued += jobs.enqueue(
+            session,
+            tenant=Tenant(incident.org_id, incident.livemode),
+            kind=ANNOUNCE,
+            key=f"ann:{incident.id}:{event}:{incident.escalation_run}:{channel.id}",
+            run_at=now,
+            now=now,
+            payload={"event": event, "type": channel.type, "address": channel.url, "channel_id": channel.id},
+            incident_id=incident.id,
+        )
+    return queued
+
+
 def start_escalation(session: Session, *, incident: Incident, now: datetime, run: int) -> None:
     """Queue the first step of run ``run`` (the step itself finds the policy and its delay)."""
     jobs.enqueue(
@@ -105,8 +130,10 @@ def on_transition(
     tenant = Tenant(incident.org_id, incident.livemode)
     if target == Status.ACKNOWLEDGED:
         emit(session, incident=incident, event="incident.acknowledged", now=now)
+        announce(session, incident=incident, event="incident.acknowledged", now=now)
     elif target == Status.RESOLVED:
         emit(session, incident=incident, event="incident.resolved", now=now)
+        announce(session, incident=incident, event="incident.resolved", now=now)
     if target in (Status.ACKNOWLEDGED, Status.RESOLVED, Status.SNOOZED):
         jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
     if target == Status.RESOLVED or previous == Status.SNOOZED or previous == Status.ACKNOWLEDGED:
