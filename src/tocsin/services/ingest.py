@@ -34,6 +34,10 @@ class Event:
     custom_details: dict[str, Any] | None = None
     links: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    # Set by dialects that carry one (Opsgenie's P1-P5); a new incident takes it.
+    priority: str | None = None
+    # A longer text than the summary (Opsgenie's description, an Alertmanager annotation).
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,8 @@ def _trigger(
             severity=(event.severity or "").lower() or None,
             custom_details=event.custom_details,
             links=event.links,
+            priority=event.priority,
+            description=event.description,
         )
         incident = open_incident(
             session=session,

@@ -29,7 +29,7 @@ from tocsin.services.ingest import Event, IngestResult, ingest_event
 _INCIDENT_COLUMNS = (
     "id, org_id, livemode, number, title, status, urgency, service_id, team_id, escalation_policy_id, "
     "escalation_level, dedup_key, alert_count, source, severity, custom_details, links, "
-    "created_at, updated_at"
+    "created_at, updated_at, priority, description"
 )
 _ALERTS = (
     "INSERT INTO alerts (id, org_id, livemode, incident_id, integration_id, summary, severity, source, "
@@ -139,8 +139,9 @@ def _open_new(
             status.value, urgency, route.service_id, team_id, policy_id, 0, key, len(indices),
             event.source, (event.severity or "").lower() or None, raw.json(event.custom_details),
             raw.json(event.links), raw.time(first.now), raw.time(items[indices[-1]].now),
+            event.priority, event.description,
         ]  # fmt: skip
-    row_marks = ", ".join([f"({raw.marks(19)})"] * len(new_keys))
+    row_marks = ", ".join([f"({raw.marks(21)})"] * len(new_keys))
     inserted = raw.rows(
         f"INSERT INTO incidents ({_INCIDENT_COLUMNS}) VALUES {row_marks} "
         "ON CONFLICT (org_id, livemode, service_id, dedup_key) WHERE status != 'RESOLVED' DO NOTHING "
