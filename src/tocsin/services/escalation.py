@@ -374,51 +374,60 @@ def record_page(
     )
 
 
-def _reopen(session: Session, incident: Incident, *, message: str, kind: str, now: datetime) -> None:
+def _reopen_if_still(
+    session: Session,
+    *,
+    tenant: Tenant,
+    incident_id: str,
+    status: Status,
+    expected: str,
+    kind: str,
+    message: str,
+    now: datetime,
+) -> str:
+    """A timer fired: if the incident is still in ``status`` from the same moment the timer was set
+    for (``expected``, an ISO time), open it again; the reopening starts a new escalation run."""
+    incident = _incident(session, tenant, incident_id)
+    if incident is None:
+        return "incident deleted"
+    current = incident.snoozed_until if status == Status.SNOOZED else incident.acknowledged_at
+    if incident.status != status.value or current is None or current.isoformat() != expected:
+        return f"{kind}: no longer current"
     transition(session=session, incident=incident, target=Status.OPEN, actor=SYSTEM, now=now, via=kind)
     timeline.record(session=session, incident=incident, type=kind, message=message, actor=SYSTEM, now=now)
+    return "reopened"
 
 
 def expire_snooze(
     session: Session, *, tenant: Tenant, incident_id: str, payload: Mapping[str, Any], now: datetime
 ) -> str:
     """A snooze ran out: the incident is open again and escalates from the first level."""
-    incident = _incident(session, tenant, incident_id)
-    if incident is None:
-        return "incident deleted"
-    until = incident.snoozed_until
-    if (
-        incident.status != Status.SNOOZED.value
-        or until is None
-        or until.isoformat() != payload["snoozed_until"]
-    ):
-        return "snooze no longer current"
-    _reopen(session, incident, message="Snooze expired; escalating again", kind="snooze_expired", now=now)
-    return "reopened"
+    return _reopen_if_still(
+        session,
+        tenant=tenant,
+        incident_id=incident_id,
+        status=Status.SNOOZED,
+        expected=str(payload["snoozed_until"]),
+        kind="snooze_expired",
+        message="Snooze expired; escalating again",
+        now=now,
+    )
 
 
 def ack_timed_out(
     session: Session, *, tenant: Tenant, incident_id: str, payload: Mapping[str, Any], now: datetime
 ) -> str:
     """Acknowledged but not resolved in the service's ack timeout: open again, escalate again."""
-    incident = _incident(session, tenant, incident_id)
-    if incident is None:
-        return "incident deleted"
-    acked = incident.acknowledged_at
-    if (
-        incident.status != Status.ACKNOWLEDGED.value
-        or acked is None
-        or acked.isoformat() != payload["acknowledged_at"]
-    ):
-        return "acknowledgement no longer current"
-    _reopen(
+    return _reopen_if_still(
         session,
-        incident,
-        message="Acknowledgement timed out without a resolve; escalating again",
+        tenant=tenant,
+        incident_id=incident_id,
+        status=Status.ACKNOWLEDGED,
+        expected=str(payload["acknowledged_at"]),
         kind="ack_timeout",
+        message="Acknowledgement timed out without a resolve; escalating again",
         now=now,
     )
-    return "reopened"
 
 
 def escalate(
