@@ -29,6 +29,7 @@ PREFIXES: Final = {
     "job": "job",
     "webhook": "wh",
     "webhook_delivery": "whd",
+    "change_event": "chg",
 }
 
 

@@ -1,4 +1,5 @@
-"""The on-call commands as a person runs them: the CLI against a live HTTP server."""
+"""The on-call commands as a person runs them: the CLI against a live HTTP server. The server and
+``Cli`` helpers here serve the other ``test_cli_*`` client tests too."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tests.conftest import settings_for
 from tests.factories.orgs import OrgFactory, OrgHandle
@@ -26,36 +29,54 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def live_url(db_url: str, database: Database) -> Iterator[str]:
-    """A real uvicorn server in a thread, on the test database."""
+@contextmanager
+def running_server(app: Any) -> Iterator[str]:
+    """A real uvicorn server in a thread, serving ``app``; yields its base URL."""
     port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings_for(db_url), database=database), host="127.0.0.1", port=port, log_config=None
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-class Cli:
-    def __init__(self, url: str, key: str) -> None:
-        self.runner = CliRunner()
-        self.env = {"TOCSIN_URL": url, "TOCSIN_API_KEY": key, "COLUMNS": "200"}
-
-    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Any:
-        return self.runner.invoke(cli_app, list(args), env={**self.env, **(env or {})})
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture
-def world(orgs: OrgFactory, live_url: str) -> tuple[OrgHandle, Cli, dict[str, str]]:
+def live_url(db_url: str, database: Database) -> Iterator[str]:
+    """A real uvicorn server in a thread, on the test database."""
+    with running_server(create_app(settings_for(db_url), database=database)) as url:
+        yield url
+
+
+class Cli:
+    """The CLI run in-process against ``url`` with ``key``; ``config_home`` stands in for
+    ``~/.config`` so that no test reads or writes the real one."""
+
+    def __init__(self, url: str, key: str, config_home: Path) -> None:
+        self.runner = CliRunner()
+        self.config_home = config_home
+        self.env: dict[str, str | None] = {
+            "TOCSIN_URL": url,
+            "TOCSIN_API_KEY": key,
+            "TOCSIN_PROFILE": None,
+            "XDG_CONFIG_HOME": str(config_home),
+            "COLUMNS": "200",
+        }
+
+    def __call__(
+        self, *args: str, env: dict[str, str | None] | None = None, input: str | None = None
+    ) -> Result:
+        return self.runner.invoke(cli_app, list(args), env={**self.env, **(env or {})}, input=input)
+
+
+@pytest.fixture
+def world(orgs: OrgFactory, live_url: str, tmp_path: Path) -> tuple[OrgHandle, Cli, dict[str, str]]:
     """An org with a two-person daily rotation (Alice then Bob, handoff 09:00 UTC) started yesterday."""
     org = orgs.new()
     alice = org.make_user("Alice Smith", email=f"alice-{org.slug}@example.com")
@@ -75,7 +96,7 @@ def world(orgs: OrgFactory, live_url: str) -> tuple[OrgHandle, Cli, dict[str, st
     assert response.status_code == 201, response.text
     return (
         org,
-        Cli(live_url, org.key),
+        Cli(live_url, org.key, tmp_path / "config"),
         {"alice": alice, "bob": bob, "schedule": response.json()["data"]["id"]},
     )
 

@@ -1,6 +1,7 @@
 """The demo org: seeding is idempotent, its routing keys resolve, spec 003's quick start works over
-HTTP with the demo key, and its schedule answers "who is on call". The slug ``demo`` is global, so
-every test tolerates it existing."""
+HTTP with the demo key, Payment API has one integration of every inbound type whose printed URLs
+are the ones the API shows, and its schedule answers "who is on call". The slug ``demo`` is global,
+so every test tolerates it existing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi.testclient import TestClient
 
 from tests.factories.orgs import OrgFactory, OrgHandle
+from tocsin.cli.demo import integration_urls, quickstart
 from tocsin.db.session import Database
 from tocsin.domain.scopes import SCOPES
 from tocsin.services import (
@@ -46,6 +48,12 @@ def _counts(database: Database, result: DemoResult) -> dict[str, int]:
             "teams": teams.list_teams(session=session, tenant=tenant, limit=1, offset=0).total,
             "members": len(team.members),
             "services": catalog.list_services(session=session, tenant=tenant, limit=1, offset=0).total,
+            "integrations": sum(
+                len(service.integrations)
+                for service in catalog.list_services(
+                    session=session, tenant=tenant, limit=100, offset=0
+                ).items
+            ),
             "keys": keys.list_keys(session=session, tenant=tenant, limit=1, offset=0).total,
             "schedules": schedules.list_schedules(session=session, tenant=tenant, limit=1, offset=0).total,
             "policies": escalation_policies.list_policies(
@@ -83,6 +91,7 @@ def test_seeding_twice_creates_nothing_new(database: Database) -> None:
     assert before["teams"] == 1
     assert before["members"] == 3
     assert before["services"] == 2
+    assert before["integrations"] == 9  # payment-api, checkout-web, and seven foreign formats
     assert before["schedules"] == 1
     assert before["overrides"] == 1
     assert before["policies"] == 1
@@ -298,3 +307,78 @@ def test_demo_paging_setup(database: Database, app_client: TestClient) -> None:
         assert (method["type"], method["address"]) == ("email", email)
         rules = org.get(f"/api/users/{user_id}/notification-rules").json()["data"]
         assert sorted((r["urgency"], r["delay_minutes"]) for r in rules) == [("high", 0), ("low", 0)]
+
+
+ALL_TYPES = {
+    "events_api_v2",
+    "pagerduty",
+    "alertmanager",
+    "grafana_alerting",
+    "webhook",
+    "formatted_webhook",
+    "opsgenie",
+    "victorops",
+}
+
+
+def test_payment_api_has_one_integration_of_each_type(database: Database, app_client: TestClient) -> None:
+    result, org = _demo_org(database, app_client)
+    response = org.get(f"/api/services/{result.service_ids['payment-api']}/integrations")
+    assert response.status_code == 200, response.text
+    listed = response.json()["data"]
+    assert sorted(i["type"] for i in listed) == sorted(ALL_TYPES)
+    by_key = {i["routing_key"]: i for i in listed}
+    assert by_key["payment-api"]["type"] == "events_api_v2"  # spec 003's key is unchanged
+    assert by_key["payment-api-alertmanager"]["url"] == (
+        "http://127.0.0.1:8080/integrations/v1/alertmanager/payment-api-alertmanager/"
+    )
+    assert all(i["url"] and i["config_snippet"] for i in listed)
+    with database.read() as session:
+        for key, integration in by_key.items():
+            route = catalog.find_route(session=session, routing_key=key)
+            assert route is not None
+            assert (route.service_id, route.integration_type) == (
+                result.service_ids["payment-api"],
+                integration["type"],
+            )
+
+    # What the quick start prints is what the API shows, type by type.
+    printed = integration_urls("http://127.0.0.1:8080")
+    assert {(row["type"], row["routing_key"], row["url"]) for row in printed} == {
+        (i["type"], i["routing_key"], i["url"]) for i in listed
+    }
+
+
+def test_seeding_again_keeps_edited_integrations(database: Database, app_client: TestClient) -> None:
+    result, org = _demo_org(database, app_client)
+    base = f"/api/services/{result.service_ids['payment-api']}/integrations"
+    webhook = next(i for i in org.get(base).json()["data"] if i["routing_key"] == "payment-api-webhook")
+    config = {"title_template": "{{ payload.title }}"}
+    response = org.patch(f"{base}/{webhook['id']}", json={"config": config})
+    assert response.status_code == 200, response.text
+    assert _seed(database).created == []
+    assert org.get(f"{base}/{webhook['id']}").json()["data"]["config"] == config
+    # A deleted one comes back; the rest are left as they are.
+    assert org.delete(f"{base}/{webhook['id']}").status_code == 204
+    assert _seed(database).created == ["integration payment-api-webhook"]
+    assert sorted(i["type"] for i in org.get(base).json()["data"]) == sorted(ALL_TYPES)
+
+
+def test_quickstart_lists_every_inbound_url() -> None:
+    text = quickstart("https://tocsin.example.com", "sk_live_demo", "sch_1", "svc_1")
+    assert "http://127.0.0.1:8080" not in text
+    for row in integration_urls("https://tocsin.example.com"):
+        assert row["url"] in text
+    for line in (
+        "https://tocsin.example.com/v2/enqueue  (routing_key payment-api)",
+        "https://tocsin.example.com/v2/enqueue  (routing_key payment-api-pagerduty)",
+        "https://tocsin.example.com/generic/2010-04-15/create_event.json",
+        "https://tocsin.example.com/integrations/v1/alertmanager/payment-api-alertmanager/",
+        "https://tocsin.example.com/integrations/v1/grafana_alerting/payment-api-grafana/",
+        "https://tocsin.example.com/integrations/v1/webhook/payment-api-webhook/",
+        "https://tocsin.example.com/integrations/v1/formatted_webhook/payment-api-formatted-webhook/",
+        "https://tocsin.example.com/v2/alerts  (Authorization: GenieKey payment-api-opsgenie)",
+        "https://tocsin.example.com/integrations/generic/20131114/alert/payment-api-victorops/default",
+        "curl https://tocsin.example.com/api/services/svc_1/integrations",
+    ):
+        assert line in text

@@ -13,12 +13,14 @@ from fastapi.openapi.utils import get_openapi
 
 import tocsin
 from tocsin.api.auth import KeyResolver
+from tocsin.api.compat import grafana_integrations, opsgenie, pagerduty, victorops
 from tocsin.api.errors import install_error_handlers
 from tocsin.api.intake import AlertLimits, RouteResolver
 from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import ApiGate, BodySizeLimit, LabelledRoute, Observability
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes import (
+    change_events,
     contacts,
     escalation_policies,
     events,
@@ -143,6 +145,10 @@ def create_app(
 
     install_error_handlers(app)
     app.router.routes.append(LabelledRoute("/api/events", events.post_event, methods=["POST"]))
+    app.router.routes.extend(pagerduty.routes())
+    app.router.routes.extend(grafana_integrations.routes())
+    app.router.routes.extend(opsgenie.routes())
+    app.router.routes.extend(victorops.routes())
     for router in (
         incidents.router,
         services.router,
@@ -158,6 +164,7 @@ def create_app(
         service_channels.router,
         links.router,
         twilio.router,
+        change_events.router,
     ):
         app.include_router(router)
     app.router.routes.extend(

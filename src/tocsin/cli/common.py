@@ -1,31 +1,34 @@
-"""What every command shares: settings, one transaction per command, and errors as one red line."""
+"""What every command shares: settings, one transaction per command, and errors as one red line.
+
+The database pieces are imported inside ``transaction`` and ``settings`` only, so that the API
+client commands, which share ``fail`` and ``stdout``, never load the server's database code."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Any, NoReturn
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from tocsin.clock import SystemClock
-from tocsin.config import Settings, get_settings
-from tocsin.db.session import Database
-from tocsin.services.errors import ServiceError
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tocsin.config import Settings
 
 
 def settings() -> Settings:
+    from tocsin.config import get_settings
+
     return get_settings()
 
 
 def now() -> datetime:
-    return SystemClock().now()
+    return datetime.now(UTC)
 
 
 def stdout() -> Console:
@@ -33,9 +36,13 @@ def stdout() -> Console:
     return Console(soft_wrap=True, highlight=False)
 
 
+def stderr() -> Console:
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """One red line on stderr, then exit: scripts read the code, people read the line."""
-    Console(stderr=True, soft_wrap=True, highlight=False).print(Text(message, style="red"))
+    stderr().print(Text(message, style="red"))
     raise typer.Exit(code)
 
 
@@ -47,6 +54,11 @@ def print_json(value: Any) -> None:
 @contextmanager
 def transaction(config: Settings | None = None) -> Iterator[Session]:
     """The command's one transaction: committed when the block ends, rolled back on any error."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tocsin.db.session import Database
+    from tocsin.services.errors import ServiceError
+
     config = config or settings()
     db = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
     try:

@@ -10,7 +10,16 @@ from typing import Annotated
 import typer
 
 from tocsin.cli.common import now, print_json, settings, stdout, transaction
-from tocsin.services.demo import DEMO_SCHEDULE, DEMO_SERVICES, DEMO_USERS, demo_admin_key, seed_demo
+from tocsin.domain.integration_urls import PAGERDUTY_V1_PATH, inbound_url
+from tocsin.services.demo import (
+    DEMO_INTEGRATIONS,
+    DEMO_SCHEDULE,
+    DEMO_SERVICES,
+    DEMO_USERS,
+    DemoIntegration,
+    demo_admin_key,
+    seed_demo,
+)
 
 DEFAULT_KEY_FILE = Path(".tocsin-demo-key")
 
@@ -30,8 +39,59 @@ def write_key(path: Path, secret: str) -> None:
     os.chmod(path, 0o600)  # an older file may have been created with a wider mode
 
 
-def quickstart(base_url: str, key: str, schedule_id: str) -> str:
-    """Spec 003's quick-start examples, pointed at this server and carrying the demo key."""
+def demo_integrations() -> tuple[DemoIntegration, ...]:
+    """Payment API's doors: its Events API v2 key first, then one per foreign format."""
+    return (DemoIntegration("events_api_v2", "Events API v2", "payment-api"), *DEMO_INTEGRATIONS)
+
+
+def integration_urls(base_url: str) -> list[dict[str, str]]:
+    """Where each demo integration's sender posts, and how it names its key."""
+    rows = []
+    for spec in demo_integrations():
+        if spec.type in ("events_api_v2", "pagerduty"):
+            key_in = f"routing_key {spec.routing_key}"
+        elif spec.type == "opsgenie":
+            key_in = f"Authorization: GenieKey {spec.routing_key}"
+        else:
+            key_in = "in the URL"
+        rows.append(
+            {
+                "type": spec.type,
+                "name": spec.name,
+                "routing_key": spec.routing_key,
+                "url": inbound_url(base_url, spec.type, spec.routing_key) or "",
+                "key": key_in,
+            }
+        )
+    return rows
+
+
+def _integrations_text(base_url: str, key: str, service_id: str) -> str:
+    width = max(len(spec.name) for spec in demo_integrations())
+    lines = [
+        "# Other senders (PagerDuty, Alertmanager, Grafana, webhooks, Opsgenie, Splunk On-Call):",
+        "# Payment API takes each format at these URLs; only the host changes in your sender.",
+    ]
+    for row in integration_urls(base_url):
+        note = "" if row["key"] == "in the URL" else f"  ({row['key']})"
+        lines.append(f"#   {row['name']:<{width}}  {row['url']}{note}")
+    lines.append(
+        f"#   (PagerDuty Events v1 too: {base_url}{PAGERDUTY_V1_PATH}, service_key payment-api-pagerduty)"
+    )
+    lines.append("# Paste-ready Alertmanager receivers and curl lines for each (config_snippet):")
+    lines.append(
+        f'curl {base_url}/api/services/{service_id}/integrations \\\n  -H "Authorization: Bearer {key}"'
+    )
+    return "\n".join(lines) + "\n"
+
+
+def quickstart(base_url: str, key: str, schedule_id: str, service_id: str) -> str:
+    """Spec 003's quick-start examples, pointed at this server and carrying the demo key, then the
+    URLs of the demo's foreign-format integrations."""
+    return _spec_examples(base_url, key, schedule_id) + "\n" + _integrations_text(base_url, key, service_id)
+
+
+def _spec_examples(base_url: str, key: str, schedule_id: str) -> str:
     return f"""\
 # Trigger an Incident
 curl -X POST {base_url}/api/events \\
@@ -73,15 +133,20 @@ curl -X GET {base_url}/api/schedules/{schedule_id}/on-call \\
 HELP = (
     "Seed the demo org and print its admin key. Safe to run again.\n\n"
     "Demo Inc. (slug demo): Alice, Bob and Carol in team Payments, services Payment API and "
-    "Checkout Web with routing keys payment-api and checkout-web, and the schedule Payment API primary "
-    "(a weekly rotation, weekday business hours on top, one override). A re-run duplicates nothing, "
-    "and the key in --key-file is reused while it still works."
+    "Checkout Web with routing keys payment-api and checkout-web, one integration of every inbound "
+    "format on Payment API (PagerDuty, Alertmanager, Grafana, webhooks, Opsgenie, Splunk On-Call), and "
+    "the schedule Payment API primary (a weekly rotation, weekday business hours on top, one override). "
+    "A re-run duplicates nothing, and the key in --key-file is reused while it still works."
 )
 
 
 def demo(
     print_quickstart: Annotated[
-        bool, typer.Option("--print-quickstart", help="Print the admin key and spec-003 curl examples.")
+        bool,
+        typer.Option(
+            "--print-quickstart",
+            help="Print the admin key, spec-003 curl examples and every inbound integration URL.",
+        ),
     ] = False,
     key_file: Annotated[
         Path, typer.Option("--key-file", help="Where the demo admin key is kept (mode 0600).")
@@ -106,6 +171,7 @@ def demo(
                 "user_ids": result.user_ids,
                 "service_ids": result.service_ids,
                 "schedule_id": result.schedule_id,
+                "integrations": integration_urls(config.base_url.rstrip("/")),
                 "created": result.created,
                 "key": secret,
                 "key_file": str(key_file),
@@ -126,4 +192,8 @@ def demo(
     typer.echo(secret)
     if print_quickstart:
         typer.echo("")
-        typer.echo(quickstart(config.base_url.rstrip("/"), secret, result.schedule_id))
+        typer.echo(
+            quickstart(
+                config.base_url.rstrip("/"), secret, result.schedule_id, result.service_ids["payment-api"]
+            )
+        )

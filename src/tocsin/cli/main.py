@@ -1,4 +1,6 @@
-"""The ``tocsin`` command. Each subcommand opens one transaction and calls services; none builds SQL."""
+"""The ``tocsin`` command. Admin subcommands (migrate, serve, org, keys --org, demo) open one
+transaction and call services; none builds SQL. Client subcommands (login, incidents, events,
+oncall, schedules, services, users, teams, keys) talk HTTP to a server and never touch its database."""
 
 from __future__ import annotations
 
@@ -6,13 +8,18 @@ from typing import Annotated
 
 import typer
 
+from tocsin.cli import account, directory, events, incidents, keys, orgs, schedules
 from tocsin.cli import demo as demo_command
-from tocsin.cli import keys, orgs, schedules
 from tocsin.cli.common import fail, settings, stdout
 
 app = typer.Typer(
     name="tocsin",
-    help="Tocsin: self-hosted on-call and incident response. Settings come from TOCSIN_* variables.",
+    help="Tocsin: self-hosted on-call and incident response.\n\n"
+    "Server commands (migrate, serve, worker, org, demo, keys create --org) read TOCSIN_* settings. "
+    "Client commands talk to a server: `tocsin login` once, or TOCSIN_URL and TOCSIN_API_KEY.\n\n"
+    "Exit codes: 0 ok, 1 the server refused (its error code and message are printed), 2 usage, "
+    "3 the server cannot be reached.",
+    epilog="Example: tocsin login && tocsin incidents list --status open",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -20,6 +27,15 @@ app.add_typer(orgs.app, name="org")
 app.add_typer(keys.app, name="keys")
 app.add_typer(schedules.app, name="schedules")
 app.command("oncall", epilog="Example: tocsin oncall 'Payment API primary' --at 2h")(schedules.oncall)
+app.command("login", epilog="Example: tocsin login --profile prod --url https://tocsin.example.com")(
+    account.login
+)
+app.command("whoami", epilog="Example: tocsin whoami --profile prod")(account.whoami)
+app.add_typer(incidents.app, name="incidents")
+app.add_typer(events.app, name="events")
+app.add_typer(directory.services, name="services")
+app.add_typer(directory.users, name="users")
+app.add_typer(directory.teams, name="teams")
 app.command(
     "demo",
     help=demo_command.HELP,

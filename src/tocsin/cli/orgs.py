@@ -9,7 +9,11 @@ import typer
 from tocsin.cli.common import now, print_json, stdout, transaction
 from tocsin.services import orgs
 
-app = typer.Typer(help="Create orgs (tenants) and set their rate limits.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create orgs (tenants) and set their rate limits.",
+    epilog="Example: tocsin org create acme --name 'Acme Corp'",
+    no_args_is_help=True,
+)
 
 LimitOption = Annotated[
     str | None,

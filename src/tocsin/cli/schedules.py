@@ -1,79 +1,67 @@
-"""``tocsin oncall`` and ``tocsin schedules``: who is on call, and taking a shift, over the API."""
+"""``tocsin oncall`` and ``tocsin schedules``: who is on call, schedules, taking a shift and the iCal
+export, over the API."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
-from tocsin.cli.client import EXIT_USAGE, ApiClient
-from tocsin.cli.common import fail, now, print_json, stdout
-from tocsin.cli.when import parse_when, rfc3339, show
+from tocsin.cli.client import ApiClient, AsJson, Key, ProfileName, Url
+from tocsin.cli.common import now, print_json, stdout
+from tocsin.cli.refs import SCHEDULE, TEAM, USER, Names, resolve, resolve_many, when, when_param
+from tocsin.cli.render import All, Limit, details, emit, listing, table
+from tocsin.cli.when import rfc3339, show
 
-app = typer.Typer(help="Schedules: take a shift.", no_args_is_help=True)
-
-Url = Annotated[str | None, typer.Option("--url", help="Server URL (default: TOCSIN_URL).")]
-Key = Annotated[str | None, typer.Option("--key", help="API key (default: TOCSIN_API_KEY).")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the server's JSON instead of a table.")]
-
-
-def _when(text: str | None, field: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return parse_when(text, now())
-    except ValueError as exc:
-        fail(f"USAGE: {field}: {exc}", EXIT_USAGE)
+app = typer.Typer(
+    help="Schedules: list, show, take a shift, export to a calendar.",
+    epilog="Example: tocsin schedules show 'Payment API primary'",
+    no_args_is_help=True,
+)
 
 
 def _schedule_id(client: ApiClient, ref: str) -> str:
     """A schedule id (``sch_…``) as it is, or a schedule name looked up (case-insensitive, exact)."""
-    if ref.startswith("sch_"):
-        return ref
-    found = client.get("/api/schedules", query=ref, limit=100)["data"]
-    exact = [s for s in found if s["name"].lower() == ref.lower()]
-    if len(exact) != 1:
-        names = ", ".join(s["name"] for s in found) or "none"
-        fail(f"NOT_FOUND: no single schedule named {ref!r} (close: {names})")
-    schedule_id: str = exact[0]["id"]
-    return schedule_id
+    return resolve(client, SCHEDULE, ref)
 
 
 def _user_id(client: ApiClient, ref: str) -> str:
-    """A user id (``usr_…``) as it is, or an email looked up."""
-    if ref.startswith("usr_"):
-        return ref
-    found = client.get("/api/users", email=ref)["data"]
-    if not found:
-        fail(f"NOT_FOUND: no user with email {ref!r}")
-    user_id: str = found[0]["id"]
-    return user_id
+    """A user id (``usr_…``) as it is, or an email (or name) looked up."""
+    return resolve(client, USER, ref)
 
 
 def _table(rows: list[dict[str, Any]], with_schedule: bool) -> Table:
-    table = Table(show_lines=False)
-    if with_schedule:
-        table.add_column("Schedule")
-    for name in ("On call", "Email", "From", "Until", "Via"):
-        table.add_column(name)
     moment = now()
-    for row in rows:
+
+    def row(entry: dict[str, Any]) -> list[str]:
         via = (
-            f"override {row['override']['id']}"
-            if row.get("override")
-            else (row.get("layer") or {}).get("name", "")
+            f"override {entry['override']['id']}"
+            if entry.get("override")
+            else (entry.get("layer") or {}).get("name", "")
         )
         cells = [
-            row["user"]["name"],
-            row["user"]["email"],
-            show(row["start"], moment),
-            show(row["end"], moment),
+            entry["user"]["name"],
+            entry["user"]["email"],
+            show(entry["start"], moment),
+            show(entry["end"], moment),
             via or "",
         ]
-        table.add_row(*([row["schedule"]["name"]] if with_schedule else []), *cells)
-    return table
+        return ([entry["schedule"]["name"]] if with_schedule else []) + cells
+
+    columns = (["Schedule"] if with_schedule else []) + ["On call", "Email", "From", "Until", "Via"]
+    return table(columns, rows, row)
+
+
+def _rotation(layer: dict[str, Any]) -> str:
+    """``every 2 weeks``, ``every day``; an iCal layer says so."""
+    unit, length = layer.get("rotation_unit"), layer.get("rotation_length")
+    if not unit:
+        return str(layer.get("source") or "")
+    return f"every {length} {unit}" if length != 1 else f"every {unit.removesuffix('s')}"
 
 
 def oncall(
@@ -85,12 +73,13 @@ def oncall(
     ] = None,
     url: Url = None,
     key: Key = None,
+    profile: ProfileName = None,
     as_json: AsJson = False,
 ) -> None:
     """Who is on call now (or --at a time), in one schedule or across all of them."""
-    instant = _when(at, "--at")
-    with ApiClient(url, key) as client:
-        rows, body = _on_call_rows(client, schedule, rfc3339(instant) if instant else None)
+    at_param = when_param(at, "--at")
+    with ApiClient(url, key, profile) as client:
+        rows, body = _on_call_rows(client, schedule, at_param)
     if as_json:
         print_json(body)
         return
@@ -104,14 +93,94 @@ def _on_call_rows(client: ApiClient, schedule: str | None, at_param: str | None)
     if schedule is not None:
         body = client.get(f"/api/schedules/{_schedule_id(client, schedule)}/on-call", at=at_param)
         return list(body["data"]), body
-    rows: list[Any] = []
-    offset = 0
-    while True:
-        page = client.get("/api/oncalls", at=at_param, limit=100, offset=offset)
-        rows += page["data"]
-        if not page["pagination"]["has_more"]:
-            return rows, {"data": rows}
-        offset += 100
+    body = client.pages("/api/oncalls", {"at": at_param}, limit=None)
+    return list(body["data"]), {"data": body["data"]}
+
+
+@app.command("list", epilog="Example: tocsin schedules list --query payment --json")
+def list_schedules(
+    query: Annotated[str | None, typer.Option("--query", help="Part of the name.")] = None,
+    team: Annotated[
+        list[str] | None, typer.Option("--team", help="Team id or name; repeat or comma-separate.")
+    ] = None,
+    limit: Limit = 25,
+    every: All = False,
+    url: Url = None,
+    key: Key = None,
+    profile: ProfileName = None,
+    as_json: AsJson = False,
+) -> None:
+    """Schedules, by name, with their time zone and layers."""
+    with ApiClient(url, key, profile) as client:
+        params = {"query": query, "team_id": resolve_many(client, TEAM, team)}
+        body = client.pages("/api/schedules", params, limit=None if every else limit, progress=every)
+        names = Names(client)
+        emit(
+            body,
+            as_json,
+            lambda: listing(
+                body,
+                ["Name", "Id", "Time zone", "Team", "Layers"],
+                lambda s: [
+                    s["name"],
+                    s["id"],
+                    s["time_zone"],
+                    names.of(TEAM, s["team_id"]),
+                    ", ".join(layer["name"] for layer in s["layers"]),
+                ],
+                "schedules",
+            ),
+        )
+
+
+@app.command("show", epilog="Example: tocsin schedules show 'Payment API primary'")
+def show_schedule(
+    schedule: Annotated[str, typer.Argument(help="Schedule id or name.")],
+    url: Url = None,
+    key: Key = None,
+    profile: ProfileName = None,
+    as_json: AsJson = False,
+) -> None:
+    """A schedule: its layers (lowest first; a later layer wins) and who is on call now."""
+    with ApiClient(url, key, profile) as client:
+        schedule_id = _schedule_id(client, schedule)
+        body = client.get(f"/api/schedules/{schedule_id}")
+        on_call = client.get(f"/api/schedules/{schedule_id}/on-call")["data"]
+        team_name = Names(client).of(TEAM, body["data"]["team_id"])
+    if as_json:
+        print_json({**body, "on_call": on_call})
+        return
+    data = body["data"]
+    moment = now()
+    layers = table(
+        ["Layer", "Rotation", "Users", "Start", "End"],
+        data["layers"],
+        lambda layer: [
+            layer["name"],
+            _rotation(layer),
+            ", ".join(user["name"] for user in layer["users"]),
+            show(layer["start"], moment) if layer.get("start") else "",
+            show(layer["end"], moment) if layer.get("end") else "",
+        ],
+        title="Layers",
+    )
+    now_on = _table(on_call, with_schedule=False) if on_call else Text("Nobody is on call now.")
+    stdout().print(
+        Group(
+            details(
+                [
+                    ("Schedule", data["name"]),
+                    ("Id", data["id"]),
+                    ("Time zone", data["time_zone"]),
+                    ("Team", team_name),
+                    ("Description", data.get("description")),
+                ]
+            ),
+            layers,
+            Text("On call now", style="bold"),
+            now_on,
+        )
+    )
 
 
 @app.command(
@@ -130,11 +199,12 @@ def take_shift(
     ] = None,
     url: Url = None,
     key: Key = None,
+    profile: ProfileName = None,
     as_json: AsJson = False,
 ) -> None:
     """Take someone's shift from now on: creates an override and shows the new on-call."""
-    end = _when(until, "--until")
-    with ApiClient(url, key) as client:
+    end = when(until, "--until")
+    with ApiClient(url, key, profile) as client:
         body = client.post(
             f"/api/schedules/{_schedule_id(client, schedule)}/take-shift",
             {
@@ -150,3 +220,33 @@ def take_shift(
     moment = now()
     stdout().print(f"Override {override['id']}: until {show(override['end'], moment)}.", markup=False)
     stdout().print(_table(body["data"]["on_call"], with_schedule=False))
+
+
+@app.command(
+    "export",
+    epilog="Example: tocsin schedules export 'Payment API primary' --since 7d --until 60d -o oncall.ics",
+)
+def export(
+    schedule: Annotated[str, typer.Argument(help="Schedule id or name.")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="From (default 7 days ago): 7d (ago), 2024-03-01T00:00.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="To (default 60 days ahead): 30d, 2024-04-01T00:00.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    url: Url = None,
+    key: Key = None,
+    profile: ProfileName = None,
+) -> None:
+    """The schedule's final shifts as an iCalendar (.ics) file, for calendars and scripts."""
+    window = {"since": when_param(since, "--since", past=True), "until": when_param(until, "--until")}
+    with ApiClient(url, key, profile) as client:
+        calendar = client.text(f"/api/schedules/{_schedule_id(client, schedule)}/ical", **window)
+    if output is None:
+        typer.echo(calendar, nl=False)
+        return
+    output.write_text(calendar, encoding="utf-8")
+    stdout().print(f"Wrote {output} ({calendar.count('BEGIN:VEVENT')} shifts).", markup=False)

@@ -10,21 +10,32 @@ _RELATIVE = re.compile(r"^([+-]?)(\d+)\s*(m|min|h|d|w)$")
 _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-def parse_when(text: str, now: datetime) -> datetime:
-    """An ISO 8601 instant (naive means local time) or an offset from now: ``2h``, ``-30m``, ``1d``."""
-    value = text.strip().lower()
+def parse_when(text: str, now: datetime, *, past: bool = False) -> datetime:
+    """An ISO 8601 instant (naive means local time) or an offset from now: ``2h``, ``-30m``, ``1d``.
+    With ``past`` (``--since``, ``--until``), an unsigned offset looks back: ``2h`` is 2 hours ago."""
+    value = text.strip().lower().removesuffix(" ago")
     if value == "now":
         return now
     match = _RELATIVE.match(value)
     if match:
         sign, amount, unit = match.groups()
         delta = timedelta(**{_UNITS[unit]: int(amount)})
-        return now - delta if sign == "-" else now + delta
+        back = sign == "-" or (past and sign == "") or text.strip().lower().endswith(" ago")
+        return now - delta if back else now + delta
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not a time: use e.g. 2h, -30m, 1d or 2024-03-31T09:00") from None
     return parsed.astimezone() if parsed.tzinfo is None else parsed
+
+
+def parse_duration(text: str) -> timedelta:
+    """A length of time: ``30m``, ``2h``, ``1d``."""
+    match = _RELATIVE.match(text.strip().lower())
+    if not match or match.group(1):
+        raise ValueError(f"{text!r} is not a duration: use e.g. 30m, 2h or 1d")
+    _, amount, unit = match.groups()
+    return timedelta(**{_UNITS[unit]: int(amount)})
 
 
 def show(instant: str | datetime, now: datetime) -> str:
@@ -42,6 +53,10 @@ def show(instant: str | datetime, now: datetime) -> str:
         amount = f"{span / size:.0f} {unit}"
         distance = f"in {amount}" if seconds > 0 else f"{amount} ago"
     return f"{local:%Y-%m-%d %H:%M %Z} ({distance})"
+
+
+def show_optional(instant: str | None, now: datetime) -> str:
+    return show(instant, now) if instant else ""
 
 
 def rfc3339(instant: datetime) -> str:

@@ -7,12 +7,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tocsin.db.models import Incident, Integration, MaintenanceWindow, Org, Service, Team
+from tocsin.domain import integration_urls
 from tocsin.domain.actor import Tenant
 from tocsin.domain.incident import Status
 from tocsin.ids import new_id
@@ -22,16 +23,7 @@ from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
 
 ROUTING_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
-INTEGRATION_TYPES = (
-    "events_api_v2",
-    "events_api_v1",
-    "alertmanager",
-    "grafana_alerting",
-    "webhook",
-    "formatted_webhook",
-    "victorops",
-    "opsgenie",
-)
+INTEGRATION_TYPES: Final = integration_urls.INTEGRATION_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +38,8 @@ class IngestRoute:
     service_id: str
     service_name: str
     org_rate_limits: Mapping[str, str] = field(default_factory=dict)
+    # The integration's settings (the webhook types' templates); read-only here.
+    config: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def tenant(self) -> Tenant:
@@ -181,8 +175,8 @@ def add_integration(
     config: dict[str, Any] | None = None,
 ) -> Integration:
     """A new inbound door. Routing keys are global: a key chosen by hand must be free everywhere."""
-    if type not in INTEGRATION_TYPES:
-        raise Invalid("type", "unknown", f"integration type must be one of {', '.join(INTEGRATION_TYPES)}")
+    type = _check_type(type)
+    config = _check_config(type, config)
     if routing_key is None:
         routing_key = secrets.token_hex(16)
     elif not ROUTING_KEY.fullmatch(routing_key):
@@ -201,10 +195,68 @@ def add_integration(
         name=_check_name(name or type.replace("_", " ").title()),
         type=type,
         routing_key=routing_key,
-        config=config or {},
+        config=config,
         created_at=now,
     )
     service.integrations.append(integration)
+    session.flush()
+    return integration
+
+
+def _check_type(value: Any) -> str:
+    if value not in INTEGRATION_TYPES:
+        raise Invalid("type", "unknown", f"integration type must be one of {', '.join(INTEGRATION_TYPES)}")
+    return str(value)
+
+
+def _check_config(integration_type: str, config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Only the webhook types take settings (their templates); any other key is refused rather than
+    silently ignored, so a typo in a template name is caught when it is saved, not at 3 am."""
+    allowed = integration_urls.CONFIG_KEYS.get(integration_type, ())
+    checked: dict[str, Any] = {}
+    for key, value in (config or {}).items():
+        field_name = f"config.{key}"
+        if key not in allowed:
+            takes = f"takes only {', '.join(allowed)}" if allowed else "takes no config keys"
+            raise Invalid(field_name, "unknown", f"integration type {integration_type} {takes}")
+        if value is None:  # an explicit null leaves the template at its default
+            continue
+        if not isinstance(value, str):
+            raise Invalid(field_name, "string_type", f"{field_name} must be a string")
+        if len(value) > integration_urls.TEMPLATE_MAX_CHARS:
+            raise Invalid(
+                field_name,
+                "too_long",
+                f"{field_name} is at most {integration_urls.TEMPLATE_MAX_CHARS} characters",
+            )
+        checked[key] = value
+    return checked
+
+
+def get_integration(*, session: Session, tenant: Tenant, service_id: str, integration_id: str) -> Integration:
+    service = get_service(session=session, tenant=tenant, service_id=service_id)
+    integration = load(session, Integration, tenant, integration_id, "integration")
+    if integration.service_id != service.id:  # not under this service's URL: as good as absent
+        raise NotFound("integration", integration_id)
+    return integration
+
+
+def update_integration(
+    *, session: Session, tenant: Tenant, service_id: str, integration_id: str, changes: dict[str, Any]
+) -> Integration:
+    """Rename, retype or reconfigure; ``config`` replaces the whole object. A type change keeps the
+    routing key, so the sender only has to move to the new URL shape."""
+    integration = get_integration(
+        session=session, tenant=tenant, service_id=service_id, integration_id=integration_id
+    )
+    new_type = _check_type(changes["type"]) if "type" in changes else integration.type
+    config = changes["config"] if "config" in changes else integration.config
+    checked = _check_config(new_type, config)
+    if "name" in changes:
+        integration.name = _check_name(changes["name"])
+    integration.type = new_type
+    if checked != integration.config:
+        integration.config = checked
     session.flush()
     return integration
 
@@ -278,4 +330,5 @@ def find_route(*, session: Session, routing_key: str) -> IngestRoute | None:
         service_id=integration.service_id,
         service_name=service_name,
         org_rate_limits=dict(rate_limits or {}),
+        config=dict(integration.config or {}),
     )

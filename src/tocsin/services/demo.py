@@ -1,7 +1,8 @@
 """Demo data for ``make run``: an org with people, a team and two services whose routing keys are the
-ones spec 003's quick-start examples use, so those curl lines work as printed, and an on-call schedule
-with a rotation, a business-hours layer and an override, so "who is on call" has a real answer.
-Safe to run again."""
+ones spec 003's quick-start examples use, so those curl lines work as printed, one integration of
+every inbound type on Payment API, so each foreign format can be tried at once, and an on-call
+schedule with a rotation, a business-hours layer and an override, so "who is on call" has a real
+answer. Safe to run again."""
 
 from __future__ import annotations
 
@@ -55,6 +56,13 @@ class DemoService:
     description: str
 
 
+@dataclass(frozen=True, slots=True)
+class DemoIntegration:
+    type: str
+    name: str
+    routing_key: str
+
+
 DEMO_USERS: Final = (
     DemoUser("Alice Smith", "alice@demo.tocsin.dev", "admin", "America/New_York", "manager"),
     DemoUser("Bob Jones", "bob@demo.tocsin.dev", "user", "Europe/Berlin", "responder"),
@@ -63,6 +71,16 @@ DEMO_USERS: Final = (
 DEMO_SERVICES: Final = (
     DemoService("Payment API", "payment-api", "Takes card payments."),
     DemoService("Checkout Web", "checkout-web", "The checkout pages."),
+)
+# Payment API's doors for the foreign formats, beside its Events API v2 key ``payment-api``.
+DEMO_INTEGRATIONS: Final = (
+    DemoIntegration("pagerduty", "PagerDuty", "payment-api-pagerduty"),
+    DemoIntegration("alertmanager", "Alertmanager", "payment-api-alertmanager"),
+    DemoIntegration("grafana_alerting", "Grafana Alerting", "payment-api-grafana"),
+    DemoIntegration("webhook", "Webhook", "payment-api-webhook"),
+    DemoIntegration("formatted_webhook", "Formatted Webhook", "payment-api-formatted-webhook"),
+    DemoIntegration("opsgenie", "Opsgenie", "payment-api-opsgenie"),
+    DemoIntegration("victorops", "Splunk On-Call", "payment-api-victorops"),
 )
 
 
@@ -135,6 +153,33 @@ def _service(
     )
     created.append(f"service {spec.name}")
     return service.id
+
+
+def _integrations(
+    session: Session, tenant: Tenant, service_id: str, now: datetime, created: list[str]
+) -> None:
+    """One integration of each foreign type on Payment API. A key already in this org is left
+    alone, wherever it now points and however it was edited since."""
+    service = catalog.get_service(session=session, tenant=tenant, service_id=service_id)
+    for spec in DEMO_INTEGRATIONS:
+        route = catalog.find_route(session=session, routing_key=spec.routing_key)
+        if route is not None:
+            if route.org_id != tenant.org_id or route.livemode != tenant.livemode:
+                raise Conflict(
+                    f"routing key {spec.routing_key!r} already belongs to another org",
+                    {"field": "routing_key"},
+                )
+            continue
+        catalog.add_integration(
+            session=session,
+            tenant=tenant,
+            service=service,
+            now=now,
+            name=spec.name,
+            type=spec.type,
+            routing_key=spec.routing_key,
+        )
+        created.append(f"integration {spec.routing_key}")
 
 
 def _past_monday(now: datetime, zone: ZoneInfo) -> datetime:
@@ -324,6 +369,7 @@ def seed_demo(*, session: Session, now: datetime) -> DemoResult:
     service_ids = {
         spec.routing_key: _service(session, tenant, team.id, spec, now, created) for spec in DEMO_SERVICES
     }
+    _integrations(session, tenant, service_ids["payment-api"], now, created)
     schedule_id = _schedule(session, tenant, team.id, user_ids, now, created)
     _contacts(session, tenant, user_ids, now, created)
     lead = next(spec for spec in DEMO_USERS if spec.team_role == "manager")

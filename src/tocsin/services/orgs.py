@@ -31,6 +31,13 @@ def create_org(*, session: Session, slug: str, name: str, now: datetime) -> Org:
     return org
 
 
+def get_org(*, session: Session, org_id: str) -> Org:
+    org = session.get(Org, org_id)
+    if org is None:
+        raise NotFound("org", org_id)
+    return org
+
+
 def get_org_by_slug(*, session: Session, slug: str) -> Org:
     org = session.scalar(select(Org).where(Org.slug == slug))
     if org is None:

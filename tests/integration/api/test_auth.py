@@ -163,3 +163,21 @@ def test_user_keys_act_as_the_user_and_service_keys_by_name(orgs: OrgFactory) ->
     [eb] = org.get(f"/api/incidents/{b['id']}/timeline").json()["data"]
     assert (ea["actor_type"], ea["actor_id"], ea["actor_name"]) == ("user", user, "Fox Mulder")
     assert (eb["actor_type"], eb["actor_name"]) == ("api_key", "terraform")
+
+
+def test_current_key_describes_the_caller_whatever_its_scopes(orgs: OrgFactory) -> None:
+    org = orgs.new()
+    narrow = org.make_key(["incidents:read"], name="dashboard")
+    response = org.get("/api/keys/current", key=narrow)
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert data["org"] == {"id": org.org_id, "slug": org.slug, "name": data["org"]["name"]}
+    assert (data["key"]["name"], data["key"]["scopes"], data["key"]["livemode"]) == (
+        "dashboard",
+        ["incidents:read"],
+        True,
+    )
+    assert "key" not in data["key"] or not str(data["key"].get("key", "")).startswith("sk_")
+    test = org.test_mode()
+    assert test.get("/api/keys/current").json()["data"]["key"]["livemode"] is False
+    assert org.get("/api/keys/current", key="sk_live_nope").status_code == 401

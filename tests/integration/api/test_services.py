@@ -73,7 +73,9 @@ def test_create_without_integrations_gets_one_events_api_v2_integration(orgs: Or
     assert created["created_at"] == created["updated_at"]
     assert created["created_at"].endswith("Z")
     [integration] = created["integrations"]
-    assert set(integration) == {"id", "name", "type", "routing_key", "created_at"}
+    assert set(integration) == {
+        "id", "name", "type", "routing_key", "config", "url", "config_snippet", "created_at"
+    }  # fmt: skip
     assert integration["id"].startswith("int_")
     assert integration["name"] == "Events API v2"
     assert integration["type"] == "events_api_v2"

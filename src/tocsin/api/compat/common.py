@@ -7,6 +7,7 @@ each dialect catches it (or installs its own handler) to render the foreign body
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from starlette.requests import Request
@@ -44,12 +45,15 @@ async def submit(
     for _ in range(triggers):
         await state.alert_limits.check(route)
     now = state.clock.now()
-    results: list[IngestResult] = []
-    for event in events:
-        item = IngestItem(route=route, event=event, actor=actor, now=now)
-        result: IngestResult = await state.committer.run(ingest_batch, item)
+    # All queued before any is awaited, in order, so they share one group commit (a payload of N
+    # alerts is one transaction, not N); the batch applies them in this order.
+    waits = [
+        state.committer.run(ingest_batch, IngestItem(route=route, event=event, actor=actor, now=now))
+        for event in events
+    ]
+    results: list[IngestResult] = list(await asyncio.gather(*waits))
+    for event, result in zip(events, results, strict=True):
         state.metrics.events.labels(event.action, result.outcome).inc()
-        results.append(result)
     return results
 
 

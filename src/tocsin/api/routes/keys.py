@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from tocsin.api.deps import DEFAULT_PAGE, Db, KeysRead, KeysWrite, Limit, Now, Offset
+from tocsin.api.deps import DEFAULT_PAGE, CurrentKey, Db, KeysRead, KeysWrite, Limit, Now, Offset
 from tocsin.api.errors import ApiError
 from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_envelope
-from tocsin.api.schemas.keys import KeyCreate, KeyCreated, KeyRead
+from tocsin.api.schemas.keys import CurrentKey as CurrentKeyRead
+from tocsin.api.schemas.keys import KeyCreate, KeyCreated, KeyRead, OrgRef
 from tocsin.domain.scopes import grants, unknown_scopes
-from tocsin.services import keys
+from tocsin.services import keys, orgs
 
 router = APIRouter(prefix="/api/keys", tags=["keys"])
 
@@ -46,6 +47,19 @@ def create_key(body: KeyCreate, key: KeysWrite, db: Db, now: Now) -> dict[str, A
         )
         return envelope(
             KeyCreated.model_validate({**KeyRead.model_validate(created).model_dump(), "key": secret})
+        )
+
+
+@router.get("/current", response_model=Envelope[CurrentKeyRead], summary="The calling key")
+def current_key(key: CurrentKey, db: Db) -> dict[str, Any]:
+    """The key making this request and its org, whatever its scopes (never the secret)."""
+    with db.read() as session:
+        record = keys.get_key(session=session, tenant=key.tenant, key_id=key.id)
+        org = orgs.get_org(session=session, org_id=key.org_id)
+        return envelope(
+            CurrentKeyRead(
+                org=OrgRef(id=org.id, slug=org.slug, name=org.name), key=KeyRead.model_validate(record)
+            )
         )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from tocsin.api.deps import DEFAULT_PAGE, Db, Limit, Now, Offset, ServicesRead, ServicesWrite
 from tocsin.api.query import csv_values
@@ -14,6 +14,7 @@ from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_env
 from tocsin.api.schemas.services import (
     IntegrationCreate,
     IntegrationRead,
+    IntegrationUpdate,
     MaintenanceWindowCreate,
     MaintenanceWindowRead,
     ServiceCreate,
@@ -29,9 +30,24 @@ router = APIRouter(prefix="/api/services", tags=["services"])
 T = TypeVar("T")
 
 
-def _read(service: Any, now: datetime) -> ServiceRead:
+def _base_url(request: Request) -> str:
+    """The public URL integrations are reached at (``TOCSIN_BASE_URL``)."""
+    base_url: str = request.app.state.settings.base_url
+    return base_url
+
+
+BaseUrl = Annotated[str, Depends(_base_url)]
+
+
+def _integration(integration: Any, base_url: str) -> IntegrationRead:
+    return IntegrationRead.model_validate(integration).with_urls(base_url)
+
+
+def _read(service: Any, now: datetime, base_url: str) -> ServiceRead:
     read = ServiceRead.model_validate(service)
     read.in_maintenance = in_maintenance((Window(w.start, w.end) for w in read.maintenance_windows), now)
+    for integration in read.integrations:
+        integration.with_urls(base_url)
     return read
 
 
@@ -50,6 +66,7 @@ def list_services(
     key: ServicesRead,
     db: Db,
     now: Now,
+    base_url: BaseUrl,
     team_id: str | None = None,
     query: str | None = None,
     limit: Limit = DEFAULT_PAGE,
@@ -65,12 +82,12 @@ def list_services(
             limit=limit,
             offset=offset,
         )
-        return page_envelope(page, lambda service: _read(service, now))
+        return page_envelope(page, lambda service: _read(service, now, base_url))
 
 
 @router.post("", status_code=201, response_model=Envelope[ServiceRead], summary="Create a service")
 def create_service(
-    body: ServiceCreate, request: Request, key: ServicesWrite, db: Db, now: Now
+    body: ServiceCreate, request: Request, key: ServicesWrite, db: Db, now: Now, base_url: BaseUrl
 ) -> dict[str, Any]:
     integrations = None if body.integrations is None else [spec.model_dump() for spec in body.integrations]
     with db.write() as session:
@@ -85,28 +102,34 @@ def create_service(
             escalation_policy_id=body.escalation_policy_id,
             integrations=integrations,
         )
-        result = envelope(_read(service, now))
+        result = envelope(_read(service, now, base_url))
     _forget_routes(request)
     return result
 
 
 @router.get("/{service_id}", response_model=Envelope[ServiceRead], summary="Get a service")
-def get_service(service_id: str, key: ServicesRead, db: Db, now: Now) -> dict[str, Any]:
+def get_service(service_id: str, key: ServicesRead, db: Db, now: Now, base_url: BaseUrl) -> dict[str, Any]:
     with db.read() as session:
         service = catalog.get_service(session=session, tenant=key.tenant, service_id=service_id)
-        return envelope(_read(service, now))
+        return envelope(_read(service, now, base_url))
 
 
 @router.patch("/{service_id}", response_model=Envelope[ServiceRead], summary="Update a service")
 def update_service(
-    service_id: str, body: ServiceUpdate, request: Request, key: ServicesWrite, db: Db, now: Now
+    service_id: str,
+    body: ServiceUpdate,
+    request: Request,
+    key: ServicesWrite,
+    db: Db,
+    now: Now,
+    base_url: BaseUrl,
 ) -> dict[str, Any]:
     changes = body.model_dump(include=body.model_fields_set)
     with db.write() as session:
         service = catalog.update_service(
             session=session, tenant=key.tenant, service_id=service_id, changes=changes, now=now
         )
-        result = envelope(_read(service, now))
+        result = envelope(_read(service, now, base_url))
     _forget_routes(request)  # cached routes carry the service name
     return result
 
@@ -124,11 +147,34 @@ def delete_service(service_id: str, request: Request, key: ServicesWrite, db: Db
     "/{service_id}/integrations", response_model=ListEnvelope[IntegrationRead], summary="List integrations"
 )
 def list_integrations(
-    service_id: str, key: ServicesRead, db: Db, limit: Limit = DEFAULT_PAGE, offset: Offset = 0
+    service_id: str,
+    key: ServicesRead,
+    db: Db,
+    base_url: BaseUrl,
+    limit: Limit = DEFAULT_PAGE,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
+    """Each with its ready-to-paste ``url`` and ``config_snippet`` for this server."""
     with db.read() as session:
         service = catalog.get_service(session=session, tenant=key.tenant, service_id=service_id)
-        return page_envelope(_slice(service.integrations, limit, offset), IntegrationRead.model_validate)
+        return page_envelope(
+            _slice(service.integrations, limit, offset), lambda item: _integration(item, base_url)
+        )
+
+
+@router.get(
+    "/{service_id}/integrations/{integration_id}",
+    response_model=Envelope[IntegrationRead],
+    summary="Get an integration",
+)
+def get_integration(
+    service_id: str, integration_id: str, key: ServicesRead, db: Db, base_url: BaseUrl
+) -> dict[str, Any]:
+    with db.read() as session:
+        integration = catalog.get_integration(
+            session=session, tenant=key.tenant, service_id=service_id, integration_id=integration_id
+        )
+        return envelope(_integration(integration, base_url))
 
 
 @router.post(
@@ -138,15 +184,51 @@ def list_integrations(
     summary="Add an integration",
 )
 def add_integration(
-    service_id: str, body: IntegrationCreate, request: Request, key: ServicesWrite, db: Db, now: Now
+    service_id: str,
+    body: IntegrationCreate,
+    request: Request,
+    key: ServicesWrite,
+    db: Db,
+    now: Now,
+    base_url: BaseUrl,
 ) -> dict[str, Any]:
+    """``type`` decides the URL its sender posts to (``url`` in the answer)."""
     with db.write() as session:
         service = catalog.get_service(session=session, tenant=key.tenant, service_id=service_id)
         integration = catalog.add_integration(
             session=session, tenant=key.tenant, service=service, now=now, **body.model_dump()
         )
-        result = envelope(IntegrationRead.model_validate(integration))
+        result = envelope(_integration(integration, base_url))
     _forget_routes(request)  # the key may have been looked up (and cached as unknown) before
+    return result
+
+
+@router.patch(
+    "/{service_id}/integrations/{integration_id}",
+    response_model=Envelope[IntegrationRead],
+    summary="Update an integration",
+)
+def update_integration(
+    service_id: str,
+    integration_id: str,
+    body: IntegrationUpdate,
+    request: Request,
+    key: ServicesWrite,
+    db: Db,
+    base_url: BaseUrl,
+) -> dict[str, Any]:
+    """Name, type and config; ``config`` replaces the whole object. The routing key never changes."""
+    changes = body.model_dump(include=body.model_fields_set)
+    with db.write() as session:
+        integration = catalog.update_integration(
+            session=session,
+            tenant=key.tenant,
+            service_id=service_id,
+            integration_id=integration_id,
+            changes=changes,
+        )
+        result = envelope(_integration(integration, base_url))
+    _forget_routes(request)  # cached routes carry the integration's name, type and config
     return result
 
 

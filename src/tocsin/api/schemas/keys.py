@@ -29,3 +29,16 @@ class KeyCreate(WriteModel):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] = Field(min_length=1, max_length=32)
     user_id: str | None = None
+
+
+class OrgRef(ReadModel):
+    id: str
+    slug: str
+    name: str
+
+
+class CurrentKey(ReadModel):
+    """Who the calling key is: any valid key may ask (the CLI's ``whoami`` and ``login``)."""
+
+    org: OrgRef
+    key: KeyRead

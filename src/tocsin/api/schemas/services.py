@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from tocsin.api.schemas.common import ReadModel, Timestamp, WriteModel
+from tocsin.domain.integration_urls import DEFAULT_TYPE, INTEGRATION_TYPES, config_snippet, inbound_url
 
 
 class IntegrationRead(ReadModel):
@@ -12,7 +15,22 @@ class IntegrationRead(ReadModel):
     name: str
     type: str
     routing_key: str
+    config: dict[str, Any] = Field(description="Templates of the webhook types; empty for the others.")
+    url: str | None = Field(
+        default=None, description="Where the sender posts, built from TOCSIN_BASE_URL; ready to paste."
+    )
+    config_snippet: str | None = Field(
+        default=None,
+        description="Text to paste into the sender: an Alertmanager receiver block (YAML) where one "
+        "applies, and a curl line; blocks are separated by a blank line.",
+    )
     created_at: Timestamp
+
+    def with_urls(self, base_url: str) -> IntegrationRead:
+        """The same integration with its inbound URL and snippet filled in for this server."""
+        self.url = inbound_url(base_url, self.type, self.routing_key)
+        self.config_snippet = config_snippet(base_url, self.type, self.routing_key)
+        return self
 
 
 class MaintenanceWindowRead(ReadModel):
@@ -41,11 +59,22 @@ class ServiceRead(ReadModel):
 
 
 class IntegrationCreate(WriteModel):
-    """``routing_key`` is generated when left out; one chosen by hand must be free in every org."""
+    """``routing_key`` is generated when left out; one chosen by hand must be free in every org.
+    ``config`` is for the webhook types only: ``title_template``, ``dedup_key_template``,
+    ``resolve_condition`` and ``severity_template`` (strings of at most 2000 characters)."""
 
     name: str | None = None
-    type: str = "events_api_v2"
+    type: str = Field(default=DEFAULT_TYPE, description=f"One of {', '.join(INTEGRATION_TYPES)}.")
     routing_key: str | None = None
+    config: dict[str, Any] | None = None
+
+
+class IntegrationUpdate(WriteModel):
+    """Only the fields sent change; ``config`` replaces the whole object. The routing key stays."""
+
+    name: str | None = None
+    type: str | None = Field(default=None, description=f"One of {', '.join(INTEGRATION_TYPES)}.")
+    config: dict[str, Any] | None = None
 
 
 class ServiceCreate(WriteModel):

@@ -2,6 +2,7 @@
 
 from tocsin.db.models.api_key import ApiKey
 from tocsin.db.models.base import Base
+from tocsin.db.models.change_event import ChangeEvent
 from tocsin.db.models.escalation import EscalationPolicy, EscalationRule
 from tocsin.db.models.incident import Alert, Incident, IncidentAssignee, Note, TimelineEntry
 from tocsin.db.models.job import Job
@@ -21,6 +22,7 @@ __all__ = [
     "Alert",
     "ApiKey",
     "Base",
+    "ChangeEvent",
     "ContactMethod",
     "Counter",
     "EscalationPolicy",
