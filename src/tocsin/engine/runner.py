@@ -165,7 +165,6 @@ class Engine:
                 log.warning("engine housekeeping failed", exc_info=True)
 
     async def _run_job(self, job: jobs.ClaimedJob) -> None:
-        self._held[job.id] = job
         try:
             await self._handle(job)
         finally:
@@ -210,10 +209,16 @@ class Engine:
         task.add_done_callback(done)
 
     async def _dispatch(self) -> int:
-        """Claim as many due jobs as there are free slots and start them; how many were claimed."""
-        free = max(1, self.concurrency - len(self._running))
+        """Claim as many due jobs as there are free slots and start them; how many were claimed.
+        With every slot busy, wait for one to free up instead of claiming (a claimed job waiting
+        for a slot would hold a lease nobody renews)."""
+        free = self.concurrency - len(self._running)
+        if free <= 0:
+            await asyncio.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
+            return 0
         claimed = await asyncio.to_thread(self._claim, free)
         for job in claimed:
+            self._held[job.id] = job  # heartbeats cover it from the claim on
             await self._spawn(job)
         return len(claimed)
 

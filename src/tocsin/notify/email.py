@@ -9,6 +9,7 @@ errors are ``Transient``; 5xx (a refused recipient, a rejected sender, failed au
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 from dataclasses import dataclass, field
@@ -124,6 +125,47 @@ class EmailChannel:
 
     def __init__(self, config: EmailConfig) -> None:
         self._config = config
+        self._closing: set[asyncio.Task[None]] = set()
+
+    async def _deliver(self, message: EmailMessage, recipient: str) -> str:
+        """Send and return the server's DATA reply as soon as it accepted the message. The polite
+        QUIT is left to a background task: the engine records the page the moment this returns,
+        and a QUIT round trip in between would be a window in which a crash pages twice."""
+        config = self._config
+        client = aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            username=config.username,
+            password=config.password,
+            use_tls=config.use_tls,
+            start_tls=config.starttls,
+            validate_certs=config.validate_certs,
+            timeout=config.timeout,
+        )
+        try:
+            await client.connect()
+            _, reply = await client.send_message(
+                message,
+                sender=parseaddr(config.from_address)[1] or config.from_address,
+                recipients=[recipient],
+            )
+        except BaseException:
+            client.close()
+            raise
+        task = asyncio.create_task(self._quit(client))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        return reply
+
+    @staticmethod
+    async def _quit(client: aiosmtplib.SMTP) -> None:
+        try:
+            await client.quit()
+        except asyncio.CancelledError:  # the loop is shutting down: drop the connection
+            client.close()
+            raise
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
 
     async def send(self, address: str, page: Page) -> Receipt:
         config = self._config
@@ -136,19 +178,7 @@ class EmailChannel:
             raise Permanent(f"email: cannot address a message to it ({clip(str(exc), 200)})") from exc
         host = config.host
         try:
-            _, reply = await aiosmtplib.send(
-                message,
-                sender=parseaddr(config.from_address)[1] or config.from_address,
-                recipients=[recipient],
-                hostname=config.host,
-                port=config.port,
-                username=config.username,
-                password=config.password,
-                use_tls=config.use_tls,
-                start_tls=config.starttls,
-                validate_certs=config.validate_certs,
-                timeout=config.timeout,
-            )
+            reply = await self._deliver(message, recipient)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             first = (
                 exc.recipients[0] if exc.recipients else aiosmtplib.SMTPRecipientRefused(550, "", recipient)

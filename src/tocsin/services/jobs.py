@@ -129,21 +129,24 @@ def _changed(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-def _claimable(now: datetime) -> Any:
+def _claimable(now: datetime, owner: str) -> Any:
+    """Due pending jobs, and running jobs whose lease ran out under *another* owner: a worker never
+    takes back its own running job (a late heartbeat must not make it run the job twice); a
+    restarted process has a new owner name, so it does take over what its previous life held."""
     return or_(
         and_(Job.status == "pending", Job.run_at <= now),
-        and_(Job.status == "running", Job.lease_until < now),
+        and_(Job.status == "running", Job.lease_until < now, Job.lease_owner != owner),
     )
 
 
 def claim(session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedJob]:
     """Lease up to ``limit`` due jobs (oldest ``run_at`` first) to ``owner`` until ``now + lease``."""
-    chosen = select(Job.id).where(_claimable(now)).order_by(Job.run_at).limit(limit)
+    chosen = select(Job.id).where(_claimable(now, owner)).order_by(Job.run_at).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
     stmt = (
         update(Job)
-        .where(Job.id.in_(chosen.scalar_subquery()), _claimable(now))
+        .where(Job.id.in_(chosen.scalar_subquery()), _claimable(now, owner))
         .values(
             status="running",
             lease_owner=owner,
