@@ -55,6 +55,11 @@ expire_snooze = _in_one_transaction(escalation.expire_snooze)
 ack_timed_out = _in_one_transaction(escalation.ack_timed_out)
 
 
+def _base_url(ctx: JobContext) -> str:
+    """The public URL links in pages and posts point at (``TOCSIN_BASE_URL``)."""
+    return str(getattr(ctx.config, "base_url", "http://127.0.0.1:8080")).rstrip("/")
+
+
 def _page(plan: escalation.PagePlan, job: ClaimedJob, base_url: str, now: datetime) -> Page:
     def link(action: links.Action) -> str:
         token = links.make_token(
@@ -127,7 +132,7 @@ async def send_page(job: ClaimedJob, ctx: JobContext) -> str | None:
         await asyncio.to_thread(_record, ctx, job, "sent", None, "done")
         return Settled("sent before a restart (from the sent journal)")
     channels: ChannelSource = ctx.extras["channels"]
-    base_url = str(getattr(ctx.config, "base_url", "http://127.0.0.1:8080")).rstrip("/")
+    base_url = _base_url(ctx)
     page = _page(plan, job, base_url, ctx.now())
     try:
         channel = channels.channel_for(plan.type, livemode=plan.livemode)
@@ -173,7 +178,7 @@ async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
     if plan is None:
         return "incident deleted"
     channels: ChannelSource = ctx.extras["channels"]
-    base_url = str(getattr(ctx.config, "base_url", "http://127.0.0.1:8080")).rstrip("/")
+    base_url = _base_url(ctx)
     event = str(job.payload["event"])
     page = Page(
         idempotency_key=job.key,

@@ -8,6 +8,7 @@ JSON ``{"code", "message", "more_info", "status"}``. The auth token never appear
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import quote
@@ -64,7 +65,7 @@ def twilio_error(response: httpx.Response) -> str:
     return body_excerpt(response)
 
 
-class _TwilioChannel:
+class _TwilioChannel(ABC):
     name: str
     _resource: str
 
@@ -77,8 +78,9 @@ class _TwilioChannel:
         sid = quote(self._config.account_sid, safe="")
         return f"{self._config.base_url.rstrip('/')}/2010-04-01/Accounts/{sid}/{self._resource}.json"
 
+    @abstractmethod
     def _form(self, address: str, page: Page) -> dict[str, str]:
-        raise NotImplementedError
+        """The form fields of one message (SMS) or call (voice)."""
 
     async def send(self, address: str, page: Page) -> Receipt:
         number = address.strip()
