@@ -30,6 +30,9 @@ PREFIXES: Final = {
     "webhook": "wh",
     "webhook_delivery": "whd",
     "change_event": "chg",
+    "swap_request": "ssr",
+    "schedule_event": "sev",
+    "absence": "abs",
 }
 
 

@@ -13,7 +13,15 @@ from fastapi.openapi.utils import get_openapi
 
 import tocsin
 from tocsin.api.auth import KeyResolver
-from tocsin.api.compat import grafana_integrations, opsgenie, pagerduty, victorops
+from tocsin.api.compat import (
+    grafana_integrations,
+    grafana_oncall,
+    opsgenie,
+    pagerduty,
+    splunk_public,
+    victorops,
+)
+from tocsin.api.dialects import NATIVE, Dialects
 from tocsin.api.errors import install_error_handlers
 from tocsin.api.intake import AlertLimits, RouteResolver
 from tocsin.api.metrics import Metrics
@@ -30,6 +38,7 @@ from tocsin.api.routes import (
     keys,
     links,
     oncalls,
+    org,
     schedules,
     service_channels,
     services,
@@ -142,6 +151,8 @@ def create_app(
     app.state.committer = committer
     app.state.routes = RouteResolver(db, settings.auth_cache_seconds)
     app.state.alert_limits = AlertLimits(limiter)
+    dialects = Dialects([NATIVE, grafana_oncall.DIALECT, splunk_public.DIALECT])
+    app.state.dialects = dialects
 
     install_error_handlers(app)
     app.router.routes.append(LabelledRoute("/api/events", events.post_event, methods=["POST"]))
@@ -165,6 +176,9 @@ def create_app(
         links.router,
         twilio.router,
         change_events.router,
+        org.router,
+        grafana_oncall.router,
+        splunk_public.router,
     ):
         app.include_router(router)
     app.router.routes.extend(
@@ -200,7 +214,9 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    app.add_middleware(ApiGate, resolver=resolver, limiter=limiter, usage=usage, open_paths=OPEN_PATHS)
+    app.add_middleware(
+        ApiGate, resolver=resolver, limiter=limiter, usage=usage, dialects=dialects, open_paths=OPEN_PATHS
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observability, metrics=metrics)
     return app

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -17,6 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from tocsin.services.errors import ServiceError
+
+if TYPE_CHECKING:
+    from tocsin.api.dialects import Dialects
 
 log = logging.getLogger("tocsin.api")
 
@@ -87,51 +90,73 @@ _REASONS = {
 }
 
 
-def _validation_response(exc: RequestValidationError) -> Response:
+def _validation_error(exc: RequestValidationError) -> tuple[str, str, dict[str, str]]:
+    """Code, message and details of the first failed check (the field as the client named it)."""
     first = exc.errors()[0]
     field = field_path(first.get("loc", ()))
     kind = str(first.get("type", "invalid"))
     reason = _REASONS.get(kind, kind)
     if kind == "json_invalid" or (field == "body" and kind in ("model_attributes_type", "dict_type")):
-        return error_response(
+        return (
             "VALIDATION_ERROR",
             "Request body must be a JSON object",
             {"field": "body", "reason": "invalid_json"},
         )
-    message = f"{field}: {first.get('msg', 'invalid value')}"
-    return error_response("VALIDATION_ERROR", message, {"field": field, "reason": reason})
+    return (
+        "VALIDATION_ERROR",
+        f"{field}: {first.get('msg', 'invalid value')}",
+        {"field": field, "reason": reason},
+    )
+
+
+def _render(
+    request: Request,
+    code: str,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Response:
+    """In the dialect of the request's URL space (``api.dialects``): Grafana OnCall's routes answer
+    ``{"detail": …}``, Splunk On-Call's ``{"error": …}``, everything else the native envelope."""
+    from tocsin.api.dialects import NATIVE  # noqa: PLC0415 - dialects renders through this module
+
+    dialects: Dialects | None = getattr(request.app.state, "dialects", None)
+    dialect = NATIVE if dialects is None else dialects.render_for(request.url.path)
+    return dialect.render(code, message, details, headers, extra)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_api_error(_: Request, exc: Exception) -> Response:
+    async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return error_response(exc.code, exc.message, exc.details, exc.headers, exc.extra)
+        return _render(request, exc.code, exc.message, exc.details, exc.headers, exc.extra)
 
-    async def on_service_error(_: Request, exc: Exception) -> Response:
+    async def on_service_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceError)
-        return error_response(exc.code, exc.message, exc.details)
+        return _render(request, exc.code, exc.message, exc.details)
 
-    async def on_validation(_: Request, exc: Exception) -> Response:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return _validation_response(exc)
+        code, message, details = _validation_error(exc)
+        return _render(request, code, message, details)
 
-    async def on_http(_: Request, exc: Exception) -> Response:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = _CODE_FOR_STATUS.get(exc.status_code, "INTERNAL_ERROR")
         messages = {404: "No such route", 405: "Method not allowed on this route"}
         message = messages.get(exc.status_code, str(exc.detail))
-        return error_response(code, message, {}, exc.headers)
+        return _render(request, code, message, {"method": request.method}, exc.headers)
 
-    async def on_integrity(_: Request, exc: Exception) -> Response:
+    async def on_integrity(request: Request, exc: Exception) -> Response:
         # Services check uniqueness first; this is the race two identical creates can still win.
         log.info("unique constraint race answered as 409: %s", exc)
-        return error_response(
-            "CONFLICT", "The request conflicts with an existing record; retry or change it."
+        return _render(
+            request, "CONFLICT", "The request conflicts with an existing record; retry or change it."
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response("INTERNAL_ERROR", "Internal server error; it has been logged.")
+        return _render(request, "INTERNAL_ERROR", "Internal server error; it has been logged.")
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(ServiceError, on_service_error)

@@ -11,7 +11,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tocsin.api.auth import KeyResolver, secret_from_headers
+from tocsin.api.auth import KeyResolver
+from tocsin.api.dialects import NATIVE, Dialects
 from tocsin.api.errors import error_response
 from tocsin.api.metrics import Metrics
 from tocsin.api.ratelimit import LimiterUnavailable, RateLimiter
@@ -139,8 +140,9 @@ def rate_category(method: str, path: str) -> str:
 
 
 class ApiGate:
-    """For ``/api/…``: who is calling (401), may they write (403 for read-only keys), may they call
-    again (429, or 503 if the limiter's store is down), and the X-RateLimit headers on every answer."""
+    """For every API dialect's URL space (``api.dialects``): who is calling (401/403 in the
+    dialect's words), may they write (403 for read-only keys), may they call again (429, or 503 if
+    the limiter's store is down), and the X-RateLimit headers on every answer."""
 
     def __init__(
         self,
@@ -148,24 +150,28 @@ class ApiGate:
         resolver: KeyResolver,
         limiter: RateLimiter,
         usage: KeyUsageTracker,
-        prefix: str = "/api/",
+        dialects: Dialects | None = None,
         open_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.resolver = resolver
         self.limiter = limiter
         self.usage = usage
-        self.prefix = prefix
+        self.dialects = dialects or Dialects([NATIVE])
         self.open_paths = open_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(self.prefix) or path in self.open_paths:
+        dialect = self.dialects.for_path(path) if scope["type"] == "http" else None
+        if dialect is None or path in self.open_paths:
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        secret = secret_from_headers(Headers(scope=scope))
+        credentials = dialect.credentials(Headers(scope=scope))
+        secret = credentials.secret
         record = await self.resolver.resolve(secret) if secret else None
+        if record is not None and not dialect.admits(record, credentials):
+            record = None
         try:
             if record is None:
                 # Unauthenticated callers are throttled by address, so guessing keys is slow too.
@@ -178,7 +184,7 @@ class ApiGate:
                 )
         except LimiterUnavailable:
             log.error("rate limiter store unreachable; refusing request")
-            response = error_response(
+            response = dialect.render(
                 "SERVICE_UNAVAILABLE",
                 "Rate limiter unavailable; retry shortly",
                 headers={"Retry-After": "5"},
@@ -188,7 +194,7 @@ class ApiGate:
         headers = decision.headers()
         if not decision.allowed:
             retry = decision.retry_after(time.time())
-            response = error_response(
+            response = dialect.render(
                 "RATE_LIMITED",
                 f"Too many requests. Retry after {retry} seconds.",
                 {"limit": decision.limit},
@@ -198,12 +204,17 @@ class ApiGate:
             await response(scope, receive, send)
             return
         if record is None:
-            message = "Invalid API key" if secret else "Missing API key: send Authorization: Bearer sk_..."
-            await error_response("UNAUTHORIZED", message, headers=headers)(scope, receive, send)
+            missing = not secret
+            message = "Missing API key: send Authorization: Bearer sk_..." if missing else "Invalid API key"
+            response = dialect.render("UNAUTHORIZED", message, {"missing": missing}, headers=headers)
+            await response(scope, receive, send)
             return
         if method not in READ_METHODS and is_read_only(record.scopes):
-            response = error_response(
-                "FORBIDDEN", "This API key is read-only: only GET requests are allowed", headers=headers
+            response = dialect.render(
+                "FORBIDDEN",
+                "This API key is read-only: only GET requests are allowed",
+                {"read_only": True},
+                headers=headers,
             )
             await response(scope, receive, send)
             return

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tocsin.cli.common import now, print_json, stdout, transaction
 from tocsin.services import orgs
+
+if TYPE_CHECKING:
+    from tocsin.db.models import Org
 
 app = typer.Typer(
     help="Create orgs (tenants) and set their rate limits.",
@@ -33,12 +36,41 @@ def create(
     """Create an org (a tenant). Give it a key next with `tocsin keys create --org SLUG`."""
     with transaction() as session:
         org = orgs.create_org(session=session, slug=slug, name=name, now=now())
-        record = {"id": org.id, "slug": org.slug, "name": org.name, "created_at": org.created_at.isoformat()}
+        record = _record(org)
     if as_json:
         print_json(record)
     else:
         stdout().print(f"Created org [bold]{org.slug}[/bold] ({org.id}).", markup=True)
         stdout().print(f"Next: tocsin keys create --org {org.slug} --name admin", markup=False)
+
+
+def _record(org: Org) -> dict[str, str | None]:
+    return {
+        "id": org.id,
+        "slug": org.slug,
+        "name": org.name,
+        "api_id": org.api_id,
+        "created_at": org.created_at.isoformat(),
+    }
+
+
+@app.command(
+    "show",
+    epilog="Example: tocsin org show acme --json",
+)
+def show(
+    slug: Annotated[str, typer.Argument(help="The org's slug.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the org as JSON.")] = False,
+) -> None:
+    """Show an org: its id, name and API id (Splunk On-Call clients send it as X-VO-Api-Id)."""
+    with transaction() as session:
+        record = _record(orgs.get_org_by_slug(session=session, slug=slug))
+    if as_json:
+        print_json(record)
+        return
+    console = stdout()
+    for name in ("slug", "name", "id", "api_id", "created_at"):
+        console.print(f"{name + ':':<12}{record[name]}", markup=False)
 
 
 @app.command(

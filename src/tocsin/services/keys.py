@@ -33,6 +33,7 @@ class KeyRecord:
     user_id: str | None
     user_name: str | None
     org_rate_limits: Mapping[str, str]
+    org_api_id: str | None = None  # Splunk On-Call clients send it as X-VO-Api-Id
 
     @property
     def tenant(self) -> Tenant:
@@ -97,14 +98,14 @@ def authenticate(*, session: Session, secret: str) -> KeyRecord | None:
     if livemode is None:
         return None
     row = session.execute(
-        select(ApiKey, Org.rate_limits, User.name)
+        select(ApiKey, Org.rate_limits, Org.api_id, User.name)
         .join(Org, Org.id == ApiKey.org_id)
         .outerjoin(User, User.id == ApiKey.user_id)
         .where(ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    key, rate_limits, user_name = row
+    key, rate_limits, api_id, user_name = row
     if not hashes_match(key.key_hash, secret) or key.livemode != livemode:
         return None
     return KeyRecord(
@@ -116,6 +117,7 @@ def authenticate(*, session: Session, secret: str) -> KeyRecord | None:
         user_id=key.user_id,
         user_name=user_name,
         org_rate_limits=dict(rate_limits or {}),
+        org_api_id=api_id,
     )
 
 

@@ -12,6 +12,7 @@ from tocsin.db.models import Team, TeamMember, User
 from tocsin.domain.actor import Tenant
 from tocsin.ids import new_id
 from tocsin.services.errors import Conflict, Invalid, NotFound
+from tocsin.services.handles import assign_slug
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
 
@@ -46,12 +47,16 @@ def create_team(
     name: str,
     description: str | None = None,
     members: list[dict[str, Any]] | None = None,
+    slug: str | None = None,
 ) -> Team:
+    """A new team; ``slug`` (Splunk On-Call's handle) is derived from the name when not given."""
+    checked_name = _check_name(session, tenant, name)
     team = Team(
         id=new_id("team"),
         org_id=tenant.org_id,
         livemode=tenant.livemode,
-        name=_check_name(session, tenant, name),
+        name=checked_name,
+        slug=assign_slug(session, tenant, wanted=slug, name=checked_name),
         description=description,
         created_at=now,
         updated_at=now,
@@ -87,6 +92,8 @@ def update_team(
     team = get_team(session=session, tenant=tenant, team_id=team_id)
     if "name" in changes:
         team.name = _check_name(session, tenant, changes["name"], exclude_id=team.id)
+    if changes.get("slug") is not None:
+        team.slug = assign_slug(session, tenant, wanted=changes["slug"], name=team.name, exclude_id=team.id)
     if "description" in changes:
         team.description = changes["description"]
     team.updated_at = now

@@ -14,6 +14,7 @@ from tocsin.domain.actor import Tenant
 from tocsin.domain.restrictions import load_zone
 from tocsin.ids import new_id
 from tocsin.services.errors import Conflict, Invalid
+from tocsin.services.handles import assign_username
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
 
@@ -64,14 +65,18 @@ def create_user(
     role: str = "user",
     time_zone: str = "UTC",
     phone: str | None = None,
+    username: str | None = None,
 ) -> User:
+    """A new user; ``username`` (Splunk On-Call's handle) is derived from the email when not given."""
     _check_fields({"name": name, "role": role, "time_zone": time_zone, "phone": phone})
+    checked_email = _check_email(session, tenant, email)
     user = User(
         id=new_id("user"),
         org_id=tenant.org_id,
         livemode=tenant.livemode,
         name=name.strip(),
-        email=_check_email(session, tenant, email),
+        email=checked_email,
+        username=assign_username(session, tenant, wanted=username, email=checked_email),
         role=role,
         time_zone=time_zone,
         phone=phone,
@@ -92,6 +97,7 @@ def list_users(
     session: Session,
     tenant: Tenant,
     email: str | None = None,
+    username: str | None = None,
     query: str | None = None,
     limit: int,
     offset: int,
@@ -99,6 +105,8 @@ def list_users(
     stmt = select(User).where(*tenant_filter(User, tenant)).order_by(User.name, User.id)
     if email:
         stmt = stmt.where(func.lower(User.email) == email.strip().lower())
+    if username:
+        stmt = stmt.where(User.username == username.strip().lower())
     if query:
         needle = query.strip().lower()
         stmt = stmt.where(
@@ -115,6 +123,10 @@ def update_user(
     _check_fields(changes)
     if "email" in changes:
         user.email = _check_email(session, tenant, changes["email"] or "", exclude_id=user.id)
+    if changes.get("username") is not None:
+        user.username = assign_username(
+            session, tenant, wanted=changes["username"], email=user.email, exclude_id=user.id
+        )
     for name in ("name", "role", "time_zone", "phone"):
         if name in changes:
             setattr(user, name, changes[name].strip() if name == "name" else changes[name])

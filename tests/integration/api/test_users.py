@@ -36,6 +36,7 @@ def test_full_crud(orgs: OrgFactory) -> None:
     assert {k: v for k, v in created.items() if k not in ("id", "created_at", "updated_at")} == {
         "name": "Alice Smith",
         "email": "alice@example.com",
+        "username": "alice",
         "role": "admin",
         "time_zone": "Europe/Berlin",
         "phone": "+14155550123",

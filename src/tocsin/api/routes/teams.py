@@ -42,6 +42,7 @@ def create_team(body: TeamCreate, key: TeamsWrite, db: Db, now: Now) -> dict[str
             name=body.name,
             description=body.description,
             members=[member.model_dump() for member in body.members],
+            slug=body.slug,
         )
         return envelope(TeamRead.of(team))
 

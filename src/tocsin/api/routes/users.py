@@ -23,14 +23,22 @@ def list_users(
     key: UsersRead,
     db: Db,
     email: str | None = None,
+    username: str | None = None,
     query: str | None = None,
     limit: Limit = DEFAULT_PAGE,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Ordered by name. ``email`` matches exactly (any case); ``query`` is a substring of name or email."""
+    """Ordered by name. ``email`` and ``username`` match exactly (any case); ``query`` is a substring
+    of name or email."""
     with db.read() as session:
         page = users.list_users(
-            session=session, tenant=key.tenant, email=email, query=query, limit=limit, offset=offset
+            session=session,
+            tenant=key.tenant,
+            email=email,
+            username=username,
+            query=query,
+            limit=limit,
+            offset=offset,
         )
         return page_envelope(page, _read)
 
@@ -47,6 +55,7 @@ def create_user(body: UserCreate, key: UsersWrite, db: Db, now: Now) -> dict[str
             role=body.role,
             time_zone=body.time_zone,
             phone=body.phone,
+            username=body.username,
         )
         return envelope(_read(user))
 

@@ -34,6 +34,7 @@ class TeamMemberRead(ReadModel):
 class TeamRead(ReadModel):
     id: str
     name: str
+    slug: str | None
     description: str | None
     members: list[TeamMemberRead]
     livemode: bool
@@ -45,6 +46,7 @@ class TeamRead(ReadModel):
         return cls(
             id=team.id,
             name=team.name,
+            slug=team.slug,
             description=team.description,
             members=[TeamMemberRead.of(member) for member in team.members],
             livemode=team.livemode,
@@ -66,8 +68,12 @@ class TeamCreate(WriteModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     members: list[TeamMemberCreate] = Field(default_factory=list, max_length=500)
+    slug: str | None = Field(
+        default=None, max_length=100, description="Handle for Splunk On-Call clients; derived from the name."
+    )
 
 
 class TeamUpdate(WriteModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
+    slug: str | None = Field(default=None, max_length=100)

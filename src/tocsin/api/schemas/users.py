@@ -16,6 +16,7 @@ class UserRead(ReadModel):
     id: str
     name: str
     email: str
+    username: str | None
     role: UserRole
     time_zone: str
     phone: str | None
@@ -30,6 +31,11 @@ class UserCreate(WriteModel):
     role: UserRole = "user"
     time_zone: str = Field(default="UTC", max_length=64, description="IANA zone, e.g. Europe/Berlin")
     phone: str | None = Field(default=None, description="E.164, e.g. +14155550123")
+    username: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Handle for Splunk On-Call/Grafana OnCall clients; derived from the email if absent.",
+    )
 
 
 class UserUpdate(WriteModel):
@@ -38,3 +44,4 @@ class UserUpdate(WriteModel):
     role: UserRole | None = None
     time_zone: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, description="null clears it")
+    username: str | None = Field(default=None, max_length=100)

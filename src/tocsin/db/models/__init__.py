@@ -14,11 +14,19 @@ from tocsin.db.models.notification import (
     ServiceChannel,
 )
 from tocsin.db.models.org import Counter, Org, Team, TeamMember, User
-from tocsin.db.models.schedule import Schedule, ScheduleLayer, ScheduleOverride
+from tocsin.db.models.schedule import (
+    Absence,
+    Schedule,
+    ScheduleEvent,
+    ScheduleLayer,
+    ScheduleOverride,
+    SwapRequest,
+)
 from tocsin.db.models.service import Integration, MaintenanceWindow, Service
 from tocsin.db.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "Absence",
     "Alert",
     "ApiKey",
     "Base",
@@ -37,11 +45,13 @@ __all__ = [
     "NotificationRule",
     "Org",
     "Schedule",
+    "ScheduleEvent",
     "ScheduleLayer",
     "ScheduleOverride",
     "ServerSecret",
     "Service",
     "ServiceChannel",
+    "SwapRequest",
     "Team",
     "TeamMember",
     "TimelineEntry",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tocsin.db.models.base import Base, TenantMixin
@@ -33,9 +33,13 @@ class EscalationPolicy(TenantMixin, Base):
 
 
 class EscalationRule(TenantMixin, Base):
-    """One level. ``delay_minutes`` counts from the previous level being notified (for the first
-    level, from the trigger). ``targets`` is a list of ``{"type": "user"|"schedule"|"team", "id":
-    ..., "schedule_id"?: ...}``: a team target pages every member, or whoever is on call in the
+    """One level. ``kind`` is ``notify`` (page ``targets``), ``wait`` (only its delay: the Grafana
+    OnCall step of that name), ``repeat`` (go back to the first level, at most ``MAX_REPEATS``
+    times per incident) or ``resolve`` (resolve the incident). ``important`` pages through the
+    targets' high-urgency notification rules whatever the incident's urgency. ``delay_minutes``
+    counts from the previous level being notified (for the first level, from the trigger).
+    ``targets`` is a list of ``{"type": "user"|"schedule"|"team", "id": ..., "schedule_id"?: ...}``:
+    a team target pages every member, or whoever is on call in the
     team's named schedule when ``schedule_id`` is given."""
 
     __tablename__ = "escalation_rules"
@@ -47,5 +51,7 @@ class EscalationRule(TenantMixin, Base):
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     delay_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     targets: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="notify", server_default="notify")
+    important: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 
     policy: Mapped[EscalationPolicy] = relationship(back_populates="rules")

@@ -12,6 +12,12 @@ from tocsin.db.models.base import Base, TenantMixin
 from tocsin.db.types import JSONType, UTCDateTime
 
 
+def new_api_id() -> str:
+    """The org's public API id (Splunk On-Call's ``X-VO-Api-Id``): not a secret, only names the org
+    a key must belong to; 12 hex characters, like the short ids Splunk hands out."""
+    return secrets.token_hex(6)
+
+
 def new_ical_token() -> str:
     """The secret part of a calendar feed URL (``/ical/users/<token>.ics``): 192 random bits."""
     return secrets.token_urlsafe(24)
@@ -26,6 +32,8 @@ class Org(Base):
     # Per-org overrides of the rate limits, e.g. {"read": "1000/minute"}.
     rate_limits: Mapped[dict[str, str]] = mapped_column(JSONType, nullable=False, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # Splunk On-Call's ``X-VO-Api-Id``: sent with every key, must match the key's org.
+    api_id: Mapped[str | None] = mapped_column(String(32), unique=True, default=new_api_id)
 
 
 class Counter(Base):
@@ -48,6 +56,7 @@ class User(TenantMixin, Base):
         # Tenant-scoped lookups by id (``org_id = ? AND livemode = ? AND id IN (...)``): without it
         # an unanalyzed SQLite walks the whole org through the email index.
         Index("ix_users_tenant_id", "org_id", "livemode", "id"),
+        Index("ix_users_tenant_username", "org_id", "livemode", "username", unique=True),
     )
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -55,6 +64,8 @@ class User(TenantMixin, Base):
     role: Mapped[str] = mapped_column(String(20), nullable=False, default="user")
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
     phone: Mapped[str | None] = mapped_column(String(32))
+    # The handle Splunk On-Call and Grafana OnCall name people by; unique in the tenant, lowercase.
+    username: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ical_token: Mapped[str] = mapped_column(
         String(64), nullable=False, unique=True, index=True, default=new_ical_token
@@ -63,9 +74,14 @@ class User(TenantMixin, Base):
 
 class Team(TenantMixin, Base):
     __tablename__ = "teams"
-    __table_args__ = (UniqueConstraint("org_id", "livemode", "name"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "livemode", "name"),
+        Index("ix_teams_tenant_slug", "org_id", "livemode", "slug", unique=True),
+    )
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
+    # The handle Splunk On-Call names teams by (``team-payments``); unique in the tenant.
+    slug: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(String(2000))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 

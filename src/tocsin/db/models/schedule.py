@@ -80,6 +80,10 @@ class ScheduleOverride(TenantMixin, Base):
     created_by_type: Mapped[str] = mapped_column(String(16), nullable=False)
     created_by_id: Mapped[str | None] = mapped_column(String(40))
     created_by_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    # Set when the override covers an absence (Splunk On-Call's override "assignments").
+    absence_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("absences.id", ondelete="CASCADE"), index=True
+    )
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -88,3 +92,67 @@ class ScheduleOverride(TenantMixin, Base):
         Index("ix_schedule_overrides_schedule_end", "schedule_id", "end"),
         Index("ix_schedule_overrides_org_end", "org_id", "livemode", "end"),
     )
+
+
+class SwapRequest(TenantMixin, Base):
+    """ "Cover me from ``start`` to ``end``": asked by ``beneficiary_id``, taken by
+    ``benefactor_id``, which creates ``override_id``. ``status`` is stored as open | taken |
+    cancelled; an open request whose window has started reads as past due and can no longer be taken."""
+
+    __tablename__ = "swap_requests"
+    index_org_id = False
+
+    schedule_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False
+    )
+    beneficiary_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    benefactor_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("users.id", ondelete="SET NULL"))
+    start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    end: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    description: Mapped[str | None] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    override_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("schedule_overrides.id", ondelete="SET NULL")
+    )
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    __table_args__ = (
+        Index("ix_swap_requests_schedule_start", "schedule_id", "start"),
+        Index("ix_swap_requests_org_start", "org_id", "livemode", "start"),
+    )
+
+
+class ScheduleEvent(TenantMixin, Base):
+    """The schedule's timeline: swap requests asked, taken, cancelled and expired, shifts taken,
+    overrides made through them. ``data`` holds the ids involved."""
+
+    __tablename__ = "schedule_events"
+    index_org_id = False
+
+    schedule_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    type: Mapped[str] = mapped_column(String(40), nullable=False)
+    message: Mapped[str] = mapped_column(String(2000), nullable=False)
+    actor_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    actor_id: Mapped[str | None] = mapped_column(String(40))
+    actor_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+
+
+class Absence(TenantMixin, Base):
+    """A person away from ``start`` to ``end`` (Splunk On-Call's "override"): it changes nothing
+    until someone is assigned to cover it on a schedule, as schedule overrides pointing back here."""
+
+    __tablename__ = "absences"
+
+    user_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    end: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    time_zone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
+    created_by_name: Mapped[str] = mapped_column(String(200), nullable=False)

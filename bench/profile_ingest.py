@@ -1,0 +1,75 @@
+"""Profile ``tocsin serve`` under the ingest load: seeds a fresh database as ``ingest.py`` does,
+starts the server, drives it with wrk and records it with py-spy (when installed), so the "where
+the time goes" paragraph of README.md can be re-measured after a change.
+
+    .venv/bin/python bench/profile_ingest.py [--seconds 10] [--out /tmp/ingest.svg] [--format speedscope]
+
+Without py-spy it only drives the server and prints the figures."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from ingest import HOST, NO_LIMIT, ROUTING_KEY, drive, free_port, seed, start, stop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default="/tmp/tocsin-ingest-profile.txt")
+    parser.add_argument("--format", default="raw", help="py-spy output format (raw, flamegraph, speedscope)")
+    parser.add_argument("--synchronous", default="FULL")
+    args = parser.parse_args(argv)
+    args.loadgen = "wrk"
+    workdir = Path(tempfile.mkdtemp(prefix="tocsin-profile-"))
+    db_url = f"sqlite:///{workdir / 'tocsin.db'}"
+    env = {
+        **os.environ,
+        "TOCSIN_DATABASE_URL": db_url,
+        "TOCSIN_SQLITE_SYNCHRONOUS": args.synchronous,
+        "TOCSIN_LOG_LEVEL": "WARNING",
+        "TOCSIN_RATELIMIT_EVENTS": NO_LIMIT,
+        "TOCSIN_RATELIMIT_INTEGRATION": NO_LIMIT,
+        "TOCSIN_RATELIMIT_ORG_ALERTS": NO_LIMIT,
+    }
+    env.pop("TOCSIN_REDIS_URL", None)
+    server = None
+    spy = None
+    try:
+        key = seed(env, db_url)
+        port = free_port()
+        command = [sys.executable, "-m", "tocsin.cli", "serve", "--host", HOST, "--port", str(port)]
+        server = start(command, env, workdir / "tocsin.log", port)
+        py_spy = shutil.which("py-spy")
+        if py_spy:
+            spy = subprocess.Popen(
+                [py_spy, "record", "-p", str(server.pid), "-o", args.out, "-f", args.format, "--threads",
+                 "-d", str(args.seconds), "-r", "200"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            time.sleep(0.5)
+        result = drive(port, args, key, uuid.uuid4().hex[:8])
+        print(f"events/s {result.events_per_second:.0f}  p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms")
+        if spy is not None:
+            spy.wait(timeout=60)
+            print(f"profile: {args.out}")
+        return 0
+    finally:
+        if server is not None:
+            stop(server)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

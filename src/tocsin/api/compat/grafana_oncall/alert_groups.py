@@ -1,0 +1,7 @@
+"""Grafana OnCall `/api/v1/alert_groups`."""
+
+from __future__ import annotations
+
+from tocsin.api.compat.grafana_oncall.common import SlashRouter
+
+router = SlashRouter()

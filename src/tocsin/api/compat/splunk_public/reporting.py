@@ -1,0 +1,7 @@
+"""Splunk On-Call `reporting`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
