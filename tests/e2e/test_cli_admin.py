@@ -105,6 +105,17 @@ def test_org_create(cli: Cli) -> None:
     assert "Created org beta" in cli.ok("org", "create", "beta", "--name", "Beta").stdout
 
 
+def test_org_show_prints_the_api_id(cli: Cli) -> None:
+    created = cli.json("org", "create", "acme", "--name", "Acme Corp")
+    shown = cli.json("org", "show", "acme")
+    assert shown == created
+    assert len(shown["api_id"]) == 12
+    assert f"api_id:     {shown['api_id']}" in cli.ok("org", "show", "acme").stdout
+    missing = cli("org", "show", "nope")
+    assert missing.exit_code == 1
+    assert missing.stderr.startswith("NOT_FOUND:")
+
+
 def test_duplicate_org_slug_fails_with_its_code(cli: Cli) -> None:
     cli.ok("org", "create", "acme", "--name", "Acme Corp")
     result = cli("org", "create", "acme", "--name", "Other")
