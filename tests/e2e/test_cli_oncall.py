@@ -22,7 +22,7 @@ from tocsin.cli.main import app as cli_app
 from tocsin.db.session import Database
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -30,9 +30,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_server(app: Any) -> Iterator[str]:
-    """A real uvicorn server in a thread, serving ``app``; yields its base URL."""
-    port = _free_port()
+def running_server(app: Any, port: int | None = None) -> Iterator[str]:
+    """A real uvicorn server in a thread, serving ``app``; yields its base URL. Pass ``port``
+    (from ``free_port()``) when the app must know its own URL first (``TOCSIN_BASE_URL``)."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -365,8 +365,10 @@ def test_seeding_again_keeps_edited_integrations(database: Database, app_client:
 
 
 def test_quickstart_lists_every_inbound_url() -> None:
-    text = quickstart("https://tocsin.example.com", "sk_live_demo", "sch_1", "svc_1")
+    text = quickstart("https://tocsin.example.com", "sk_live_demo", "sch_1", "svc_1", "0a1b2c3d4e5f")
     assert "http://127.0.0.1:8080" not in text
+    assert 'curl https://tocsin.example.com/api/v1/alert_groups/ -H "Authorization: sk_live_demo"' in text
+    assert '-H "X-VO-Api-Id: 0a1b2c3d4e5f" -H "X-VO-Api-Key: sk_live_demo"' in text
     for row in integration_urls("https://tocsin.example.com"):
         assert row["url"] in text
     for line in (

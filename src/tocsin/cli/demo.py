@@ -11,6 +11,7 @@ import typer
 
 from tocsin.cli.common import now, print_json, settings, stdout, transaction
 from tocsin.domain.integration_urls import PAGERDUTY_V1_PATH, inbound_url
+from tocsin.services import orgs
 from tocsin.services.demo import (
     DEMO_INTEGRATIONS,
     DEMO_SCHEDULE,
@@ -85,10 +86,27 @@ def _integrations_text(base_url: str, key: str, service_id: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def quickstart(base_url: str, key: str, schedule_id: str, service_id: str) -> str:
+def quickstart(base_url: str, key: str, schedule_id: str, service_id: str, api_id: str = "") -> str:
     """Spec 003's quick-start examples, pointed at this server and carrying the demo key, then the
-    URLs of the demo's foreign-format integrations."""
-    return _spec_examples(base_url, key, schedule_id) + "\n" + _integrations_text(base_url, key, service_id)
+    URLs of the demo's foreign-format integrations and the Grafana OnCall / Splunk On-Call APIs."""
+    return (
+        _spec_examples(base_url, key, schedule_id)
+        + "\n"
+        + _integrations_text(base_url, key, service_id)
+        + "\n"
+        + _foreign_api_examples(base_url, key, api_id)
+    )
+
+
+def _foreign_api_examples(base_url: str, key: str, api_id: str) -> str:
+    return f"""\
+# Tools written for Grafana OnCall's API: only the host changes (README "Coming from Grafana OnCall")
+curl {base_url}/api/v1/alert_groups/ -H "Authorization: {key}"
+
+# Tools written for Splunk On-Call's API: this org's API id is {api_id} (tocsin org show demo)
+curl {base_url}/api-public/v1/oncall/current \\
+  -H "X-VO-Api-Id: {api_id}" -H "X-VO-Api-Key: {key}"
+"""
 
 
 def _spec_examples(base_url: str, key: str, schedule_id: str) -> str:
@@ -160,6 +178,7 @@ def demo(
         secret, minted = demo_admin_key(
             session=session, org_id=result.org_id, now=now(), previous=read_key(key_file)
         )
+        api_id = orgs.get_org(session=session, org_id=result.org_id).api_id or ""
     if minted:
         write_key(key_file, secret)
     if as_json:
@@ -194,6 +213,10 @@ def demo(
         typer.echo("")
         typer.echo(
             quickstart(
-                config.base_url.rstrip("/"), secret, result.schedule_id, result.service_ids["payment-api"]
+                config.base_url.rstrip("/"),
+                secret,
+                result.schedule_id,
+                result.service_ids["payment-api"],
+                api_id,
             )
         )
