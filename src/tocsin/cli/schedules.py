@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from tocsin.cli import swaps
 from tocsin.cli.client import ApiClient, AsJson, Key, ProfileName, Url
 from tocsin.cli.common import now, print_json, stdout
 from tocsin.cli.refs import SCHEDULE, TEAM, USER, Names, resolve, resolve_many, when, when_param
@@ -22,6 +23,7 @@ app = typer.Typer(
     epilog="Example: tocsin schedules show 'Payment API primary'",
     no_args_is_help=True,
 )
+app.add_typer(swaps.app, name="swap")
 
 
 def _schedule_id(client: ApiClient, ref: str) -> str:

@@ -15,6 +15,7 @@ from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.engine import paging as paging_handlers
+from tocsin.engine import swap_expiry
 from tocsin.engine import webhooks as webhook_handlers
 from tocsin.engine.base import Handler, JobContext
 from tocsin.engine.journal import journal_for
@@ -61,7 +62,7 @@ def channels_from(settings: Settings, http: httpx.AsyncClient) -> Channels:
 
 
 def all_handlers() -> dict[str, Handler]:
-    return {**paging_handlers.handlers(), **webhook_handlers.HANDLERS}
+    return {**paging_handlers.handlers(), **webhook_handlers.HANDLERS, **swap_expiry.HANDLERS}
 
 
 def build_engine(
