@@ -15,9 +15,14 @@ from datetime import timedelta
 from typing import Final, Literal
 
 UrgencyBucket = Literal["high", "low"]
+RuleKind = Literal["notify", "wait", "repeat", "resolve"]
 
 MAX_LEVELS: Final = 20
 MAX_REPEAT: Final = 9
+RULE_KINDS: Final = ("notify", "wait", "repeat", "resolve")
+# A ``repeat`` rule starts the policy again at most this many times in one run, as Grafana OnCall's
+# ``repeat_escalation`` step ("5 times max"); past that the run goes on to the rule after it.
+MAX_REPEAT_STEPS: Final = 5
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -49,6 +54,71 @@ def delay_before(step: Step, *, delays_minutes: tuple[int, ...], repeat_delay_mi
     if step.level == 0 and step.cycle > 0:
         return repeat_delay_minutes + own
     return own
+
+
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    """The step to run after another, and the minutes to wait before it."""
+
+    step: Step
+    wait_minutes: int
+
+
+def following(
+    step: Step,
+    *,
+    kinds: tuple[str, ...],
+    delays_minutes: tuple[int, ...],
+    repeat_count: int,
+    repeat_delay_minutes: int,
+) -> NextStep | None:
+    """What comes after ``step`` in a policy whose rules have these ``kinds``.
+
+    A ``resolve`` rule ends the run. A ``repeat`` rule starts the next pass at the first rule while
+    fewer than ``MAX_REPEAT_STEPS`` passes began in this run, with no repeat delay (the repeat
+    rule's own delay already passed); once that many have, it is skipped and the rule after it runs.
+    Otherwise the policy's own repeat applies: after the last rule, another pass while ``cycle <
+    repeat_count``, after ``repeat_delay_minutes``. Both kinds of repeat count passes in ``cycle``,
+    so a run never has more than ``max(repeat_count, MAX_REPEAT_STEPS) + 1`` passes."""
+    if not kinds or step.level >= len(kinds):
+        return None
+    kind = kinds[step.level]
+    if kind == "resolve":
+        return None
+    if kind == "repeat" and step.cycle < MAX_REPEAT_STEPS:
+        return NextStep(Step(step.cycle + 1, 0), delays_minutes[0])
+    after = next_step(step, levels=len(kinds), repeat_count=repeat_count)
+    if after is None:
+        return None
+    wait = delay_before(after, delays_minutes=delays_minutes, repeat_delay_minutes=repeat_delay_minutes)
+    return NextStep(after, wait)
+
+
+def run_plan(
+    *,
+    kinds: tuple[str, ...],
+    delays_minutes: tuple[int, ...],
+    repeat_count: int,
+    repeat_delay_minutes: int,
+) -> list[tuple[Step, int]]:
+    """Every step of a run nobody acknowledges, with the minute it runs at (for previews and
+    tests). The first rule's delay counts from the trigger."""
+    if not kinds:
+        return []
+    at = delays_minutes[0]
+    plan = [(Step(0, 0), at)]
+    while True:
+        after = following(
+            plan[-1][0],
+            kinds=kinds,
+            delays_minutes=delays_minutes,
+            repeat_count=repeat_count,
+            repeat_delay_minutes=repeat_delay_minutes,
+        )
+        if after is None:
+            return plan
+        at += after.wait_minutes
+        plan.append((after.step, at))
 
 
 def all_steps(*, levels: int, repeat_count: int) -> list[Step]:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from tocsin.engine.base import GiveUp, Handler, JobContext, LeaseLost, RetryLater, Settled
 from tocsin.engine.journal import SentJournal
 from tocsin.notify.base import Channel, Page, Permanent, Transient
-from tocsin.services import escalation, jobs, links, paging
+from tocsin.services import escalation, jobs, links, page_delivery, paging
 from tocsin.services.jobs import ClaimedJob
 
 StepFunction = Callable[..., str]
@@ -60,7 +60,7 @@ def _base_url(ctx: JobContext) -> str:
     return str(getattr(ctx.config, "base_url", "http://127.0.0.1:8080")).rstrip("/")
 
 
-def _page(plan: escalation.PagePlan, job: ClaimedJob, base_url: str, now: datetime) -> Page:
+def _page(plan: page_delivery.PagePlan, job: ClaimedJob, base_url: str, now: datetime) -> Page:
     def link(action: links.Action) -> str:
         token = links.make_token(
             plan.link_key,
@@ -93,7 +93,7 @@ def _page(plan: escalation.PagePlan, job: ClaimedJob, base_url: str, now: dateti
 def _record(ctx: JobContext, job: ClaimedJob, outcome: str, error: str | None, status: str) -> None:
     with ctx.database.write() as session:
         now = ctx.now()
-        escalation.record_page(
+        page_delivery.record_page(
             session, tenant=job.tenant, incident_id=str(job.incident_id), payload=job.payload,
             now=now, outcome=outcome, error=error,
         )  # fmt: skip
@@ -113,10 +113,10 @@ def _link_key(ctx: JobContext) -> str:
     return str(key)
 
 
-def _plan(ctx: JobContext, job: ClaimedJob) -> escalation.PagePlan | str:
+def _plan(ctx: JobContext, job: ClaimedJob) -> page_delivery.PagePlan | str:
     key = _link_key(ctx)
     with ctx.database.read() as session:
-        return escalation.plan_page(
+        return page_delivery.plan_page(
             session, tenant=job.tenant, incident_id=str(job.incident_id), payload=job.payload, link_key=key
         )
 
@@ -167,9 +167,9 @@ _EVENT_STATUS = {
 }
 
 
-def _announcement(ctx: JobContext, job: ClaimedJob) -> escalation.Announcement | None:
+def _announcement(ctx: JobContext, job: ClaimedJob) -> page_delivery.Announcement | None:
     with ctx.database.read() as session:
-        return escalation.plan_announcement(session, tenant=job.tenant, incident_id=str(job.incident_id))
+        return page_delivery.plan_announcement(session, tenant=job.tenant, incident_id=str(job.incident_id))
 
 
 async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:

@@ -332,3 +332,64 @@ def find_route(*, session: Session, routing_key: str) -> IngestRoute | None:
         org_rate_limits=dict(rate_limits or {}),
         config=dict(integration.config or {}),
     )
+
+
+# --- integrations across the tenant (Grafana OnCall's flat /integrations) --------------------------
+
+
+def list_integrations(
+    *,
+    session: Session,
+    tenant: Tenant,
+    name: str | None = None,
+    team_id: str | None = None,
+    limit: int,
+    offset: int,
+) -> Page[Integration]:
+    """Every integration of the tenant, oldest first, with its service (and its maintenance
+    windows) loaded; ``name`` is an exact match, ``team_id`` the service's team."""
+    stmt = (
+        select(Integration)
+        .join(Service, Service.id == Integration.service_id)
+        .where(*tenant_filter(Integration, tenant))
+        .options(selectinload(Integration.service).selectinload(Service.maintenance_windows))
+        .order_by(Integration.created_at, Integration.id)
+    )
+    if name is not None:
+        stmt = stmt.where(Integration.name == name)
+    if team_id is not None:
+        stmt = stmt.where(Service.team_id == team_id)
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def find_integration(*, session: Session, tenant: Tenant, integration_id: str) -> Integration:
+    """An integration of the tenant by id alone (its service loaded); 404 otherwise."""
+    return load(session, Integration, tenant, integration_id, "integration")
+
+
+def integration_name_taken(
+    *, session: Session, tenant: Tenant, name: str, team_id: str | None, exclude_id: str | None = None
+) -> bool:
+    """Whether another integration of the same team (or of no team) already has this name."""
+    team = Service.team_id.is_(None) if team_id is None else Service.team_id == team_id
+    stmt = (
+        select(Integration.id)
+        .join(Service, Service.id == Integration.service_id)
+        .where(*tenant_filter(Integration, tenant), Integration.name == name.strip(), team)
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Integration.id != exclude_id)
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def end_maintenance(*, session: Session, tenant: Tenant, service_id: str, now: datetime) -> int:
+    """End every window of the service that is running now, at ``now``; windows still to come are
+    left alone. Returns how many were ended."""
+    service = get_service(session=session, tenant=tenant, service_id=service_id)
+    ended = 0
+    for window in service.maintenance_windows:
+        if window.start <= now < window.end:
+            window.end = now
+            ended += 1
+    session.flush()
+    return ended

@@ -1,6 +1,7 @@
-"""Carrying out escalation: one step pages a level's people, the next step is queued; a page is
-prepared, sent by the engine, and its outcome written down; timers reopen snoozed and timed-out
-incidents; people escalate and reassign by hand.
+"""Carrying out escalation: one step runs a level's rule (``notify`` pages its people, ``wait``
+only lets time pass, ``repeat`` starts the policy again, ``resolve`` resolves the incident) and the
+next step is queued; timers reopen snoozed and timed-out incidents; people escalate and reassign by
+hand. Sending the pages is ``page_delivery``'s.
 
 Every function works in the caller's transaction. The engine runs a step and finishes its job in
 one transaction, so a crash either leaves the step undone (and it runs again) or done with every
@@ -9,38 +10,28 @@ page it implies queued; idempotency keys make a re-run add nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from tocsin.db.models import EscalationPolicy, Incident, Service, TeamMember, User
+from tocsin.db.models import EscalationPolicy, Incident
 from tocsin.domain.actor import Actor, Tenant
-from tocsin.domain.escalation import Step, delay_before, next_step, page_key, step_key
+from tocsin.domain.escalation import MAX_REPEAT_STEPS, Step, following, page_key, step_key
 from tocsin.domain.incident import Status
-from tocsin.services import contacts, jobs, oncall, paging, timeline
-from tocsin.services.errors import Conflict, Invalid, NotFound
+from tocsin.services import contacts, jobs, paging, timeline
+from tocsin.services.errors import Conflict, Invalid
+from tocsin.services.escalation_targets import Person, people_of, resolve_targets
 from tocsin.services.incident_actions import transition
 from tocsin.services.incidents import check_users, get_incident, set_assignees
+from tocsin.services.page_delivery import incident_of
 from tocsin.services.sql import tenant_filter
 
 SYSTEM = Actor.system()
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    id: str
-    name: str
-
-
-def _incident(session: Session, tenant: Tenant, incident_id: str) -> Incident | None:
-    incident = session.get(Incident, incident_id)
-    if incident is None or (incident.org_id, incident.livemode) != (tenant.org_id, tenant.livemode):
-        return None
-    return incident
+# Who resolves an incident at a ``resolve`` rule: the policy itself, on the system's behalf.
+ESCALATION_POLICY = Actor(type="system", id=None, name="Escalation policy")
 
 
 def _policy(session: Session, tenant: Tenant, policy_id: str | None) -> EscalationPolicy | None:
@@ -53,65 +44,6 @@ def _policy(session: Session, tenant: Tenant, policy_id: str | None) -> Escalati
     )
 
 
-def _people(session: Session, tenant: Tenant, ids: Iterable[str]) -> dict[str, Person]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(User.id, User.name).where(*tenant_filter(User, tenant), User.id.in_(wanted))
-    ).all()
-    return {row.id: Person(row.id, row.name) for row in rows}
-
-
-def _on_call(session: Session, tenant: Tenant, schedule_id: str, at: datetime) -> list[str]:
-    try:
-        entries = oncall.on_call(session=session, tenant=tenant, schedule_id=schedule_id, at=at)
-    except NotFound:
-        return []
-    return [entry.user.id for entry in entries]
-
-
-def resolve_targets(
-    session: Session, tenant: Tenant, targets: Sequence[Mapping[str, Any]], at: datetime
-) -> tuple[list[Person], list[str]]:
-    """The people a rule pages at ``at``, in target order without repeats, and notes on targets
-    that page nobody (an empty schedule, a deleted user), for the timeline."""
-    ordered: list[str] = []
-    notes: list[str] = []
-    for target in targets:
-        kind, ident = target.get("type"), str(target.get("id"))
-        found: list[str]
-        if kind == "user":
-            found = [ident]
-        elif kind == "schedule":
-            found = _on_call(session, tenant, ident, at)
-            if not found:
-                notes.append(f"nobody is on call in schedule {ident}")
-        elif kind == "team" and target.get("schedule_id"):
-            found = _on_call(session, tenant, str(target["schedule_id"]), at)
-            if not found:
-                notes.append(f"nobody is on call in team {ident}'s schedule {target['schedule_id']}")
-        elif kind == "team":
-            found = list(
-                session.scalars(
-                    select(TeamMember.user_id)
-                    .where(TeamMember.team_id == ident, TeamMember.org_id == tenant.org_id)
-                    .order_by(TeamMember.created_at, TeamMember.user_id)
-                )
-            )
-            if not found:
-                notes.append(f"team {ident} has no members")
-        else:
-            notes.append(f"unknown target {kind!r}")
-            found = []
-        ordered += [user_id for user_id in found if user_id not in ordered]
-    people = _people(session, tenant, ordered)
-    missing = [user_id for user_id in ordered if user_id not in people]
-    if missing:
-        notes.append(f"user(s) {', '.join(missing)} no longer exist")
-    return [people[user_id] for user_id in ordered if user_id in people], notes
-
-
 def _queue_pages(
     session: Session,
     incident: Incident,
@@ -120,9 +52,12 @@ def _queue_pages(
     step: Step,
     people: Sequence[Person],
     now: datetime,
+    urgency: str | None = None,
 ) -> int:
-    """One notify job per (person, notification rule); the default rule when a person has none."""
-    plans = contacts.plan_for(session, tenant, [p.id for p in people], incident.urgency)
+    """One notify job per (person, notification rule); the default rule when a person has none.
+    ``urgency`` picks the rule set (an ``important`` rule pages through the high-urgency rules);
+    by default the incident's own urgency does."""
+    plans = contacts.plan_for(session, tenant, [p.id for p in people], urgency or incident.urgency)
     queued = 0
     for person in people:
         for plan in plans.get(person.id, []):
@@ -149,11 +84,103 @@ def _queue_pages(
     return queued
 
 
+def _level_note(policy: EscalationPolicy, step: Step) -> str:
+    pass_note = f" (pass {step.cycle + 1} of {policy.repeat_count + 1})" if policy.repeat_count else ""
+    return f"Escalation level {step.level + 1}{pass_note}"
+
+
+def _notify(
+    session: Session,
+    tenant: Tenant,
+    incident: Incident,
+    policy: EscalationPolicy,
+    run: int,
+    step: Step,
+    now: datetime,
+) -> tuple[int, str]:
+    """Page the people of a ``notify`` rule: assign them, write the timeline, queue their pages.
+    Returns how many people were paged and the job's result text."""
+    rule = policy.rules[step.level]
+    people, notes = resolve_targets(session, tenant, rule.targets, now)
+    previous = {a.user_id for a in incident.assignees}
+    if people:
+        set_assignees(session=session, incident=incident, user_ids=[p.id for p in people], now=now)
+    names = ", ".join(p.name for p in people) or "nobody"
+    escalated = step.level > 0 or step.cycle > 0
+    timeline.record(
+        session=session,
+        incident=incident,
+        type="escalated" if escalated else "paging",
+        message=f"{_level_note(policy, step)}: paging {names}"
+        + (" as important" if rule.important else "")
+        + (f" ({'; '.join(notes)})" if notes else ""),
+        actor=SYSTEM,
+        now=now,
+        data={
+            "policy_id": policy.id,
+            "run": run,
+            "cycle": step.cycle,
+            "level": step.level,
+            "user_ids": [p.id for p in people],
+            "notes": notes,
+            "important": rule.important,
+        },
+    )
+    urgency = "HIGH" if rule.important else None
+    queued = _queue_pages(session, incident, tenant, run, step, people, now, urgency)
+    if escalated:
+        paging.emit(session, incident=incident, event="incident.escalated", now=now)
+    if people and {p.id for p in people} != previous:
+        paging.emit(session, incident=incident, event="incident.assigned", now=now)
+    return len(people), f"{len(people)} people, {queued} pages"
+
+
+def _pass_through(
+    session: Session, incident: Incident, policy: EscalationPolicy, run: int, step: Step, now: datetime
+) -> str:
+    """A ``wait`` or ``repeat`` rule pages nobody; write down what it did."""
+    kind = policy.rules[step.level].kind
+    if kind == "wait":
+        message = f"{_level_note(policy, step)}: waited {policy.rules[step.level].delay_minutes} minute(s)"
+    elif step.cycle < MAX_REPEAT_STEPS:
+        message = (
+            f"{_level_note(policy, step)}: repeating from level 1 "
+            f"(repeat {step.cycle + 1} of at most {MAX_REPEAT_STEPS})"
+        )
+    else:
+        message = f"{_level_note(policy, step)}: already repeated {MAX_REPEAT_STEPS} times; going on"
+    timeline.record(
+        session=session,
+        incident=incident,
+        type="escalation_step",
+        message=message,
+        actor=SYSTEM,
+        now=now,
+        data={"policy_id": policy.id, "run": run, "cycle": step.cycle, "level": step.level, "kind": kind},
+    )
+    return message
+
+
+def _resolve(
+    session: Session, incident: Incident, policy: EscalationPolicy, step: Step, now: datetime
+) -> str:
+    """A ``resolve`` rule: the policy resolves the incident (Grafana OnCall's ``resolve`` step)."""
+    transition(
+        session=session,
+        incident=incident,
+        target=Status.RESOLVED,
+        actor=ESCALATION_POLICY,
+        now=now,
+        via=f"level {step.level + 1} of escalation policy {policy.name!r}",
+    )
+    return f"level {step.level + 1}: resolved by the escalation policy"
+
+
 def run_step(
     session: Session, *, tenant: Tenant, incident_id: str, payload: Mapping[str, Any], now: datetime
 ) -> str:
     """Carry out one escalation step; the returned text is the job's result."""
-    incident = _incident(session, tenant, incident_id)
+    incident = incident_of(session, tenant, incident_id)
     if incident is None:
         return "incident deleted"
     run, step = int(payload["run"]), Step(int(payload["cycle"]), int(payload["level"]))
@@ -192,186 +219,42 @@ def run_step(
             incident_id=incident.id,
         )
         return f"level 1 waits {rules[0].delay_minutes} minute(s)"
-    rule = rules[step.level]
-    people, notes = resolve_targets(session, tenant, rule.targets, now)
-    previous = {a.user_id for a in incident.assignees}
+    kind = rules[step.level].kind
     incident.escalation_level = step.level
     incident.escalation_cycle = step.cycle
     incident.updated_at = now
-    if people:
-        set_assignees(session=session, incident=incident, user_ids=[p.id for p in people], now=now)
-    names = ", ".join(p.name for p in people) or "nobody"
-    pass_note = f" (pass {step.cycle + 1} of {policy.repeat_count + 1})" if policy.repeat_count else ""
-    escalated = step.level > 0 or step.cycle > 0
-    timeline.record(
-        session=session,
-        incident=incident,
-        type="escalated" if escalated else "paging",
-        message=f"Escalation level {step.level + 1}{pass_note}: paging {names}"
-        + (f" ({'; '.join(notes)})" if notes else ""),
-        actor=SYSTEM,
-        now=now,
-        data={
-            "policy_id": policy.id,
-            "run": run,
-            "cycle": step.cycle,
-            "level": step.level,
-            "user_ids": [p.id for p in people],
-            "notes": notes,
-        },
+    if kind == "resolve":
+        result = _resolve(session, incident, policy, step, now)
+        session.flush()
+        return result
+    paged = 0
+    if kind == "notify":
+        paged, outcome = _notify(session, tenant, incident, policy, run, step, now)
+    else:
+        outcome = _pass_through(session, incident, policy, run, step, now)
+    after = following(
+        step,
+        kinds=tuple(r.kind for r in rules),
+        delays_minutes=tuple(r.delay_minutes for r in rules),
+        repeat_count=policy.repeat_count,
+        repeat_delay_minutes=policy.repeat_delay_minutes,
     )
-    queued = _queue_pages(session, incident, tenant, run, step, people, now)
-    if escalated:
-        paging.emit(session, incident=incident, event="incident.escalated", now=now)
-    if people and {p.id for p in people} != previous:
-        paging.emit(session, incident=incident, event="incident.assigned", now=now)
-    following = next_step(step, levels=len(rules), repeat_count=policy.repeat_count)
-    if following is not None:
-        wait = delay_before(
-            following,
-            delays_minutes=tuple(r.delay_minutes for r in rules),
-            repeat_delay_minutes=policy.repeat_delay_minutes,
-        )
+    if after is not None:
+        # A notify rule that reached nobody goes on at once rather than leave the incident unheard;
+        # a wait or repeat rule pages nobody by design, so what follows keeps its delay.
+        wait = after.wait_minutes if paged or kind != "notify" else 0
         jobs.enqueue(
             session,
             tenant=tenant,
             kind=paging.ESCALATE,
-            key=step_key(incident.id, run, following),
-            # Nobody to page here: go on at once rather than leave the incident unheard.
-            run_at=now + paging.minutes(wait if people else 0),
+            key=step_key(incident.id, run, after.step),
+            run_at=now + paging.minutes(wait),
             now=now,
-            payload={"run": run, "cycle": following.cycle, "level": following.level},
+            payload={"run": run, "cycle": after.step.cycle, "level": after.step.level},
             incident_id=incident.id,
         )
     session.flush()
-    return f"level {step.level + 1} cycle {step.cycle + 1}: {len(people)} people, {queued} pages"
-
-
-@dataclass(frozen=True, slots=True)
-class PagePlan:
-    """What the engine needs to send one page, read in a short transaction before sending."""
-
-    incident_id: str
-    number: int
-    title: str
-    description: str | None
-    status: str
-    urgency: str
-    source: str | None
-    service_name: str
-    user_id: str
-    user_name: str
-    type: str
-    address: str
-    livemode: bool
-    link_key: str
-
-
-def plan_page(
-    session: Session, *, tenant: Tenant, incident_id: str, payload: Mapping[str, Any], link_key: str
-) -> PagePlan | str:
-    """The page to send, or why not to send it any more (acknowledged, resolved, superseded)."""
-    incident = _incident(session, tenant, incident_id)
-    if incident is None:
-        return "incident deleted"
-    if incident.escalation_run != int(payload["run"]):
-        return "superseded by a later escalation run"
-    if incident.status != Status.OPEN.value:
-        return f"incident is {incident.status}; page not sent"
-    service_name = session.scalar(select(Service.name).where(Service.id == incident.service_id)) or ""
-    return PagePlan(
-        incident_id=incident.id,
-        number=incident.number,
-        title=incident.title,
-        description=incident.description,
-        status=incident.status,
-        urgency=incident.urgency,
-        source=incident.source,
-        service_name=service_name,
-        user_id=str(payload["user_id"]),
-        user_name=str(payload.get("user_name") or ""),
-        type=str(payload["type"]),
-        address=str(payload["address"]),
-        livemode=incident.livemode,
-        link_key=link_key,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Announcement:
-    """An incident as a service's room is told about it (no personal ack/resolve links)."""
-
-    incident_id: str
-    number: int
-    title: str
-    description: str | None
-    status: str
-    urgency: str
-    source: str | None
-    service_name: str
-    livemode: bool
-
-
-def plan_announcement(session: Session, *, tenant: Tenant, incident_id: str) -> Announcement | None:
-    incident = _incident(session, tenant, incident_id)
-    if incident is None:
-        return None
-    service_name = session.scalar(select(Service.name).where(Service.id == incident.service_id)) or ""
-    return Announcement(
-        incident_id=incident.id,
-        number=incident.number,
-        title=incident.title,
-        description=incident.description,
-        status=incident.status,
-        urgency=incident.urgency,
-        source=incident.source,
-        service_name=service_name,
-        livemode=incident.livemode,
-    )
-
-
-def record_page(
-    session: Session,
-    *,
-    tenant: Tenant,
-    incident_id: str,
-    payload: Mapping[str, Any],
-    now: datetime,
-    outcome: str,
-    error: str | None = None,
-) -> None:
-    """The page's outcome on the timeline: sent (with the channel), sent to the test sink, or failed."""
-    incident = _incident(session, tenant, incident_id)
-    if incident is None:
-        return
-    who, channel, address = (
-        payload.get("user_name") or payload["user_id"],
-        payload["type"],
-        payload["address"],
-    )
-    messages = {
-        "sent": f"Notified {who} by {channel} ({address})",
-        "sink": f"Notified {who} by {channel} ({address}) — test mode: recorded, not sent",
-        "failed": f"Could not notify {who} by {channel} ({address}): {error}",
-    }
-    timeline.record(
-        session=session,
-        incident=incident,
-        type="notified" if outcome != "failed" else "notify_failed",
-        message=messages[outcome],
-        actor=SYSTEM,
-        now=now,
-        data={
-            "user_id": payload["user_id"],
-            "channel": channel,
-            "address": address,
-            "outcome": outcome,
-            "level": payload.get("level"),
-            "cycle": payload.get("cycle"),
-            "run": payload.get("run"),
-            **({"error": error} if error else {}),
-        },
-    )
+    return f"level {step.level + 1} cycle {step.cycle + 1} ({kind}): {outcome}"
 
 
 def _reopen_if_still(
@@ -387,7 +270,7 @@ def _reopen_if_still(
 ) -> str:
     """A timer fired: if the incident is still in ``status`` from the same moment the timer was set
     for (``expected``, an ISO time), open it again; the reopening starts a new escalation run."""
-    incident = _incident(session, tenant, incident_id)
+    incident = incident_of(session, tenant, incident_id)
     if incident is None:
         return "incident deleted"
     current = incident.snoozed_until if status == Status.SNOOZED else incident.acknowledged_at
@@ -514,7 +397,7 @@ def reassign(
         session.flush()
         return incident
     users = check_users(session=session, tenant=tenant, user_ids=user_ids, field="user_ids")
-    people = _people(session, tenant, users)
+    people = people_of(session, tenant, users)
     if incident.status != Status.OPEN.value:
         transition(
             session=session, incident=incident, target=Status.OPEN, actor=actor, now=now, via="reassign"

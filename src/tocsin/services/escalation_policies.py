@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tocsin.db.models import EscalationPolicy, EscalationRule, Schedule, Service, Team, User
 from tocsin.domain.actor import Tenant
+from tocsin.domain.escalation import RULE_KINDS
 from tocsin.ids import new_id
 from tocsin.services.errors import Conflict, Invalid
 from tocsin.services.pagination import Page, paginate
@@ -167,11 +168,27 @@ def _check_target(spec: Any, field: str, known: Mapping[tuple[str, str], TargetR
     return stored
 
 
-def _check_rule(spec: Any, field: str, known: Mapping[tuple[str, str], TargetRef]) -> dict[str, Any]:
+def check_rule(spec: Any, field: str, known: Mapping[tuple[str, str], TargetRef]) -> dict[str, Any]:
+    """Column values of one rule spec. A ``notify`` rule (the default) needs targets; ``wait``,
+    ``repeat`` and ``resolve`` page nobody, so they take none; ``important`` is for notify rules."""
     if not isinstance(spec, Mapping):
         raise Invalid(field, "invalid", f"{field} must be an object")
     delay = check_int(spec.get("delay_minutes", 0), f"{field}.delay_minutes", 0, MAX_DELAY_MINUTES)
+    kind = spec.get("kind")
+    kind = "notify" if kind is None else kind
+    if kind not in RULE_KINDS:
+        raise Invalid(f"{field}.kind", "invalid", f"{field}.kind must be one of {', '.join(RULE_KINDS)}")
+    important = spec.get("important")
+    important = False if important is None else important
+    if not isinstance(important, bool):
+        raise Invalid(f"{field}.important", "bool_type", f"{field}.important must be true or false")
     targets = spec.get("targets")
+    if kind != "notify":
+        if targets:
+            raise Invalid(f"{field}.targets", "not_allowed", f"a {kind} rule pages nobody: send no targets")
+        if important:
+            raise Invalid(f"{field}.important", "not_allowed", "important is only for a notify rule")
+        return {"delay_minutes": delay, "targets": [], "kind": kind, "important": False}
     if not isinstance(targets, list | tuple) or not targets:
         raise Invalid(f"{field}.targets", "required", f"{field}.targets needs at least one target")
     if len(targets) > MAX_TARGETS:
@@ -186,31 +203,43 @@ def _check_rule(spec: Any, field: str, known: Mapping[tuple[str, str], TargetRef
                 f"{field}.targets.{index}: {checked['type']} {checked['id']!r} is already in this rule",
             )
         stored.append(checked)
-    return {"delay_minutes": delay, "targets": stored}
+    return {"delay_minutes": delay, "targets": stored, "kind": kind, "important": important}
 
 
-def _set_rules(session: Session, tenant: Tenant, policy: EscalationPolicy, specs: Any, now: datetime) -> None:
-    """Replace the rule list; ``position`` is the index. A spec with the ``id`` of one of this
-    policy's rules updates that rule in place (its id stays); rules left out are deleted, and a
-    spec without ``id`` becomes a new rule with a new id."""
-    if not isinstance(specs, list | tuple) or not specs:
-        raise Invalid("rules", "required", "rules needs at least one rule: who is paged first")
-    if len(specs) > MAX_RULES:
-        raise Invalid("rules", "too_long", f"a policy has at most {MAX_RULES} rules")
-    every_target = [
+def rule_targets(specs: Iterable[Any]) -> list[Mapping[str, Any]]:
+    """Every target object among rule specs, to look them up with one ``lookup_targets``."""
+    return [
         target
         for spec in specs
         if isinstance(spec, Mapping) and isinstance(spec.get("targets"), list | tuple)
         for target in spec["targets"]
         if isinstance(target, Mapping)
     ]
-    known = lookup_targets(session, tenant, every_target)
+
+
+def _set_rules(
+    session: Session,
+    tenant: Tenant,
+    policy: EscalationPolicy,
+    specs: Any,
+    now: datetime,
+    *,
+    rules_required: bool = True,
+) -> None:
+    """Replace the rule list; ``position`` is the index. A spec with the ``id`` of one of this
+    policy's rules updates that rule in place (its id stays); rules left out are deleted, and a
+    spec without ``id`` becomes a new rule with a new id."""
+    if not isinstance(specs, list | tuple) or (rules_required and not specs):
+        raise Invalid("rules", "required", "rules needs at least one rule: who is paged first")
+    if len(specs) > MAX_RULES:
+        raise Invalid("rules", "too_long", f"a policy has at most {MAX_RULES} rules")
+    known = lookup_targets(session, tenant, rule_targets(specs))
     current = {rule.id: rule for rule in policy.rules}
     kept: list[EscalationRule] = []
     seen: set[str] = set()
     for position, spec in enumerate(specs):
         field = f"rules.{position}"
-        values = _check_rule(spec, field, known)
+        values = check_rule(spec, field, known)
         rule_id = spec.get("id")
         if rule_id is not None:
             if rule_id not in current:
@@ -220,8 +249,8 @@ def _set_rules(session: Session, tenant: Tenant, policy: EscalationPolicy, specs
             seen.add(rule_id)
             rule = current[rule_id]
             rule.position = position
-            rule.delay_minutes = values["delay_minutes"]
-            rule.targets = values["targets"]
+            for column, value in values.items():
+                setattr(rule, column, value)
         else:
             rule = EscalationRule(
                 id=new_id("escalation_rule"),
@@ -246,8 +275,10 @@ def create_policy(
     team_id: str | None = None,
     repeat_count: int = 0,
     repeat_delay_minutes: int = 0,
+    rules_required: bool = True,
 ) -> EscalationPolicy:
-    """A policy with its rules (first paged first), all checked before anything is written."""
+    """A policy with its rules (first paged first), all checked before anything is written.
+    ``rules_required=False`` allows an empty policy, which Grafana OnCall's chains start as."""
     policy = EscalationPolicy(
         id=new_id("escalation_policy"),
         org_id=tenant.org_id,
@@ -261,7 +292,7 @@ def create_policy(
         updated_at=now,
     )
     policy.rules = []
-    _set_rules(session, tenant, policy, list(rules), now)
+    _set_rules(session, tenant, policy, list(rules), now, rules_required=rules_required)
     session.add(policy)
     session.flush()
     return policy
@@ -277,16 +308,26 @@ def list_policies(
     tenant: Tenant,
     team_ids: tuple[str, ...] = (),
     query: str | None = None,
+    name: str | None = None,
+    oldest_first: bool = False,
     limit: int,
     offset: int,
 ) -> Page[EscalationPolicy]:
-    """Sorted by name; ``query`` matches part of the name, any case."""
+    """Sorted by name (or oldest first, as Grafana OnCall lists chains); ``query`` matches part of
+    the name, any case; ``name`` matches the whole name exactly."""
+    order = (
+        (EscalationPolicy.created_at, EscalationPolicy.id)
+        if oldest_first
+        else (EscalationPolicy.name, EscalationPolicy.id)
+    )
     stmt = (
         select(EscalationPolicy)
         .where(*tenant_filter(EscalationPolicy, tenant))
         .options(selectinload(EscalationPolicy.rules))
-        .order_by(EscalationPolicy.name, EscalationPolicy.id)
+        .order_by(*order)
     )
+    if name is not None:
+        stmt = stmt.where(EscalationPolicy.name == name)
     if team_ids:
         stmt = stmt.where(EscalationPolicy.team_id.in_(team_ids))
     if query:

@@ -340,15 +340,21 @@ def list_schedules(
     tenant: Tenant,
     team_ids: tuple[str, ...] = (),
     query: str | None = None,
+    name: str | None = None,
+    oldest_first: bool = False,
     limit: int,
     offset: int,
 ) -> Page[Schedule]:
+    """By name (or oldest first); ``query`` matches part of the name, ``name`` all of it."""
+    order = (Schedule.created_at, Schedule.id) if oldest_first else (Schedule.name, Schedule.id)
     stmt = (
         select(Schedule)
         .where(*tenant_filter(Schedule, tenant))
         .options(selectinload(Schedule.layers))
-        .order_by(Schedule.name, Schedule.id)
+        .order_by(*order)
     )
+    if name is not None:
+        stmt = stmt.where(Schedule.name == name)
     if team_ids:
         stmt = stmt.where(Schedule.team_id.in_(team_ids))
     if query:

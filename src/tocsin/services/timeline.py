@@ -13,7 +13,7 @@ from tocsin.domain.actor import Actor, Tenant
 from tocsin.ids import new_id
 from tocsin.services.errors import Invalid
 from tocsin.services.pagination import Page, paginate
-from tocsin.services.sql import tenant_filter
+from tocsin.services.sql import load, tenant_filter
 
 MAX_NOTE_CHARS = 10_000
 
@@ -96,3 +96,72 @@ def list_notes(*, session: Session, tenant: Tenant, incident_id: str, limit: int
         .order_by(Note.created_at, Note.id)
     )
     return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def _check_note_text(content: str) -> str:
+    text = content.strip()
+    if not text:
+        raise Invalid("content", "required", "a note needs some content")
+    if len(text) > MAX_NOTE_CHARS:
+        raise Invalid("content", "too_long", f"a note is at most {MAX_NOTE_CHARS} characters")
+    return text
+
+
+def get_note(*, session: Session, tenant: Tenant, note_id: str) -> Note:
+    """A note of the tenant by id; another org's note is not found."""
+    return load(session, Note, tenant, note_id, "note")
+
+
+def list_tenant_notes(
+    *, session: Session, tenant: Tenant, incident_id: str | None = None, limit: int, offset: int
+) -> Page[Note]:
+    """Notes across the tenant (or of one incident): newest incidents first, each incident's notes
+    oldest first, the order Grafana OnCall lists resolution notes in."""
+    stmt = (
+        select(Note)
+        .join(Incident, Incident.id == Note.incident_id)
+        .where(*tenant_filter(Note, tenant))
+        .order_by(Incident.created_at.desc(), Incident.id.desc(), Note.created_at, Note.id)
+    )
+    if incident_id is not None:
+        stmt = stmt.where(Note.incident_id == incident_id)
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def update_note(
+    *, session: Session, tenant: Tenant, note_id: str, content: str, actor: Actor, now: datetime
+) -> Note:
+    """New text for a note; the edit is on the incident's timeline."""
+    note = get_note(session=session, tenant=tenant, note_id=note_id)
+    text = _check_note_text(content)
+    if text != note.content:
+        note.content = text
+        incident = session.get_one(Incident, note.incident_id)
+        record(
+            session=session,
+            incident=incident,
+            type="note_updated",
+            message=f"{actor.name} edited a note",
+            actor=actor,
+            now=now,
+            data={"note_id": note.id},
+        )
+    session.flush()
+    return note
+
+
+def delete_note(*, session: Session, tenant: Tenant, note_id: str, actor: Actor, now: datetime) -> None:
+    """Remove a note; that it existed stays on the timeline."""
+    note = get_note(session=session, tenant=tenant, note_id=note_id)
+    incident = session.get_one(Incident, note.incident_id)
+    record(
+        session=session,
+        incident=incident,
+        type="note_deleted",
+        message=f"{actor.name} deleted a note",
+        actor=actor,
+        now=now,
+        data={"note_id": note.id},
+    )
+    session.delete(note)
+    session.flush()

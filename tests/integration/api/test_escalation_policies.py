@@ -79,17 +79,21 @@ def test_full_crud_with_rules_targets_and_services(orgs: OrgFactory) -> None:
     assert [{k: v for k, v in rule.items() if k != "id"} for rule in created["rules"]] == [
         {
             "position": 0,
+            "kind": "notify",
             "delay_minutes": 0,
             "targets": [{"type": "schedule", "id": loose_schedule, "name": "Loose", "schedule_id": None}],
+            "important": False,
         },
         {
             "position": 1,
+            "kind": "notify",
             "delay_minutes": 10,
             "targets": [
                 {"type": "user", "id": alice, "name": "Alice Smith", "schedule_id": None},
                 {"type": "team", "id": team, "name": "Payments", "schedule_id": team_schedule},
                 {"type": "team", "id": team, "name": "Payments", "schedule_id": None},
             ],
+            "important": False,
         },
     ]
     fetched = org.get(f"{PATH}/{created['id']}")

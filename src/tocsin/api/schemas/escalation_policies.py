@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from tocsin.api.schemas.common import Timestamp, WriteModel
 
 TargetType = Literal["user", "schedule", "team"]
+RuleKind = Literal["notify", "wait", "repeat", "resolve"]
 StrictInt = Annotated[int, Field(strict=True)]
 
 
@@ -29,11 +30,21 @@ class TargetBody(WriteModel):
 
 class RuleBody(WriteModel):
     """One level: ``targets`` are paged ``delay_minutes`` (0-1440) after the previous level (the first
-    level: after the trigger). In a PATCH, ``id`` keeps an existing rule's id."""
+    level: after the trigger). In a PATCH, ``id`` keeps an existing rule's id.
+
+    ``kind`` is ``notify`` by default. A ``wait`` rule pages nobody: its delay only delays what
+    follows. ``repeat`` goes back to the first rule (at most 5 times per escalation run, then on to
+    the next rule). ``resolve`` resolves the incident. Only notify rules take targets. An
+    ``important`` notify rule pages through its people's high-urgency notification rules, whatever
+    the incident's urgency."""
 
     id: str | None = None
+    kind: RuleKind | None = None
     delay_minutes: StrictInt = 0
-    targets: list[TargetBody] = Field(max_length=20, description="1-20 targets, no duplicates")
+    targets: list[TargetBody] = Field(
+        default_factory=list, max_length=20, description="1-20 targets, no duplicates (notify rules)"
+    )
+    important: bool | None = None
 
 
 class EscalationPolicyCreate(WriteModel):
@@ -67,8 +78,10 @@ class TargetRead(BaseModel):
 class RuleRead(BaseModel):
     id: str
     position: int
+    kind: RuleKind
     delay_minutes: int
     targets: list[TargetRead]
+    important: bool
 
 
 class ServiceRef(BaseModel):
@@ -113,8 +126,10 @@ class EscalationPolicyRead(BaseModel):
                 RuleRead(
                     id=rule.id,
                     position=rule.position,
+                    kind=rule.kind,
                     delay_minutes=rule.delay_minutes,
                     targets=[target(t) for t in rule.targets],
+                    important=rule.important,
                 )
                 for rule in policy.rules
             ],

@@ -91,6 +91,8 @@ def validation_body(message: str, details: Mapping[str, Any]) -> dict[str, Any]:
     ``detail`` for a body that is not JSON at all."""
     if details.get("reason") == "invalid_json":
         return {"detail": f"JSON parse error - {message}"}
+    if details.get("reason") == "bad_request":
+        return {str(details.get("field") or "detail"): message}
     field = str(details.get("field") or "non_field_errors")
     if field == "body":
         field = "non_field_errors"
@@ -116,13 +118,19 @@ def invalid(field: str, message: str) -> ApiError:
     return ApiError("VALIDATION_ERROR", message, {"field": field, "reason": "invalid"})
 
 
+def bad_request(message: str, field: str | None = None) -> ApiError:
+    """A 400 as Grafana's ``BadRequest(detail=...)`` writes it: ``{"detail": "<message>"}``, or
+    ``{"<field>": "<message>"}`` (a bare string, not a list) when upstream names a field that way."""
+    return ApiError("VALIDATION_ERROR", message, {"field": field or "detail", "reason": "bad_request"})
+
+
 async def _body(request: Request) -> dict[str, Any]:
     """The request body as a dict, whatever Grafana's clients sent: JSON, urlencoded form or
     multipart (DRF's parsers accept all three). An empty body is ``{}``."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()
-        return {name: value for name, value in form.items() if isinstance(value, str)}
+        async with request.form() as form:  # closes uploaded files' temporary spools
+            return {name: value for name, value in form.items() if isinstance(value, str)}
     raw = await request.body()
     if not raw.strip():
         return {}
