@@ -15,10 +15,31 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
-from ingest import HOST, NO_LIMIT, ROUTING_KEY, drive, free_port, seed, start, stop
+from ingest import HOST, NO_LIMIT, drive, free_port, seed, start, stop
+
+
+def batch_summary(port: int) -> str:
+    """Mean batch size and commit time, from the server's own histograms at ``/metrics``."""
+    with urllib.request.urlopen(f"http://{HOST}:{port}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        for name in (
+            "tocsin_ingest_batch_size_sum",
+            "tocsin_ingest_batch_size_count",
+            "tocsin_ingest_commit_seconds_sum",
+        ):
+            if line.startswith(name + " "):
+                values[name] = float(line.split()[1])
+    batches = values.get("tocsin_ingest_batch_size_count", 0.0) or 1.0
+    return (
+        f"batches {batches:.0f}, mean size {values.get('tocsin_ingest_batch_size_sum', 0.0) / batches:.1f}, "
+        f"mean apply+commit {1000 * values.get('tocsin_ingest_commit_seconds_sum', 0.0) / batches:.2f} ms"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="/tmp/tocsin-ingest-profile.txt")
     parser.add_argument("--format", default="raw", help="py-spy output format (raw, flamegraph, speedscope)")
     parser.add_argument("--synchronous", default="FULL")
+    parser.add_argument("--no-engine", action="store_true", help="TOCSIN_ENGINE_ENABLED=false")
     args = parser.parse_args(argv)
     args.loadgen = "wrk"
     workdir = Path(tempfile.mkdtemp(prefix="tocsin-profile-"))
@@ -43,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         "TOCSIN_RATELIMIT_ORG_ALERTS": NO_LIMIT,
     }
     env.pop("TOCSIN_REDIS_URL", None)
+    if args.no_engine:
+        env["TOCSIN_ENGINE_ENABLED"] = "false"
     server = None
     spy = None
     try:
@@ -54,16 +78,19 @@ def main(argv: list[str] | None = None) -> int:
         if py_spy:
             spy = subprocess.Popen(
                 [py_spy, "record", "-p", str(server.pid), "-o", args.out, "-f", args.format, "--threads",
-                 "-d", str(args.seconds), "-r", "200"],
+                 "--nonblocking", "-d", str(args.seconds), "-r", "200"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
             time.sleep(0.5)
         result = drive(port, args, key, uuid.uuid4().hex[:8])
-        print(f"events/s {result.events_per_second:.0f}  p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms")
+        print(
+            f"events/s {result.events_per_second:.0f}  p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms"
+        )
         if spy is not None:
             spy.wait(timeout=60)
             print(f"profile: {args.out}")
+        print(batch_summary(port))
         return 0
     finally:
         if server is not None:

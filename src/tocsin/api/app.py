@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import tocsin
+from tocsin.api import fastlane
 from tocsin.api.auth import KeyResolver
 from tocsin.api.compat import (
     grafana_integrations,
@@ -133,7 +134,7 @@ def create_app(
             if owns_db:
                 db.dispose()
 
-    app = FastAPI(
+    app = fastlane.App(
         title="Tocsin",
         version=tocsin.__version__,
         description="Self-hosted on-call and incident response. Native API as in spec 003.",
@@ -221,4 +222,5 @@ def create_app(
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observability, metrics=metrics)
+    fastlane.install(app, max_bytes=settings.max_body_bytes)  # POST /api/events, ahead of all the above
     return app

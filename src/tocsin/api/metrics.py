@@ -40,6 +40,7 @@ class Metrics:
             registry=self.registry,
         )
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._event_children: dict[tuple[str, str], Any] = {}
         self.events = Counter(
             "tocsin_events_ingested_total",
             "Events accepted and committed, by action and outcome",
@@ -70,6 +71,14 @@ class Metrics:
             self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def count_event(self, action: str, outcome: str) -> None:
+        """Count one committed event (children cached, as for requests)."""
+        key = (action, outcome)
+        child = self._event_children.get(key)
+        if child is None:
+            child = self._event_children[key] = self.events.labels(action, outcome)
+        child.inc()
 
     def observe_batch(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import cast
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import MemoryStorage, SlidingWindowCounterSupport, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
@@ -39,6 +39,9 @@ class Decision:
 
     def retry_after(self, now: float) -> int:
         return max(1, math.ceil(self.reset_at - now))
+
+
+_MAX_KEYS = 100_000
 
 
 @lru_cache(maxsize=256)
@@ -72,15 +75,32 @@ class RateLimiter:
             )
         self.storage: Storage = storage
         self._strategy = SlidingWindowCounterRateLimiter(storage)
+        # What ``SlidingWindowCounterRateLimiter.hit`` calls, called directly with the storage key
+        # remembered: ``RateLimitItem.key_for`` formats a string per call, the strategy adds a
+        # layer, and the ingest path counts three limits per event.
+        self._acquire = cast(SlidingWindowCounterSupport, storage).acquire_sliding_window_entry
+        self._keys: dict[tuple[RateLimitItem, str, str], str] = {}
 
     def limit_for(self, category: str, overrides: Mapping[str, str]) -> RateLimitItem:
         return _parse(overrides.get(category) or self.defaults[category])
+
+    def _key(self, item: RateLimitItem, category: str, identity: str) -> str:
+        cached = (item, category, identity)
+        key = self._keys.get(cached)
+        if key is None:
+            if len(self._keys) >= _MAX_KEYS:  # anonymous callers by address: keep it bounded
+                self._keys.clear()
+            key = self._keys[cached] = item.key_for(category, identity)
+        return key
+
+    async def _hit(self, item: RateLimitItem, category: str, identity: str) -> bool:
+        return await self._acquire(self._key(item, category, identity), item.amount, item.get_expiry(), 1)
 
     async def hit(self, category: str, identity: str, overrides: Mapping[str, str] | None = None) -> Decision:
         """Count one call of ``identity`` against ``category`` and say whether it may pass."""
         item = self.limit_for(category, overrides or {})
         try:
-            allowed = await self._strategy.hit(item, category, identity)
+            allowed = await self._hit(item, category, identity)
             stats = await self._strategy.get_window_stats(item, category, identity)
         except (StorageError, ConnectionError, OSError) as exc:
             raise LimiterUnavailable(str(exc)) from exc
@@ -102,7 +122,7 @@ class RateLimiter:
         which halves the limiter's work on the ingest path)."""
         item = self.limit_for(category, overrides or {})
         try:
-            if await self._strategy.hit(item, category, identity):
+            if await self._hit(item, category, identity):
                 return None
             stats = await self._strategy.get_window_stats(item, category, identity)
         except (StorageError, ConnectionError, OSError) as exc:

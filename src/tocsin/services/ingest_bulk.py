@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from tocsin.db.raw import RawSQL
@@ -53,6 +54,21 @@ _FACTS = (
     "SELECT team_id, escalation_policy_id, EXISTS (SELECT 1 FROM maintenance_windows "
     'WHERE service_id = ? AND start <= ? AND "end" > ?) FROM services WHERE id = ?'
 )
+
+
+class _BatchSQL(RawSQL):
+    """``RawSQL`` that formats each timestamp once per batch: an event's time goes into its alert,
+    and a new incident's into the incident, its timeline entry and its job (five times)."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self._times: dict[datetime, Any] = {}
+
+    def time(self, value: datetime) -> Any:
+        stamp = self._times.get(value)
+        if stamp is None:
+            stamp = self._times[value] = super().time(value)
+        return stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +194,7 @@ def _open_new(
 def ingest_triggers(*, session: Session, items: Sequence[IngestItem]) -> list[IngestResult]:
     """Apply a run of trigger events in bulk. Triggers commute (each opens the incident for its
     dedup key or adds to it), so grouping them by key loses nothing. Results follow ``items``."""
-    raw = RawSQL(session.connection())
+    raw = _BatchSQL(session.connection())
     keys = [item.event.dedup_key or uuid.uuid4().hex for item in items]
     by_integration: dict[str, tuple[IngestRoute, dict[str, list[int]]]] = {}
     for index, item in enumerate(items):

@@ -124,15 +124,15 @@ def normalise(raw: bytes) -> tuple[EventIn, Event]:
     return incoming, event
 
 
-async def post_event(request: Request) -> Response:
-    """Spec 003 / PagerDuty v2: ``202 {"status":"success","message":"Event processed","dedup_key"}``."""
-    state = request.app.state
-    key: KeyRecord = request.state.key
+async def accept(state: Any, key: KeyRecord, raw: bytes) -> IngestResult:
+    """Everything after the gate, shared by the fast lane (``api.fastlane``) and the Starlette route:
+    scope, validation, routing key, alert limits, then the group commit. ``state`` is the app's
+    ``State``. Raises ``ApiError`` for the client's mistakes."""
     if not grants(key.scopes, "events:write"):
         raise ApiError(
             "FORBIDDEN", "API key lacks the 'events:write' scope", {"required_scope": "events:write"}
         )
-    incoming, event = normalise(await request.body())
+    incoming, event = normalise(raw)
     route: IngestRoute | None = await state.routes.resolve(incoming.routing_key)
     if route is None or route.org_id != key.org_id or route.livemode != key.livemode:
         raise invalid("routing_key", "not_found", f"Unknown routing_key {incoming.routing_key!r}")
@@ -140,6 +140,17 @@ async def post_event(request: Request) -> Response:
         await state.alert_limits.check(route)
     item = IngestItem(route=route, event=event, actor=key.actor, now=state.clock.now())
     result: IngestResult = await state.committer.run(ingest_batch, item)
-    state.metrics.events.labels(event.action, result.outcome).inc()
-    body = {"status": "success", "message": "Event processed", "dedup_key": result.dedup_key}
-    return Response(orjson.dumps(body), status_code=202, media_type="application/json")
+    state.metrics.count_event(event.action, result.outcome)
+    return result
+
+
+def accepted_body(result: IngestResult) -> bytes:
+    return orjson.dumps({"status": "success", "message": "Event processed", "dedup_key": result.dedup_key})
+
+
+async def post_event(request: Request) -> Response:
+    """Spec 003 / PagerDuty v2: ``202 {"status":"success","message":"Event processed","dedup_key"}``.
+    Served by ``api.fastlane`` in the app; this route stays for the OpenAPI spec, the 405 on other
+    methods, and apps built without the lane."""
+    result = await accept(request.app.state, request.state.key, await request.body())
+    return Response(accepted_body(result), status_code=202, media_type="application/json")
