@@ -52,7 +52,10 @@ def check_instant(value: Any, field: str) -> datetime:
         raise Invalid(
             field, "timezone", f"{field} needs a time zone offset, e.g. 2024-01-15T09:00:00+01:00 or ...Z"
         )
-    instant: datetime = value.astimezone(UTC)
+    try:
+        instant: datetime = value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset falls off the calendar
+        raise Invalid(field, "range", f"{field} must be between 1970 and 3000") from None
     if not EARLIEST <= instant < LATEST:
         raise Invalid(field, "range", f"{field} must be between 1970 and 3000")
     return instant

@@ -118,6 +118,14 @@ def invalid(field: str, message: str) -> ApiError:
     return ApiError("VALIDATION_ERROR", message, {"field": field, "reason": "invalid"})
 
 
+def optional_string(body: dict[str, Any], field: str) -> str | None:
+    """``body[field]`` when it is a string or absent/null; any other JSON type is DRF's 400."""
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise invalid(field, "Not a valid string.")
+    return value
+
+
 def bad_request(message: str, field: str | None = None) -> ApiError:
     """A 400 as Grafana's ``BadRequest(detail=...)`` writes it: ``{"detail": "<message>"}``, or
     ``{"<field>": "<message>"}`` (a bare string, not a list) when upstream names a field that way."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from tocsin.api.compat.grafana_oncall.common import Body, SlashRouter, invalid
+from tocsin.api.compat.grafana_oncall.common import Body, SlashRouter, invalid, optional_string
 from tocsin.api.compat.grafana_oncall.pagination import page_of
 from tocsin.api.deps import Db, Now, ServicesRead, ServicesWrite
 from tocsin.services import escalation_policies
@@ -35,7 +35,7 @@ def _name(body: dict[str, Any], required: bool) -> dict[str, Any]:
             raise invalid("name", "This field may not be blank.")
         changes["name"] = name
     if "team_id" in body:
-        changes["team_id"] = body["team_id"] or None
+        changes["team_id"] = optional_string(body, "team_id") or None
     return changes
 
 

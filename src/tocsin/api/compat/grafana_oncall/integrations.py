@@ -30,7 +30,7 @@ from typing import Any, Final
 from fastapi import Request
 from starlette.responses import Response
 
-from tocsin.api.compat.grafana_oncall.common import Body, SlashRouter, bad_request, invalid
+from tocsin.api.compat.grafana_oncall.common import Body, SlashRouter, bad_request, invalid, optional_string
 from tocsin.api.compat.grafana_oncall.pagination import page_of
 from tocsin.api.compat.grafana_oncall.route_ids import route_id
 from tocsin.api.deps import Db, Now, ServicesRead, ServicesWrite
@@ -158,13 +158,6 @@ def _config(raw: Any, integration_type: str, current: dict[str, Any]) -> dict[st
     return config
 
 
-def _optional_string(body: dict[str, Any], field: str) -> str | None:
-    value = body.get(field)
-    if value is not None and not isinstance(value, str):
-        raise invalid(field, "Not a valid string.")
-    return value
-
-
 def _escalation_chain(body: dict[str, Any]) -> tuple[bool, str | None]:
     """Whether ``default_route.escalation_chain_id`` was given, and its value."""
     route = body.get("default_route")
@@ -231,14 +224,14 @@ def get_integration(
 @router.post("/integrations", status_code=201, summary="Create an integration (Grafana OnCall)")
 def create_integration(request: Request, body: Body, key: ServicesWrite, db: Db, now: Now) -> dict[str, Any]:
     integration_type = _type(body)
-    name = _optional_string(body, "name") or integration_type.replace("_", " ").title()
+    name = optional_string(body, "name") or integration_type.replace("_", " ").title()
     given, chain = _escalation_chain(body)
     spec = NewIntegration(
         name=name,
         type=integration_type,
-        team_id=_optional_string(body, "team_id"),
-        service_id=_optional_string(body, "service_id"),
-        description=_optional_string(body, "description_short"),
+        team_id=optional_string(body, "team_id"),
+        service_id=optional_string(body, "service_id"),
+        description=optional_string(body, "description_short"),
         config=_config(body["templates"], integration_type, {})
         if body.get("templates") is not None
         else None,
@@ -260,14 +253,14 @@ def _update(
         )
         changes: dict[str, Any] = {}
         if "name" in body:
-            name = _optional_string(body, "name")
+            name = optional_string(body, "name")
             if name is None:
                 raise invalid("name", "This field may not be null.")
             changes["name"] = name
         if "description_short" in body:
-            changes["description"] = _optional_string(body, "description_short")
+            changes["description"] = optional_string(body, "description_short")
         if "team_id" in body:
-            changes["team_id"] = _optional_string(body, "team_id")
+            changes["team_id"] = optional_string(body, "team_id")
         if body.get("templates") is not None:
             changes["config"] = _config(body["templates"], integration.type, dict(integration.config or {}))
         given, chain = _escalation_chain(body)

@@ -35,17 +35,23 @@ class PageRequest:
         return (self.number - 1) * self.size
 
 
-def _positive(raw: str | None, default: int) -> int:
-    if raw is None or not raw.strip().isdigit():
+MAX_PAGE = 2**31 // MAX_SIZE  # any page beyond is past the end; keeps OFFSET within a 32-bit bind
+
+
+def _positive(raw: str | None, default: int, most: int) -> int:
+    """A positive ASCII integer (``"²".isdigit()`` is true but not a number), at most ``most``;
+    anything else falls back to ``default``, as upstream."""
+    text = (raw or "").strip()
+    if not (text.isascii() and text.isdigit()):
         return default
-    value = int(raw.strip())
-    return value if value >= 1 else default
+    value = int(text) if len(text) <= 12 else most
+    return min(value, most) if value >= 1 else default
 
 
 def page_request(request: Request, default_size: int = DEFAULT_SIZE) -> PageRequest:
     """The page asked for, with Grafana's fallbacks and our cap."""
-    size = min(_positive(request.query_params.get("perpage"), default_size), MAX_SIZE)
-    return PageRequest(number=_positive(request.query_params.get("page"), 1), size=size)
+    size = _positive(request.query_params.get("perpage"), default_size, MAX_SIZE)
+    return PageRequest(number=_positive(request.query_params.get("page"), 1, MAX_PAGE), size=size)
 
 
 def fetch_page(
@@ -54,7 +60,7 @@ def fetch_page(
     """Run ``fetch(limit, offset)`` for the requested page; past the end, for the last page."""
     wanted = page_request(request, default_size)
     page = fetch(wanted.size, wanted.offset)
-    if not page.items and page.total > 0 and wanted.number > 1:
+    if not page.items and wanted.number > 1:
         last = PageRequest(number=max(1, math.ceil(page.total / wanted.size)), size=wanted.size)
         return last, fetch(last.size, last.offset)
     return wanted, page

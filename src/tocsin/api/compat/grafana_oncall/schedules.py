@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from tocsin.api.compat.grafana_oncall.common import Body, SlashRouter, invalid
+from tocsin.api.compat.grafana_oncall.common import Body, SlashRouter, invalid, optional_string
 from tocsin.api.compat.grafana_oncall.pagination import fetch_page, paginated, slice_page
 from tocsin.api.deps import Db, Now, SchedulesRead, SchedulesWrite
 from tocsin.services import ical_feeds, schedule_shifts, schedules
@@ -72,7 +72,7 @@ def _fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
                 )
             changes[field] = value
     if "team_id" in body:
-        changes["team_id"] = body["team_id"] or None
+        changes["team_id"] = optional_string(body, "team_id") or None
     return changes
 
 
@@ -177,9 +177,12 @@ def _date(raw: str | None, field: str) -> tuple[datetime, bool]:
         raise invalid(field, "This field is required.")
     for number, pattern in enumerate(DATE_FORMATS):
         try:
-            return datetime.strptime(raw.strip(), pattern).replace(tzinfo=UTC), number == 1
+            parsed = datetime.strptime(raw.strip(), pattern).replace(tzinfo=UTC)
         except ValueError:
             continue
+        if not 1970 <= parsed.year < 3000:  # as the native API's instants; 9999-12-31 + 1 day overflows
+            raise invalid(field, "Date must be between 1970 and 3000.")
+        return parsed, number == 1
     raise invalid(
         field, "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm, YYYY-MM-DD."
     )

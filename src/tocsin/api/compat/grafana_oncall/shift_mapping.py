@@ -19,6 +19,8 @@ UNIT_SECONDS = {"hours": 3600, "days": 86400, "weeks": 604800}
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_LENGTH = 1000
+MAX_SECONDS = 100 * 366 * 86400  # durations and intervals beyond a century are typos, not shifts
+MIN_YEAR, MAX_YEAR = 1970, 3000  # as the native API's instants
 DAY = 86400
 
 
@@ -152,6 +154,8 @@ def instant(body: dict[str, Any], field: str, zone: str, *, required: bool) -> d
         raise invalid(
             field, "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm:ss."
         ) from None
+    if not MIN_YEAR <= naive.year < MAX_YEAR:
+        raise invalid(field, f"Datetime must be between {MIN_YEAR} and {MAX_YEAR}.")
     return naive.replace(tzinfo=load_zone(zone)).astimezone(UTC)
 
 
@@ -159,11 +163,14 @@ def positive_int(body: dict[str, Any], field: str, default: int | None = None) -
     value = body.get(field, default)
     if value is None:
         raise invalid(field, "This field is required.")
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+    text = str(value).strip()
+    if isinstance(value, bool) or not isinstance(value, int | str) or not (text.isascii() and text.isdigit()):
         raise invalid(field, "A valid integer is required.")
-    number = int(str(value).strip())
+    number = int(text)
     if number < 1:
         raise invalid(field, "Ensure this value is greater than or equal to 1.")
+    if number > MAX_SECONDS:
+        raise invalid(field, f"Ensure this value is less than or equal to {MAX_SECONDS}.")
     return number
 
 
@@ -208,7 +215,11 @@ def layer_spec(body: dict[str, Any], kind: str, zone: str, schedule: Any) -> dic
     if kind == "single_event":
         refuse_fields(body, ("frequency", "by_day", "rolling_users"), kind)
         user = one_user(body)
-        unit = next(u for u in ("hours", "days", "weeks") if -(-duration // UNIT_SECONDS[u]) <= MAX_LENGTH)
+        unit = next(
+            (u for u in ("hours", "days", "weeks") if -(-duration // UNIT_SECONDS[u]) <= MAX_LENGTH), None
+        )
+        if unit is None:
+            raise invalid("duration", f"A single event lasts at most {MAX_LENGTH} weeks.")
         return {
             "name": name,
             "users": [user],
@@ -221,7 +232,7 @@ def layer_spec(body: dict[str, Any], kind: str, zone: str, schedule: Any) -> dic
     frequency = body.get("frequency")
     if frequency is None:
         raise invalid("frequency", "This field is required.")
-    if frequency not in FREQUENCIES:
+    if not isinstance(frequency, str) or frequency not in FREQUENCIES:
         raise invalid("frequency", f"Frequency {frequency!r} is not supported by Tocsin")
     unit = FREQUENCIES[str(frequency)]
     interval = positive_int(body, "interval", 1)

@@ -15,7 +15,6 @@ Grafana field; Grafana clients express delays as ``wait`` steps.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from tocsin.api.compat.grafana_oncall.common import bad_request, invalid
@@ -84,12 +83,12 @@ def _seconds(value: Any) -> int:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) <= 9:
             return int(text)
         parts = text.split(":")
-        if len(parts) == 3 and all(part.isdigit() for part in parts):
+        if len(parts) == 3 and all(part.isascii() and part.isdigit() and len(part) <= 6 for part in parts):
             hours, minutes, seconds = (int(part) for part in parts)
-            return int(timedelta(hours=hours, minutes=minutes, seconds=seconds).total_seconds())
+            return hours * 3600 + minutes * 60 + seconds
     raise bad_request("Invalid duration format")
 
 
