@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -154,6 +154,17 @@ def install_error_handlers(app: FastAPI) -> None:
             request, "CONFLICT", "The request conflicts with an existing record; retry or change it."
         )
 
+    async def on_data_error(request: Request, exc: Exception) -> Response:
+        # The database refused a value the checks let through: a NUL in a text field (PostgreSQL
+        # cannot store it) or a number past its column. The client's input, never our 500.
+        log.info("database refused a value, answered as 400: %s", exc)
+        return _render(
+            request,
+            "VALIDATION_ERROR",
+            "A value is out of range or holds characters that cannot be stored (such as NUL)",
+            {"field": "body", "reason": "invalid"},
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return _render(request, "INTERNAL_ERROR", "Internal server error; it has been logged.")
@@ -163,4 +174,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(Exception, on_unexpected)

@@ -68,6 +68,7 @@ class GroupCommitter:
         self._inline = inline
         self._pending: list[_Work] = []
         self._draining = False
+        self._drains: set[asyncio.Task[None]] = set()  # held so a running drain is never collected
         self._io: ThreadPoolExecutor | None = None
         self._observe = observe
         self._max_batch = max_batch
@@ -118,7 +119,9 @@ class GroupCommitter:
             self._draining = True
             # A task starts on the next turn of the loop: everything that arrived in this turn
             # has queued by then and goes in the first batch.
-            loop.create_task(self._drain())
+            drain = loop.create_task(self._drain())
+            self._drains.add(drain)
+            drain.add_done_callback(self._drains.discard)
         return await future
 
     async def _drain(self) -> None:
@@ -129,7 +132,21 @@ class GroupCommitter:
                 batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
                 live = [work for work in batch if not work.future.done()]  # a cancelled request: no commit
                 if live:
-                    await self._commit_split(live)
+                    try:
+                        await self._commit_split(live)
+                    except Exception as exc:
+                        # Whatever escaped (a broken connection in rollback): these callers get
+                        # the error, never a request left hanging; the next batch goes on.
+                        log.exception("ingest batch of %d failed outside its handlers", len(live))
+                        for work in live:
+                            _settle(work, None, exc)
+                    except BaseException:
+                        # Cancelled (shutdown): nothing more commits here, so nobody may wait.
+                        stopped = RuntimeError("ingest stopped before this event was committed")
+                        for work in live + self._pending:
+                            _settle(work, None, stopped)
+                        self._pending = []
+                        raise
         finally:
             self._draining = False
 
@@ -155,7 +172,14 @@ class GroupCommitter:
             await self._retry_alone(batch, exc)
             return
         try:
-            await loop.run_in_executor(self._io, transaction.__exit__, None, None, None)  # COMMIT
+            commit = loop.run_in_executor(self._io, transaction.__exit__, None, None, None)  # COMMIT
+        except RuntimeError as exc:  # the helper thread is gone (shutdown): roll back here
+            transaction.__exit__(type(exc), exc, exc.__traceback__)
+            for work in batch:
+                _settle(work, None, exc)
+            return
+        try:
+            await commit
         except Exception as exc:
             await self._retry_alone(batch, exc)
             return

@@ -242,7 +242,7 @@ def _set_rules(
         values = check_rule(spec, field, known)
         rule_id = spec.get("id")
         if rule_id is not None:
-            if rule_id not in current:
+            if not isinstance(rule_id, str) or rule_id not in current:
                 raise Invalid(f"{field}.id", "not_found", f"{field}.id: this policy has no rule {rule_id!r}")
             if rule_id in seen:
                 raise Invalid(f"{field}.id", "duplicate", f"{field}.id: rule {rule_id!r} is listed twice")

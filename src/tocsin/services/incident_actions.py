@@ -128,8 +128,8 @@ def act(
     now: datetime,
     snoozed_until: datetime | None = None,
 ) -> Incident:
-    """The API's action endpoints: load by id or number, then ``transition``."""
-    incident = get_incident(session=session, tenant=tenant, ref=ref)
+    """The API's action endpoints: load by id or number (locked), then ``transition``."""
+    incident = get_incident(session=session, tenant=tenant, ref=ref, for_update=True)
     if target == Status.OPEN and incident.status != Status.SNOOZED.value:
         raise Conflict(
             f"incident #{incident.number} is {incident.status}, not SNOOZED", {"status": incident.status}

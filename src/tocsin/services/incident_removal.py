@@ -26,7 +26,7 @@ from tocsin.services.sql import load
 
 def delete_incident(*, session: Session, tenant: Tenant, incident_id: str) -> None:
     """Remove the incident and everything that is only about it (see the module docstring)."""
-    incident = load(session, Incident, tenant, incident_id, "incident")
+    incident = load(session, Incident, tenant, incident_id, "incident", for_update=True)
     session.execute(
         delete(Job)
         .where(
@@ -56,7 +56,7 @@ def delete_incident(*, session: Session, tenant: Tenant, incident_id: str) -> No
 def wipe_incident(*, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime) -> int:
     """Erase the payload of every alert of the incident (the incident, its notes and timeline stay);
     the wipe itself goes on the timeline. Returns how many alerts were wiped."""
-    incident = load(session, Incident, tenant, incident_id, "incident")
+    incident = load(session, Incident, tenant, incident_id, "incident", for_update=True)
     result = session.execute(
         update(Alert)
         .where(Alert.org_id == tenant.org_id, Alert.incident_id == incident.id)

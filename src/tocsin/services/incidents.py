@@ -99,17 +99,21 @@ def list_incidents(
     return paginate(session, stmt, limit=limit, offset=offset)
 
 
-def get_incident(*, session: Session, tenant: Tenant, ref: str) -> Incident:
-    """By id (``inc_…``) or by per-org number (``42`` or ``#42``), as people say it out loud."""
+def get_incident(*, session: Session, tenant: Tenant, ref: str, for_update: bool = False) -> Incident:
+    """By id (``inc_…``) or by per-org number (``42`` or ``#42``), as people say it out loud.
+    ``for_update`` locks it for an action (see ``sql.load``)."""
     number = ref.removeprefix("#")
-    if number.isdigit():
-        incident = session.scalar(
-            select(Incident).where(*tenant_filter(Incident, tenant), Incident.number == int(number))
-        )
+    if number.isascii() and number.isdigit():
+        if len(number) > 10:  # past any per-org number, and past what the column can bind
+            raise NotFound("incident", ref)
+        stmt = select(Incident).where(*tenant_filter(Incident, tenant), Incident.number == int(number))
+        if for_update:
+            stmt = stmt.with_for_update(of=Incident)
+        incident = session.scalar(stmt)
         if incident is None:
             raise NotFound("incident", ref)
         return incident
-    return load(session, Incident, tenant, ref, "incident")
+    return load(session, Incident, tenant, ref, "incident", for_update=for_update)
 
 
 def find_open_by_dedup(

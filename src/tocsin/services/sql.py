@@ -21,14 +21,21 @@ def dialect_insert(bind: Session | Connection, model: Any) -> Any:
     return module.insert(model)
 
 
-def load(session: Session, model: type[M], tenant: Tenant, ident: str, resource: str) -> M:
-    """Load one row of the tenant or raise ``NotFound`` (also for another org's id)."""
+def load(
+    session: Session, model: type[M], tenant: Tenant, ident: str, resource: str, *, for_update: bool = False
+) -> M:
+    """Load one row of the tenant or raise ``NotFound`` (also for another org's id).
+
+    ``for_update`` locks the row on PostgreSQL until the transaction ends, so two concurrent
+    actions on it (two acknowledgements) run one after the other and the second sees the first's
+    result; SQLite's writers are serialised already."""
     table: Any = model
-    row: M | None = session.scalar(
-        select(table).where(
-            table.id == ident, table.org_id == tenant.org_id, table.livemode == tenant.livemode
-        )
+    stmt = select(table).where(
+        table.id == ident, table.org_id == tenant.org_id, table.livemode == tenant.livemode
     )
+    if for_update:
+        stmt = stmt.with_for_update(of=table)
+    row: M | None = session.scalar(stmt)
     if row is None:
         raise NotFound(resource, ident)
     return row

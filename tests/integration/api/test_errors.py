@@ -124,3 +124,15 @@ def test_openapi_and_docs(app_client: TestClient) -> None:
     assert "/api/events" in spec["paths"] and "/api/incidents" in spec["paths"]
     assert spec["paths"]["/api/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert app_client.get("/docs").status_code == 200
+
+
+def test_a_value_the_database_cannot_store_is_a_400_not_a_500(orgs: OrgFactory, db_url: str) -> None:
+    """PostgreSQL cannot store NUL in text; SQLite can. Either way the client never sees a 500."""
+    org = orgs.new()
+    response = org.post("/api/teams", json={"name": "Pay\x00ments"})
+    if db_url.startswith("postgresql"):
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+        assert org.get("/api/teams").json()["pagination"]["total"] == 0
+    else:
+        assert response.status_code == 201, response.text

@@ -262,6 +262,7 @@ def test_missing_fields_and_bad_bodies(orgs: OrgFactory) -> None:
         ({"repeat_delay_minutes": None}, "repeat_delay_minutes", "required"),
         ({"name": None}, "name", "required"),
         ({"rules": [{"id": other["rules"][0]["id"], **_user_rule(user)}]}, "rules.0.id", "not_found"),
+        ({"rules": [{"id": [rule_id], **_user_rule(user)}]}, "rules.0.id", "string_type"),
         ({"rules": [{"id": rule_id, **_user_rule(user)}, {"id": rule_id, **_user_rule(user)}]}, "rules.1.id", "duplicate"),
         ({"rules": [_user_rule(user)], "repeat_count": 99}, "repeat_count", "range"),
     ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -149,3 +150,66 @@ def test_stop_drains_what_was_submitted(database: Database, orgs: OrgFactory) ->
     ]
     committer.stop()
     assert all(f.done() and f.exception() is None for f in futures)
+
+
+def _inline_count(database: Database) -> Any:
+    """A handler that counts incidents in the batch's transaction (reads, so it commits nothing)."""
+
+    def count(*, session: Any, items: list[Any]) -> list[int]:
+        return [session.scalar(select(func.count()).select_from(Incident))] * len(items)
+
+    return count
+
+
+def test_inline_batch_failing_outside_its_handlers_answers_its_callers(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing escaping a batch may leave a request waiting forever: it gets the error, and the
+    next batch commits as usual."""
+    committer = GroupCommitter(database, inline=True)
+    committer.start()
+    real = committer._commit_split
+    calls = 0
+
+    async def broken_once(batch: list[Any]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("connection broke during rollback")
+        await real(batch)
+
+    monkeypatch.setattr(committer, "_commit_split", broken_once)
+    handler = _inline_count(database)
+
+    async def scenario() -> tuple[list[Any], Any]:
+        first = await asyncio.gather(*(committer.run(handler, n) for n in range(3)), return_exceptions=True)
+        second = await asyncio.wait_for(committer.run(handler, 99), timeout=10)
+        return first, second
+
+    try:
+        first, second = asyncio.run(scenario())
+    finally:
+        committer.stop()
+    assert [str(outcome) for outcome in first] == ["connection broke during rollback"] * 3
+    assert isinstance(second, int)
+
+
+def test_inline_commit_after_the_helper_thread_stopped_rolls_back(database: Database) -> None:
+    """A batch whose COMMIT can no longer be handed to the stopped helper thread is rolled back
+    and its callers told; the write lock is released for whoever comes next."""
+    committer = GroupCommitter(database, inline=True)
+    committer.start()
+    assert committer._io is not None
+    committer._io.shutdown(wait=True)  # as at shutdown, while requests are still arriving
+    handler = _inline_count(database)
+
+    async def scenario() -> Any:
+        return await asyncio.gather(committer.run(handler, 1), return_exceptions=True)
+
+    try:
+        [outcome] = asyncio.run(scenario())
+    finally:
+        committer.stop()
+    assert isinstance(outcome, RuntimeError)
+    with database.write() as session:  # the lock was released: a writer gets it at once
+        assert session.scalar(select(func.count()).select_from(Incident)) is not None

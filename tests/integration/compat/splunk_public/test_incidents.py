@@ -179,7 +179,12 @@ def test_bad_creates_and_commands_change_nothing(world: World) -> None:
         ({**good, "targets": [{"type": "EscalationPolicy", "slug": "ep_nope"}]}, 400),
         ({**good, "userName": "nobody"}, 404),
         ({k: v for k, v in good.items() if k != "userName"}, 400),
-    ]
+        # users and a policy together: the policy's first step would take over from the users
+        ({**good, "targets": [{"type": "User", "slug": "carol"},
+                              {"type": "EscalationPolicy", "slug": world.policy["id"]}]}, 400),
+        ({**good, "userName": "bob\x00"}, 400),
+        ({**good, "summary": "nul \x00 byte"}, 400),
+    ]  # fmt: skip
     for body, status in cases:
         expect_error(splunk.post("/api-public/v1/incidents", json=body), status)
     assert splunk.get("/api-public/v1/incidents").json() == {"incidents": []}

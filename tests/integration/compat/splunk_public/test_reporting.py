@@ -61,6 +61,9 @@ def test_filters_and_paging(world: World) -> None:
         {"incidentNumber": "²"},
         {"startedAfter": "yesterday"},
         {"startedAfter": "2030-01-08T00:00:00Z", "startedBefore": "2030-01-07T00:00:00Z"},
+        {"startedAfter": "0001-01-01T00:00:00+05:00"},
+        {"startedBefore": "9999-12-31T23:59:59-05:00"},
+        {"host": "db\x00"},
     ],
 )
 def test_bad_filters_are_400(world: World, params: dict[str, Any]) -> None:

@@ -24,6 +24,8 @@ def text(body: Mapping[str, Any], field: str, *, required: bool = True, limit: i
         raise invalid(field, f"{field} must be a string")
     if len(value) > limit:
         raise invalid(field, f"{field} is at most {limit} characters")
+    if "\x00" in value:
+        raise invalid(field, f"{field} may not contain NUL characters")
     return value.strip()
 
 
@@ -69,9 +71,12 @@ def instant(raw: Any, field: str, *, required: bool = True) -> datetime | None:
     if not isinstance(raw, str):
         raise invalid(field, f"{field} must be an ISO 8601 date-time string")
     try:
-        return datetime.fromisoformat(raw.strip().replace(" ", "+"))
+        value = datetime.fromisoformat(raw.strip().replace(" ", "+"))
     except ValueError:
         raise invalid(field, f"{field}: {raw!r} is not an ISO 8601 date-time") from None
+    if not 1970 <= value.year < 3000:  # as the native API; year 1 or 9999 with an offset overflows
+        raise invalid(field, f"{field} must be between 1970 and 3000")
+    return value
 
 
 def utc_instant(raw: str | None, field: str) -> datetime | None:

@@ -73,6 +73,12 @@ def create_incident(body: Body, key: IncidentsWrite, db: Db, now: Now) -> dict[s
         policies = [t for t in found if isinstance(t, EscalationPolicy)]
         if len({p.id for p in policies}) > 1:
             raise invalid("targets", "targets may name at most one EscalationPolicy")
+        if policies and len(policies) < len(found):
+            # Tocsin pages either people now or one policy; the policy's first step would take
+            # the incident over from the people, so they would silently never be paged.
+            raise invalid(
+                "targets", "targets may name users or one EscalationPolicy, not both: send two incidents"
+            )
         incident = responder_commands.open_incident(
             session=session,
             tenant=key.tenant,

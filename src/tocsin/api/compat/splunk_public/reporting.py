@@ -43,6 +43,8 @@ def _number(raw: str | None) -> int | None:
 def _text(raw: str | None, field: str) -> str | None:
     if raw is not None and len(raw) > MAX_FILTER:
         raise invalid(field, f"{field} is at most {MAX_FILTER} characters")
+    if raw is not None and "\x00" in raw:
+        raise invalid(field, f"{field} may not contain NUL characters")
     return raw
 
 
