@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from tocsin.db.models import TeamMember, User
 from tocsin.domain.actor import Tenant
 from tocsin.services import oncall
-from tocsin.services.errors import NotFound
 from tocsin.services.sql import tenant_filter
 
 
@@ -36,11 +35,10 @@ def people_of(session: Session, tenant: Tenant, ids: Iterable[str]) -> dict[str,
 
 
 def _on_call(session: Session, tenant: Tenant, schedule_id: str, at: datetime) -> list[str]:
-    try:
-        entries = oncall.on_call(session=session, tenant=tenant, schedule_id=schedule_id, at=at)
-    except NotFound:
-        return []
-    return [entry.user.id for entry in entries]
+    return [
+        user.id
+        for user in oncall.on_call_users(session=session, tenant=tenant, schedule_id=schedule_id, at=at)
+    ]
 
 
 def resolve_targets(

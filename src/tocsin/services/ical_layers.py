@@ -35,6 +35,7 @@ class TenantUser:
     id: str
     name: str
     email: str
+    username: str | None
 
 
 def check_ical_text(value: Any, field: str) -> str:
@@ -115,8 +116,10 @@ def calendar_of(text: str) -> Calendar:
 
 
 def tenant_users(session: Session, tenant: Tenant) -> list[TenantUser]:
-    rows = session.execute(select(User.id, User.name, User.email).where(*tenant_filter(User, tenant)))
-    return [TenantUser(row.id, row.name, row.email) for row in rows]
+    rows = session.execute(
+        select(User.id, User.name, User.email, User.username).where(*tenant_filter(User, tenant))
+    )
+    return [TenantUser(row.id, row.name, row.email, row.username) for row in rows]
 
 
 def users_by_key(users: Sequence[TenantUser]) -> dict[str, str]:

@@ -25,11 +25,11 @@ from tocsin.db.models import (
     Service,
     Team,
     TimelineEntry,
-    User,
 )
 from tocsin.domain.actor import Tenant
 from tocsin.domain.incident import Status
 from tocsin.services.errors import Invalid, NotFound
+from tocsin.services.schedules import user_refs
 from tocsin.services.sql import tenant_filter
 
 UNACKED: Final = "UNACKED"
@@ -177,12 +177,8 @@ def build_reports(session: Session, tenant: Tenant, incidents: Sequence[Incident
             policy_ids[incident.id].insert(0, incident.escalation_policy_id)
     user_ids = {u for users in paged_ids.values() for u in users}
     user_ids |= {e.actor_id for e in entries if e.actor_type == "user" and e.actor_id}
-    usernames: dict[str, str] = {
-        row.id: row.username
-        for row in session.execute(
-            select(User.id, User.username).where(*tenant_filter(User, tenant), User.id.in_(user_ids))
-        )
-        if row.username
+    usernames = {
+        ref.id: ref.username for ref in user_refs(session, tenant, user_ids).values() if ref.username
     }
     policies = {
         row.id: row

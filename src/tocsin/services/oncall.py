@@ -24,7 +24,7 @@ from tocsin.domain import layering
 from tocsin.domain import schedule as rota
 from tocsin.domain.actor import Tenant
 from tocsin.services import ical_layers
-from tocsin.services.errors import Invalid
+from tocsin.services.errors import Invalid, NotFound
 from tocsin.services.pagination import Page
 from tocsin.services.schedules import UserRef, check_instant, get_schedule, to_layer, user_refs
 from tocsin.services.sql import tenant_filter
@@ -186,7 +186,7 @@ def _snapshots(
     user_keys: dict[str, str] = {}
     if any(layer.source == "ical" for layer in layers):
         everyone = ical_layers.tenant_users(session, tenant)
-        users = {u.id: UserRef(u.id, u.name, u.email) for u in everyone}
+        users = {u.id: UserRef(u.id, u.name, u.email, u.username) for u in everyone}
         user_keys = ical_layers.users_by_key(everyone)
     layers_of: dict[str, list[ScheduleLayer]] = {}
     for layer in layers:
@@ -259,6 +259,16 @@ def on_call(*, session: Session, tenant: Tenant, schedule_id: str, at: datetime)
     at = check_instant(at, "at")
     snapshot = _snapshot(session, tenant, schedule_id, *_around(at))
     return snapshot.entries(snapshot.on_call_at(at))
+
+
+def on_call_users(*, session: Session, tenant: Tenant, schedule_id: str, at: datetime) -> list[UserRef]:
+    """Who ``schedule_id`` has on call at ``at``; nobody for a schedule deleted since (an
+    escalation rule or policy may still name it)."""
+    try:
+        entries = on_call(session=session, tenant=tenant, schedule_id=schedule_id, at=at)
+    except NotFound:
+        return []
+    return [entry.user for entry in entries]
 
 
 def shifts(

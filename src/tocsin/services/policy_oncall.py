@@ -8,7 +8,7 @@ Users targeted directly are paged but are not "on call": they have no shift to h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -19,8 +19,9 @@ from tocsin.db.models import EscalationPolicy, Schedule, Team, User
 from tocsin.domain import schedule as rota
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.services import directory, oncall
-from tocsin.services.errors import Invalid, NotFound
+from tocsin.services.errors import Invalid
 from tocsin.services.schedule_overrides import TakenShift, take_shift
+from tocsin.services.schedules import UserRef
 from tocsin.services.sql import tenant_filter
 
 
@@ -35,22 +36,9 @@ def schedule_ids(policy: EscalationPolicy) -> list[str]:
     return found
 
 
-def _usernames(session: Session, tenant: Tenant, user_ids: Iterable[str]) -> dict[str, str]:
-    wanted = set(user_ids)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(User.id, User.username).where(*tenant_filter(User, tenant), User.id.in_(wanted))
-    ).all()
-    return {row.id: row.username or row.id for row in rows}
-
-
-def _on_call_ids(session: Session, tenant: Tenant, schedule_id: str, at: datetime) -> list[str]:
-    try:
-        entries = oncall.on_call(session=session, tenant=tenant, schedule_id=schedule_id, at=at)
-    except NotFound:  # a rule may still name a schedule deleted since: it has nobody on call
-        return []
-    return [entry.user.id for entry in entries]
+def _handle(user: UserRef) -> str:
+    """How Splunk names a person: the username (every user gets one; the id if not)."""
+    return user.username or user.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,19 +58,18 @@ def on_call_now(*, session: Session, tenant: Tenant, now: datetime) -> list[Team
     A policy of no team is left out: Splunk On-Call has no such policy to show it under."""
     entries = directory.policies(session, tenant)
     by_schedule = {
-        schedule_id: _on_call_ids(session, tenant, schedule_id, now)
+        schedule_id: oncall.on_call_users(session=session, tenant=tenant, schedule_id=schedule_id, at=now)
         for entry in entries
         for schedule_id in schedule_ids(entry.policy)
     }
-    names = _usernames(session, tenant, {u for ids in by_schedule.values() for u in ids})
     result = []
     for team in directory.teams(session, tenant):
         policies = []
         for entry in entries:
             if entry.team is None or entry.team.id != team.id:
                 continue
-            ids = dict.fromkeys(u for s in schedule_ids(entry.policy) for u in by_schedule[s])
-            policies.append(PolicyOnCall(entry.policy, tuple(names[u] for u in ids if u in names)))
+            people = dict.fromkeys(_handle(u) for s in schedule_ids(entry.policy) for u in by_schedule[s])
+            policies.append(PolicyOnCall(entry.policy, tuple(people)))
         result.append(TeamOnCall(team, tuple(policies)))
     return result
 
@@ -110,7 +97,11 @@ def _take(
             now=now,
         )
         for schedule_id in schedules
-        if from_user.id in _on_call_ids(session, tenant, schedule_id, now)
+        if from_user.id
+        in {
+            u.id
+            for u in oncall.on_call_users(session=session, tenant=tenant, schedule_id=schedule_id, at=now)
+        }
     ]
     if not taken:
         raise Invalid("fromUser", "not_on_call", f"{from_user.username} is not on call now for {where}")
@@ -248,7 +239,7 @@ def policy_rotas(
             session=session, tenant=tenant, schedules=schedules, since=since, until=until
         )
     }
-    names = _usernames(session, tenant, {u for s in snapshots.values() for u in s.users})
+    names = {u.id: _handle(u) for s in snapshots.values() for u in s.users.values()}
     result = []
     for entry in entries:
         rotations: list[Rotation] = []

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.db.models import Schedule, ScheduleLayer, ScheduleOverride, User
+from tocsin.db.models import Schedule, ScheduleLayer, ScheduleOverride
 from tocsin.domain.actor import Tenant
 from tocsin.services import oncall
 from tocsin.services.sql import tenant_filter
@@ -80,21 +80,11 @@ def final_shifts(
         session=session, tenant=tenant, schedule_id=schedule_id, since=since, until=until
     )
     entries = snapshot.entries(snapshot.final(since, until))
-    ids = {entry.user.id for entry in entries}
-    handles = (
-        dict(
-            session.execute(
-                select(User.id, User.username).where(*tenant_filter(User, tenant), User.id.in_(ids))
-            ).all()
-        )
-        if ids
-        else {}
-    )
     return [
         FinalShift(
             user_id=entry.user.id,
             email=entry.user.email,
-            username=handles.get(entry.user.id),
+            username=entry.user.username,
             start=max(entry.start, since),
             end=min(entry.end, until),
         )

@@ -37,11 +37,13 @@ LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True, slots=True)
 class UserRef:
-    """Who a layer or shift names, as the API shows them."""
+    """Who a layer or shift names: as the native API shows them, and the handle Grafana OnCall and
+    Splunk On-Call name them by."""
 
     id: str
     name: str
     email: str
+    username: str | None
 
 
 def check_instant(value: Any, field: str) -> datetime:
@@ -392,14 +394,16 @@ def delete_schedule(*, session: Session, tenant: Tenant, schedule_id: str) -> No
 
 
 def user_refs(session: Session, tenant: Tenant, ids: Iterable[str]) -> dict[str, UserRef]:
-    """Name and email of the tenant's users among ``ids``; a deleted user is simply absent."""
+    """Name, email and username of the tenant's users among ``ids``; a deleted user is absent."""
     wanted = set(ids)
     if not wanted:
         return {}
     rows = session.execute(
-        select(User.id, User.name, User.email).where(*tenant_filter(User, tenant), User.id.in_(wanted))
+        select(User.id, User.name, User.email, User.username).where(
+            *tenant_filter(User, tenant), User.id.in_(wanted)
+        )
     )
-    return {row.id: UserRef(row.id, row.name, row.email) for row in rows}
+    return {row.id: UserRef(row.id, row.name, row.email, row.username) for row in rows}
 
 
 def layer_user_ids(schedules: Iterable[Schedule]) -> set[str]:

@@ -74,8 +74,7 @@ def take_request(
     )
     swap.override_id = override.id
     session.flush()
-    beneficiary = user_refs(session, tenant, [swap.beneficiary_id]).get(swap.beneficiary_id)
-    whose = beneficiary.name if beneficiary else swap.beneficiary_id
+    whose = _beneficiary_name(session, tenant, swap)
     schedule_events.record(
         session=session,
         tenant=tenant,
@@ -105,6 +104,12 @@ def take_request(
     return TakenSwap(swap=swap, override=override)
 
 
+def _beneficiary_name(session: Session, tenant: Tenant, swap: SwapRequest) -> str:
+    """Who asked, for the timeline; their id if they have been deleted since."""
+    beneficiary = user_refs(session, tenant, [swap.beneficiary_id]).get(swap.beneficiary_id)
+    return beneficiary.name if beneficiary else swap.beneficiary_id
+
+
 def expire_request(session: Session, *, tenant: Tenant, payload: Mapping[str, Any], now: datetime) -> str:
     """The engine's job at a window start: a request still open there expired; note it on the
     timeline (at the start). One taken, cancelled, moved or deleted since is left alone."""
@@ -118,8 +123,7 @@ def expire_request(session: Session, *, tenant: Tenant, payload: Mapping[str, An
         return "window moved; the job for the new start expires it"
     if swap.status != OPEN:
         return f"nothing to do: {swap.status}"
-    beneficiary = user_refs(session, tenant, [swap.beneficiary_id]).get(swap.beneficiary_id)
-    whose = beneficiary.name if beneficiary else swap.beneficiary_id
+    whose = _beneficiary_name(session, tenant, swap)
     schedule_events.record(
         session=session,
         tenant=tenant,

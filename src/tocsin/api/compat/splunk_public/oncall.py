@@ -112,6 +112,11 @@ def team_schedule(
         return {"team": render.team_ref(found), "schedules": [render.policy_schedule(r) for r in rotas]}
 
 
+def _handover_names(body: dict[str, Any]) -> tuple[str, str]:
+    """``fromUser`` and ``toUser`` of a take-on-call body, both required."""
+    return required_text(body, "fromUser", limit=100), required_text(body, "toUser", limit=100)
+
+
 def _result(to_user: str, taken: list[TakenShift]) -> dict[str, Any]:
     until = max(shift.override.end for shift in taken)
     count = len(taken)
@@ -121,12 +126,10 @@ def _result(to_user: str, taken: list[TakenShift]) -> dict[str, Any]:
 
 @router.patch("/v1/policies/{policy}/oncall/user", summary="Take on-call now for a policy (Splunk On-Call)")
 def take_for_policy(policy: str, body: Body, key: SchedulesWrite, db: Db, now: Now) -> dict[str, Any]:
-    from_name = required_text(body, "fromUser", limit=100)
-    to_name = required_text(body, "toUser", limit=100)
+    from_name, to_name = _handover_names(body)
     with db.write() as session:
         found = directory.policy_by_slug(session, key.tenant, policy)
-        from_user = handles.user_by_username(session, key.tenant, from_name)
-        to_user = handles.user_by_username(session, key.tenant, to_name)
+        from_user, to_user = (handles.user_by_username(session, key.tenant, n) for n in (from_name, to_name))
         taken = policy_oncall.take_for_policy(
             session=session,
             tenant=key.tenant,
@@ -145,12 +148,10 @@ def take_for_policy(policy: str, body: Body, key: SchedulesWrite, db: Db, now: N
     deprecated=True,
 )
 def take_for_team(team: str, body: Body, key: SchedulesWrite, db: Db, now: Now) -> dict[str, Any]:
-    from_name = required_text(body, "fromUser", limit=100)
-    to_name = required_text(body, "toUser", limit=100)
+    from_name, to_name = _handover_names(body)
     with db.write() as session:
         found = handles.team_by_slug(session, key.tenant, team)
-        from_user = handles.user_by_username(session, key.tenant, from_name)
-        to_user = handles.user_by_username(session, key.tenant, to_name)
+        from_user, to_user = (handles.user_by_username(session, key.tenant, n) for n in (from_name, to_name))
         taken = policy_oncall.take_for_team(
             session=session,
             tenant=key.tenant,
