@@ -21,15 +21,17 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from tocsin.api.auth import KeyResolver, secret_from_headers
+from tocsin.api.dialects import NATIVE, Credentials
 from tocsin.api.errors import ApiError, error_response
 from tocsin.api.metrics import Metrics
-from tocsin.api.ratelimit import Decision, LimiterUnavailable, RateLimiter
+from tocsin.api.middleware import Refused, admit
+from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes.events import accept, accepted_body
 from tocsin.api.usage import KeyUsageTracker
-from tocsin.domain.scopes import is_read_only
 from tocsin.services.errors import ServiceError
 
 log = logging.getLogger("tocsin.http")
@@ -47,9 +49,9 @@ class _Disconnected(Exception):
 class _Answer(Exception):
     """An early answer (413, 401, 403, 429, 503): status, body and headers, ready to send."""
 
-    def __init__(self, code: str, message: str, details: Mapping[str, Any] | None = None, **kw: Any) -> None:
-        super().__init__(code)
-        self.response = error_response(code, message, details, **kw)
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 class EventsLane:
@@ -159,48 +161,29 @@ class EventsLane:
 
     def _too_large(self) -> _Answer:
         return _Answer(
-            "PAYLOAD_TOO_LARGE",
-            f"Request body is larger than {self.max_bytes} bytes",
-            {"max_bytes": self.max_bytes},
+            error_response(
+                "PAYLOAD_TOO_LARGE",
+                f"Request body is larger than {self.max_bytes} bytes",
+                {"max_bytes": self.max_bytes},
+            )
         )
 
     async def _gate(self, scope: Scope, headers: dict[str, str]) -> tuple[Any, dict[str, str]]:
-        """``api.middleware.ApiGate`` for this one route in the native dialect: the key, and the
+        """``api.middleware.admit`` for this one route in the native dialect: the key, and the
         X-RateLimit headers every later answer carries."""
-        secret = secret_from_headers(headers)
-        record = await self.resolver.resolve(secret) if secret else None
-        decision: Decision
         try:
-            if record is None:
-                # Unauthenticated callers are throttled by address, so guessing keys is slow too.
-                client = scope.get("client")
-                decision = await self.limiter.hit("read", f"anon:{client[0] if client else 'unknown'}")
-            else:
-                decision = await self.limiter.hit("events", record.id, record.org_rate_limits)
-        except LimiterUnavailable:
-            log.error("rate limiter store unreachable; refusing request")
-            raise _Answer(
-                "SERVICE_UNAVAILABLE", "Rate limiter unavailable; retry shortly", headers={"Retry-After": "5"}
-            ) from None
-        limit_headers = decision.headers()
-        if not decision.allowed:
-            retry = decision.retry_after(time.time())
-            raise _Answer(
-                "RATE_LIMITED",
-                f"Too many requests. Retry after {retry} seconds.",
-                {"limit": decision.limit},
-                headers={**limit_headers, "Retry-After": str(retry)},
-                extra={"retry_after": retry},
+            return await admit(
+                resolver=self.resolver,
+                limiter=self.limiter,
+                usage=self.usage,
+                dialect=NATIVE,
+                credentials=Credentials(secret_from_headers(headers)),
+                method="POST",
+                path=PATH,
+                client=scope.get("client"),
             )
-        if record is None:
-            message = "Invalid API key" if secret else "Missing API key: send Authorization: Bearer sk_..."
-            raise _Answer("UNAUTHORIZED", message, headers=limit_headers)
-        if is_read_only(record.scopes):
-            raise _Answer(
-                "FORBIDDEN", "This API key is read-only: only GET requests are allowed", headers=limit_headers
-            )
-        self.usage.track(record.id)
-        return record, limit_headers
+        except Refused as refused:
+            raise _Answer(refused.render(NATIVE)) from None
 
 
 def _encode(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:

@@ -5,19 +5,22 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tocsin.api.auth import KeyResolver
-from tocsin.api.dialects import NATIVE, Dialects
+from tocsin.api.dialects import NATIVE, Credentials, Dialect, Dialects
 from tocsin.api.errors import error_response
 from tocsin.api.metrics import Metrics
 from tocsin.api.ratelimit import LimiterUnavailable, RateLimiter
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.domain.scopes import is_read_only
+from tocsin.services.keys import KeyRecord
 
 log = logging.getLogger("tocsin.http")
 
@@ -139,10 +142,82 @@ def rate_category(method: str, path: str) -> str:
     return "read" if method in READ_METHODS else "write"
 
 
+class Refused(Exception):
+    """What the gate answers instead of the route, in any dialect's words (``render``)."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+        self.details, self.headers, self.extra = details, headers, extra
+
+    def render(self, dialect: Dialect) -> Response:
+        return dialect.render(self.code, self.message, self.details, self.headers, self.extra)
+
+
+async def admit(
+    *,
+    resolver: KeyResolver,
+    limiter: RateLimiter,
+    usage: KeyUsageTracker,
+    dialect: Dialect,
+    credentials: Credentials,
+    method: str,
+    path: str,
+    client: tuple[str, int] | None,
+) -> tuple[KeyRecord, dict[str, str]]:
+    """Who is calling (401/403), may they write (403 for read-only keys), may they call again (429,
+    or 503 if the limiter's store is down): the key and the X-RateLimit headers every answer
+    carries, or ``Refused``. One decision for the gate and the events lane (``api.fastlane``)."""
+    secret = credentials.secret
+    record = await resolver.resolve(secret) if secret else None
+    if record is not None and not dialect.admits(record, credentials):
+        record = None
+    try:
+        if record is None:
+            # Unauthenticated callers are throttled by address, so guessing keys is slow too.
+            decision = await limiter.hit("read", f"anon:{client[0] if client else 'unknown'}")
+        else:
+            decision = await limiter.hit(rate_category(method, path), record.id, record.org_rate_limits)
+    except LimiterUnavailable:
+        log.error("rate limiter store unreachable; refusing request")
+        raise Refused(
+            "SERVICE_UNAVAILABLE", "Rate limiter unavailable; retry shortly", headers={"Retry-After": "5"}
+        ) from None
+    headers = decision.headers()
+    if not decision.allowed:
+        retry = decision.retry_after(time.time())
+        raise Refused(
+            "RATE_LIMITED",
+            f"Too many requests. Retry after {retry} seconds.",
+            {"limit": decision.limit},
+            headers={**headers, "Retry-After": str(retry)},
+            extra={"retry_after": retry},
+        )
+    if record is None:
+        missing = not secret
+        message = "Missing API key: send Authorization: Bearer sk_..." if missing else "Invalid API key"
+        raise Refused("UNAUTHORIZED", message, {"missing": missing}, headers=headers)
+    if method not in READ_METHODS and is_read_only(record.scopes):
+        raise Refused(
+            "FORBIDDEN",
+            "This API key is read-only: only GET requests are allowed",
+            {"read_only": True},
+            headers=headers,
+        )
+    usage.track(record.id)
+    return record, headers
+
+
 class ApiGate:
-    """For every API dialect's URL space (``api.dialects``): who is calling (401/403 in the
-    dialect's words), may they write (403 for read-only keys), may they call again (429, or 503 if
-    the limiter's store is down), and the X-RateLimit headers on every answer."""
+    """For every API dialect's URL space (``api.dialects``): ``admit`` before any route runs, the
+    refusal in the dialect's words, and the X-RateLimit headers on every answer."""
 
     def __init__(
         self,
@@ -166,59 +241,20 @@ class ApiGate:
         if dialect is None or path in self.open_paths:
             await self.app(scope, receive, send)
             return
-        method: str = scope["method"]
-        credentials = dialect.credentials(Headers(scope=scope))
-        secret = credentials.secret
-        record = await self.resolver.resolve(secret) if secret else None
-        if record is not None and not dialect.admits(record, credentials):
-            record = None
         try:
-            if record is None:
-                # Unauthenticated callers are throttled by address, so guessing keys is slow too.
-                client = scope.get("client")
-                identity = f"anon:{client[0] if client else 'unknown'}"
-                decision = await self.limiter.hit("read", identity)
-            else:
-                decision = await self.limiter.hit(
-                    rate_category(method, path), record.id, record.org_rate_limits
-                )
-        except LimiterUnavailable:
-            log.error("rate limiter store unreachable; refusing request")
-            response = dialect.render(
-                "SERVICE_UNAVAILABLE",
-                "Rate limiter unavailable; retry shortly",
-                headers={"Retry-After": "5"},
+            record, headers = await admit(
+                resolver=self.resolver,
+                limiter=self.limiter,
+                usage=self.usage,
+                dialect=dialect,
+                credentials=dialect.credentials(Headers(scope=scope)),
+                method=scope["method"],
+                path=path,
+                client=scope.get("client"),
             )
-            await response(scope, receive, send)
+        except Refused as refused:
+            await refused.render(dialect)(scope, receive, send)
             return
-        headers = decision.headers()
-        if not decision.allowed:
-            retry = decision.retry_after(time.time())
-            response = dialect.render(
-                "RATE_LIMITED",
-                f"Too many requests. Retry after {retry} seconds.",
-                {"limit": decision.limit},
-                headers={**headers, "Retry-After": str(retry)},
-                extra={"retry_after": retry},
-            )
-            await response(scope, receive, send)
-            return
-        if record is None:
-            missing = not secret
-            message = "Missing API key: send Authorization: Bearer sk_..." if missing else "Invalid API key"
-            response = dialect.render("UNAUTHORIZED", message, {"missing": missing}, headers=headers)
-            await response(scope, receive, send)
-            return
-        if method not in READ_METHODS and is_read_only(record.scopes):
-            response = dialect.render(
-                "FORBIDDEN",
-                "This API key is read-only: only GET requests are allowed",
-                {"read_only": True},
-                headers=headers,
-            )
-            await response(scope, receive, send)
-            return
-        self.usage.track(record.id)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["key"] = record
 
