@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -60,11 +61,30 @@ def _base_url(ctx: JobContext) -> str:
     return str(getattr(ctx.config, "base_url", "http://127.0.0.1:8080")).rstrip("/")
 
 
+def _incident_page(
+    incident: page_delivery.Announcement, job: ClaimedJob, base_url: str, **extra: Any
+) -> Page:
+    """The incident's part of a page or room post; ``extra`` adds the recipient, links or event."""
+    return Page(
+        idempotency_key=job.key,
+        incident_id=incident.incident_id,
+        incident_number=incident.number,
+        title=incident.title,
+        status=incident.status,
+        urgency=incident.urgency,
+        service_name=incident.service_name,
+        incident_url=f"{base_url}/api/incidents/{incident.incident_id}",
+        description=incident.description,
+        source=incident.source,
+        **extra,
+    )
+
+
 def _page(plan: page_delivery.PagePlan, job: ClaimedJob, base_url: str, now: datetime) -> Page:
     def link(action: links.Action) -> str:
         token = links.make_token(
             plan.link_key,
-            incident_id=plan.incident_id,
+            incident_id=plan.incident.incident_id,
             action=action,
             tenant=job.tenant,
             user_id=plan.user_id,
@@ -73,18 +93,11 @@ def _page(plan: page_delivery.PagePlan, job: ClaimedJob, base_url: str, now: dat
         )
         return f"{base_url}/links/{token}"
 
-    return Page(
-        idempotency_key=job.key,
-        incident_id=plan.incident_id,
-        incident_number=plan.number,
-        title=plan.title,
-        status=plan.status,
-        urgency=plan.urgency,
-        service_name=plan.service_name,
-        incident_url=f"{base_url}/api/incidents/{plan.incident_id}",
+    return _incident_page(
+        plan.incident,
+        job,
+        base_url,
         recipient_name=plan.user_name,
-        description=plan.description,
-        source=plan.source,
         ack_url=link("acknowledge"),
         resolve_url=link("resolve"),
     )
@@ -135,7 +148,7 @@ async def send_page(job: ClaimedJob, ctx: JobContext) -> str | None:
     base_url = _base_url(ctx)
     page = _page(plan, job, base_url, ctx.now())
     try:
-        channel = channels.channel_for(plan.type, livemode=plan.livemode)
+        channel = channels.channel_for(plan.type, livemode=plan.incident.livemode)
         receipt = await channel.send(plan.address, page)
         if journal is not None:
             journal.record(job.id)  # no await since the provider answered: nothing can run between
@@ -155,7 +168,7 @@ async def send_page(job: ClaimedJob, ctx: JobContext) -> str | None:
     except Permanent as error:
         await asyncio.to_thread(_record, ctx, job, "failed", error.reason, "failed")
         raise GiveUp(error.reason) from None
-    outcome = "sent" if plan.livemode else "sink"
+    outcome = "sent" if plan.incident.livemode else "sink"
     await asyncio.to_thread(_record, ctx, job, outcome, None, "done")
     return Settled(f"{outcome}: {receipt.provider_id or ''}".rstrip(": "))
 
@@ -180,20 +193,9 @@ async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
     channels: ChannelSource = ctx.extras["channels"]
     base_url = _base_url(ctx)
     event = str(job.payload["event"])
-    page = Page(
-        idempotency_key=job.key,
-        incident_id=plan.incident_id,
-        incident_number=plan.number,
-        title=plan.title,
-        # The state the event announces, not whatever the incident has moved on to since.
-        status=_EVENT_STATUS.get(event, plan.status),
-        urgency=plan.urgency,
-        service_name=plan.service_name,
-        incident_url=f"{base_url}/api/incidents/{plan.incident_id}",
-        description=plan.description,
-        source=plan.source,
-        event=event,
-    )
+    # The state the event announces, not whatever the incident has moved on to since.
+    shown = replace(plan, status=_EVENT_STATUS.get(event, plan.status))
+    page = _incident_page(shown, job, base_url, event=event)
     try:
         channel = channels.channel_for(str(job.payload["type"]), livemode=plan.livemode)
         receipt = await channel.send(str(job.payload["address"]), page)

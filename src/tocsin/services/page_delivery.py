@@ -31,8 +31,8 @@ def incident_of(session: Session, tenant: Tenant, incident_id: str) -> Incident 
 
 
 @dataclass(frozen=True, slots=True)
-class PagePlan:
-    """What the engine needs to send one page, read in a short transaction before sending."""
+class Announcement:
+    """An incident as a page or a service's room shows it (a room gets no personal links)."""
 
     incident_id: str
     number: int
@@ -42,11 +42,34 @@ class PagePlan:
     urgency: str
     source: str | None
     service_name: str
+    livemode: bool
+
+
+def _announcement(session: Session, incident: Incident) -> Announcement:
+    service_name = session.scalar(select(Service.name).where(Service.id == incident.service_id)) or ""
+    return Announcement(
+        incident_id=incident.id,
+        number=incident.number,
+        title=incident.title,
+        description=incident.description,
+        status=incident.status,
+        urgency=incident.urgency,
+        source=incident.source,
+        service_name=service_name,
+        livemode=incident.livemode,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PagePlan:
+    """What the engine needs to send one page, read in a short transaction before sending: the
+    incident, who is paged where, and the key that signs their one-click links."""
+
+    incident: Announcement
     user_id: str
     user_name: str
     type: str
     address: str
-    livemode: bool
     link_key: str
 
 
@@ -61,56 +84,19 @@ def plan_page(
         return "superseded by a later escalation run"
     if incident.status != Status.OPEN.value:
         return f"incident is {incident.status}; page not sent"
-    service_name = session.scalar(select(Service.name).where(Service.id == incident.service_id)) or ""
     return PagePlan(
-        incident_id=incident.id,
-        number=incident.number,
-        title=incident.title,
-        description=incident.description,
-        status=incident.status,
-        urgency=incident.urgency,
-        source=incident.source,
-        service_name=service_name,
+        incident=_announcement(session, incident),
         user_id=str(payload["user_id"]),
         user_name=str(payload.get("user_name") or ""),
         type=str(payload["type"]),
         address=str(payload["address"]),
-        livemode=incident.livemode,
         link_key=link_key,
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Announcement:
-    """An incident as a service's room is told about it (no personal ack/resolve links)."""
-
-    incident_id: str
-    number: int
-    title: str
-    description: str | None
-    status: str
-    urgency: str
-    source: str | None
-    service_name: str
-    livemode: bool
-
-
 def plan_announcement(session: Session, *, tenant: Tenant, incident_id: str) -> Announcement | None:
     incident = incident_of(session, tenant, incident_id)
-    if incident is None:
-        return None
-    service_name = session.scalar(select(Service.name).where(Service.id == incident.service_id)) or ""
-    return Announcement(
-        incident_id=incident.id,
-        number=incident.number,
-        title=incident.title,
-        description=incident.description,
-        status=incident.status,
-        urgency=incident.urgency,
-        source=incident.source,
-        service_name=service_name,
-        livemode=incident.livemode,
-    )
+    return None if incident is None else _announcement(session, incident)
 
 
 def record_page(
