@@ -5,12 +5,14 @@ maps and what does not round-trip is described there."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from tocsin.api.compat.grafana_oncall.common import invalid
 from tocsin.domain.restrictions import load_zone
+from tocsin.services.errors import Invalid
 from tocsin.services.schedule_layers import Shift
+from tocsin.services.schedules import check_instant
 
 FORMAT = "%Y-%m-%dT%H:%M:%S"
 TYPES = ("single_event", "recurrent_event", "rolling_users", "override")
@@ -20,7 +22,6 @@ DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_LENGTH = 1000
 MAX_SECONDS = 100 * 366 * 86400  # durations and intervals beyond a century are typos, not shifts
-MIN_YEAR, MAX_YEAR = 1970, 3000  # as the native API's instants
 DAY = 86400
 
 
@@ -154,9 +155,10 @@ def instant(body: dict[str, Any], field: str, zone: str, *, required: bool) -> d
         raise invalid(
             field, "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm:ss."
         ) from None
-    if not MIN_YEAR <= naive.year < MAX_YEAR:
-        raise invalid(field, f"Datetime must be between {MIN_YEAR} and {MAX_YEAR}.")
-    return naive.replace(tzinfo=load_zone(zone)).astimezone(UTC)
+    try:  # the native bounds (1970-3000), and year 1 or 9999 that a zone pushes off the calendar
+        return check_instant(naive.replace(tzinfo=load_zone(zone)), field)
+    except Invalid as error:
+        raise invalid(field, error.message) from None
 
 
 def positive_int(body: dict[str, Any], field: str, default: int | None = None) -> int:

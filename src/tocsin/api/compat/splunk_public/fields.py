@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tocsin.api.compat.splunk_public.common import invalid
+from tocsin.services.schedules import EARLIEST, LATEST
 
 MAX_TEXT = 1024
 MAX_ITEMS = 100
@@ -74,8 +75,10 @@ def instant(raw: Any, field: str, *, required: bool = True) -> datetime | None:
         value = datetime.fromisoformat(raw.strip().replace(" ", "+"))
     except ValueError:
         raise invalid(field, f"{field}: {raw!r} is not an ISO 8601 date-time") from None
-    if not 1970 <= value.year < 3000:  # as the native API; year 1 or 9999 with an offset overflows
-        raise invalid(field, f"{field} must be between 1970 and 3000")
+    # The native bounds; checked on the wall time too, as year 1 or 9999 with an offset cannot even
+    # be converted to UTC (a naive time is placed in its zone by the caller).
+    if not EARLIEST.year <= value.year < LATEST.year:
+        raise invalid(field, f"{field} must be between {EARLIEST.year} and {LATEST.year}")
     return value
 
 
