@@ -85,12 +85,3 @@ def team_by_slug(session: Session, tenant: Tenant, slug: str) -> Team:
     if team is None:
         raise NotFound("team", slug)
     return team
-
-
-def users_by_username(session: Session, tenant: Tenant, usernames: list[str]) -> dict[str, User]:
-    """The users among ``usernames`` that exist, by lowercase username (one query)."""
-    wanted = {name.strip().lower() for name in usernames}
-    if not wanted:
-        return {}
-    rows = session.scalars(select(User).where(*tenant_filter(User, tenant), User.username.in_(wanted)))
-    return {user.username or "": user for user in rows}
