@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -437,6 +438,9 @@ def test_a_429_is_waited_out_with_a_note(orgs: OrgFactory, server: str, tmp_path
     ]
     cli = Cli(server, org.key, tmp_path / "config")
     # show reads the incident, its timeline and its notes: the third read of the second is refused.
+    # The limiter's windows are whole seconds and it floors the previous window's weighted share,
+    # so three reads straddling a second's edge would all pass: start them just after one begins.
+    time.sleep(1 - time.time() % 1 + 0.01)
     result = cli("incidents", "show", str(number), "--json")
     assert result.exit_code == 0, result.stderr
     assert "Rate limited (429); retrying in" in result.stderr
