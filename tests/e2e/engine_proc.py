@@ -18,6 +18,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -190,3 +192,46 @@ class PagingWorld:
 def duplicates(message_ids: list[str]) -> dict[str, int]:
     """Message-IDs seen more than once (each page's Message-ID comes from its idempotency key)."""
     return {mid: n for mid, n in Counter(message_ids).items() if n > 1}
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A message the process SMTP server queued: the parsed mail and its envelope recipients."""
+
+    message: EmailMessage
+    rcpt_tos: list[str]
+
+
+class SmtpProcess:
+    """A real SMTP server in a process of its own: aiosmtpd's ``Mailbox`` handler writes each message
+    into a maildir before it answers 250, as an MTA queues it. Kept out of the test process so the
+    time between "queued" and "the client read the 250" is the client's and the network's alone,
+    not however long a busy test process takes to schedule its server thread."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.maildir = workdir / "maildir"
+        self.host = HOST
+        self.port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> SmtpProcess:
+        command = [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{HOST}:{self.port}",
+                   "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)]  # fmt: skip
+        self._process = start(command, dict(os.environ), self.maildir.with_suffix(".log"), self.port)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._process is not None:
+            stop(self._process)
+
+    @property
+    def messages(self) -> list[Delivered]:
+        if not self.maildir.exists():
+            return []
+        found = []
+        for folder in ("new", "cur"):
+            for path in sorted((self.maildir / folder).glob("*")):
+                message = message_from_bytes(path.read_bytes(), policy=policy.default)
+                recipients = [r.strip() for r in str(message.get("X-RcptTo", "")).split(",") if r.strip()]
+                found.append(Delivered(message, recipients))  # type: ignore[arg-type]
+        return found

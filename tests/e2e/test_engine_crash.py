@@ -12,23 +12,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.e2e.engine_proc import PagingWorld, duplicates, free_port, stop
+from tests.e2e.engine_proc import PagingWorld, SmtpProcess, duplicates, free_port, stop
 from tests.factories.smtp import SmtpServer
 
 INCIDENTS = 3
 
 
-def _recipients(smtp: SmtpServer, world: PagingWorld) -> list[str]:
+def _recipients(smtp: SmtpServer | SmtpProcess, world: PagingWorld) -> list[str]:
     return [rcpt for mail in smtp.messages for rcpt in mail.rcpt_tos if rcpt in world.people]
 
 
-def _ours(smtp: SmtpServer, world: PagingWorld) -> list[str]:
+def _ours(smtp: SmtpServer | SmtpProcess, world: PagingWorld) -> list[str]:
     return [
         str(mail.message["Message-ID"]) for mail in smtp.messages if set(mail.rcpt_tos) <= set(world.people)
     ]
 
 
-def _settle(smtp: SmtpServer, world: PagingWorld, expected: int) -> None:
+def _settle(smtp: SmtpServer | SmtpProcess, world: PagingWorld, expected: int) -> None:
     deadline = time.monotonic() + 60
     while len(_ours(smtp, world)) < expected and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -40,7 +40,7 @@ def _settle(smtp: SmtpServer, world: PagingWorld, expected: int) -> None:
 @pytest.mark.parametrize("round_", range(4))
 def test_kill_9_mid_escalation_then_restart_pages_each_exactly_once(tmp_path: Path, round_: int) -> None:
     rng = random.Random(f"{round_}-{os.getpid()}-{time.time_ns()}")
-    with SmtpServer() as smtp:
+    with SmtpProcess(tmp_path) as smtp:
         world = PagingWorld(tmp_path, f"sqlite:///{tmp_path / 'tocsin.db'}", smtp.port)
         world.migrate()
         world.seed()
