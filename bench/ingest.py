@@ -14,6 +14,7 @@ Exit status: 0 when durability holds and the ratio meets the target, 1 otherwise
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -129,6 +130,24 @@ def drive(port: int, args: argparse.Namespace, key: str, run_id: str) -> LoadRes
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` and all its threads so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(
+    process: subprocess.Popen[bytes], port: int, args: argparse.Namespace, key: str, run_id: str
+) -> LoadResult:
+    """``drive`` the server, noting how much CPU it used meanwhile (``LoadResult.server_cpu``)."""
+    before = cpu_seconds(process.pid)
+    result = drive(port, args, key, run_id)
+    return dataclasses.replace(result, server_cpu=cpu_seconds(process.pid) - before)
+
+
 def count_alerts(db_path: Path) -> int:
     with sqlite3.connect(db_path) as connection:
         count: int = connection.execute("SELECT count(*) FROM alerts").fetchone()[0]
@@ -163,11 +182,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def report(baseline: LoadResult, tocsin: LoadResult, rows: int, args: argparse.Namespace) -> bool:
     print()
-    print(f"{'':10} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'202s':>9} {'non-202':>8} {'sock err':>8}")
+    print(
+        f"{'':10} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'202s':>9} {'non-202':>8} {'sock err':>8}"
+        f" {'cores':>6} {'µs/event':>9}"
+    )
     for name, r in (("baseline", baseline), ("tocsin", tocsin)):
         print(
             f"{name:10} {r.events_per_second:10.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.ok202:9d}"
-            f" {r.other_status:8d} {r.socket_errors:8d}"
+            f" {r.other_status:8d} {r.socket_errors:8d} {r.server_cpu / r.seconds:6.2f}"
+            f" {1e6 * r.server_cpu / max(1, r.answered):9.0f}"
         )
     ratio = tocsin.events_per_second / baseline.events_per_second if baseline.events_per_second else 0.0
     ratio_ok = ratio >= TARGET_RATIO
@@ -229,15 +252,16 @@ def main(argv: list[str] | None = None) -> int:
         flags = ["--host", HOST, "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
         echo_cmd = [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH_DIR), "echo_app:app", *flags]
         echo_cmd += ["--log-level", "warning", "--port", str(echo_port)]
-        servers.append(start(echo_cmd, env, workdir / "echo.log", echo_port))
+        echo_server = start(echo_cmd, env, workdir / "echo.log", echo_port)
+        servers.append(echo_server)
         tocsin_cmd = [sys.executable, "-m", "tocsin.cli", "serve", "--host", HOST, "--port", str(tocsin_port)]
         tocsin_server = start(tocsin_cmd, env, workdir / "tocsin.log", tocsin_port)
         servers.append(tocsin_server)
 
         print("driving baseline (echo) ...", flush=True)
-        baseline = drive(echo_port, args, key, run_id)
+        baseline = measured(echo_server, echo_port, args, key, run_id)
         print("driving tocsin ...", flush=True)
-        tocsin = drive(tocsin_port, args, key, run_id)
+        tocsin = measured(tocsin_server, tocsin_port, args, key, run_id)
         time.sleep(1.0)  # let requests cut off by the load generator finish before the crash
         stop(tocsin_server, hard=True)
         rows = count_alerts(db_path)

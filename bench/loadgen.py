@@ -30,6 +30,7 @@ class LoadResult:
     socket_errors: int
     p50_ms: float
     p99_ms: float
+    server_cpu: float = 0.0  # CPU seconds the server used meanwhile, when the caller measured it
 
     @property
     def events_per_second(self) -> float:

@@ -4,7 +4,9 @@ oncall, schedules, services, users, teams, keys) talk HTTP to a server and never
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any
 
 import typer
 
@@ -64,12 +66,15 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default: TOCSIN_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: TOCSIN_PORT).")] = None,
 ) -> None:
-    """Serve the HTTP API (one process, uvloop + httptools), with the escalation engine running in
-    the same process unless TOCSIN_ENGINE_ENABLED=false. Run `tocsin migrate` first."""
+    """Serve the HTTP API (uvloop + httptools) and run the escalation engine: in a child process
+    tied to this one (TOCSIN_ENGINE_PROCESS, the default), in this process
+    (TOCSIN_ENGINE_PROCESS=false), or not at all (TOCSIN_ENGINE_ENABLED=false; run `tocsin worker`
+    elsewhere). Run `tocsin migrate` first."""
     import uvicorn
 
     from tocsin.api.app import create_app
     from tocsin.db.session import Database
+    from tocsin.engine import child
     from tocsin.engine.app import running
     from tocsin.logs import configure_logging
 
@@ -77,10 +82,15 @@ def serve(
     configure_logging(config.log_level, config.log_format)
     database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
     engine_db = Database(config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous)
-    background = [lambda: running(config, engine_db)] if config.engine_enabled else []
+    background: list[Callable[[], AbstractAsyncContextManager[Any]]] = []
+    if config.engine_enabled and config.engine_process:
+        background.append(child.supervised)
+    elif config.engine_enabled:
+        background.append(lambda: running(config, engine_db))
+    application = create_app(config, database=database, background=background)
     try:
         uvicorn.run(
-            create_app(config, database=database, background=background),
+            application,
             host=host or config.host,
             port=port if port is not None else config.port,
             loop="uvloop",
@@ -94,7 +104,11 @@ def serve(
 
 
 @app.command(epilog="Example: TOCSIN_DATABASE_URL=postgresql+psycopg://... tocsin worker")
-def worker() -> None:
+def worker(
+    wake_fd: Annotated[
+        int | None, typer.Option(hidden=True, help="Set by `tocsin serve` for its engine child.")
+    ] = None,
+) -> None:
     """Run only the engine (escalation steps, pages, webhook deliveries), without the HTTP API.
     Several workers and servers on one PostgreSQL share the jobs; a killed one's jobs are taken
     over when its lease (TOCSIN_ENGINE_LEASE_SECONDS) runs out. Stops cleanly on SIGINT/SIGTERM."""
@@ -103,6 +117,7 @@ def worker() -> None:
 
     from tocsin.db.session import Database
     from tocsin.engine.app import running
+    from tocsin.engine.child import follow_parent
     from tocsin.logs import configure_logging
 
     config = settings()
@@ -115,8 +130,11 @@ def worker() -> None:
             loop.add_signal_handler(signum, stop.set)
         database = Database(config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous)
         try:
-            async with running(config, database):
-                stdout().print("Engine running; Ctrl-C to stop.", markup=False)
+            async with running(config, database) as engine:
+                if wake_fd is not None:
+                    follow_parent(wake_fd, engine.wake)
+                else:
+                    stdout().print("Engine running; Ctrl-C to stop.", markup=False)
                 await stop.wait()
         finally:
             database.dispose()

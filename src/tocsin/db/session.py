@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
-def _sqlite_engine(url: str, *, synchronous: str, immediate: bool) -> Engine:
+
+class WriteLockBusy(Exception):
+    """SQLite's write lock is held by another connection (``Database.write_nowait``)."""
+
+
+def _sqlite_engine(
+    url: str, *, synchronous: str, immediate: bool, busy_ms: int = 30000, **pool: Any
+) -> Engine:
     """SQLite in WAL mode. Write transactions ``BEGIN IMMEDIATE`` so two writers queue on the busy
     timeout instead of failing with SQLITE_BUSY when a read lock would need upgrading."""
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000}, **pool)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -24,7 +34,7 @@ def _sqlite_engine(url: str, *, synchronous: str, immediate: bool) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -43,10 +53,20 @@ class Database:
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(url, synchronous=sqlite_synchronous, immediate=True)
             self.read_engine = _sqlite_engine(url, synchronous=sqlite_synchronous, immediate=False)
+            # One connection (its page cache stays warm across batches) whose BEGIN IMMEDIATE
+            # fails at once when the lock is taken: SQLite's busy handler sleeps 1, 2, 5 ... 100 ms
+            # between tries, and the event loop that runs ingest must not sleep with it.
+            self._nowait_engine: Engine | None = _sqlite_engine(
+                url, synchronous=sqlite_synchronous, immediate=True, busy_ms=0, pool_size=1, max_overflow=0
+            )
         else:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
             self.read_engine = self.engine
+            self._nowait_engine = None
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._nowait = (
+            sessionmaker(self._nowait_engine, expire_on_commit=False) if self._nowait_engine else None
+        )
         self._reader = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
@@ -58,6 +78,34 @@ class Database:
         """A read-write transaction, committed when the block ends without an exception."""
         with self._writer.begin() as session:
             yield session
+
+    @contextmanager
+    def write_nowait(self) -> Iterator[Session]:
+        """``write`` for the SQLite ingest batch, which runs on the event loop: the transaction
+        begins (takes the write lock) on entry, or raises ``WriteLockBusy`` at once so the caller
+        can retry later without blocking. On PostgreSQL, the same as ``write``."""
+        if self._nowait is None:
+            with self.write() as session:
+                session.connection()
+                yield session
+            return
+        session = self._nowait()
+        try:
+            session.connection()  # BEGIN IMMEDIATE
+        except OperationalError as exc:
+            session.close()
+            if getattr(exc.orig, "sqlite_errorcode", None) in _BUSY:
+                raise WriteLockBusy(str(exc.orig)) from None
+            raise
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        else:
+            session.commit()
+        finally:
+            session.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -73,3 +121,5 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+        if self._nowait_engine is not None:
+            self._nowait_engine.dispose()

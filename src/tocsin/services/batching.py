@@ -32,12 +32,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from tocsin.db.session import Database
+from tocsin.db.session import Database, WriteLockBusy
 from tocsin.services.errors import ServiceError
 
 log = logging.getLogger("tocsin.ingest")
 
 T = TypeVar("T")
+# While another writer holds SQLite's lock, the ingest batch tries again after these pauses (s).
+_FIRST_PAUSE = 0.0002
+_MAX_PAUSE = 0.002
 # handler(session=..., items=[...]) -> one result per item, in order.
 BatchHandler = Callable[..., Sequence[Any]]
 
@@ -63,8 +66,10 @@ class GroupCommitter:
         name: str = "group-commit",
         observe: Callable[[int, float], None] | None = None,
         inline: bool = False,
+        lock_timeout: float = 30.0,
     ) -> None:
         self._db = database
+        self._lock_timeout = lock_timeout
         self._inline = inline
         self._pending: list[_Work] = []
         self._draining = False
@@ -157,10 +162,9 @@ class GroupCommitter:
             return
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        transaction = self._db.write()
         try:
-            session = _begin(transaction)
-        except Exception as exc:  # the lock never came (busy timeout): each caller gets the error
+            transaction, session = await self._begin_when_free(loop)
+        except Exception as exc:  # the lock never came: each caller gets the error
             log.warning("could not begin a batch of %d: %s", len(batch), exc)
             for work in batch:
                 _settle(work, None, exc)
@@ -184,6 +188,25 @@ class GroupCommitter:
             await self._retry_alone(batch, exc)
             return
         self._done(batch, outcomes, started)
+
+    async def _begin_when_free(
+        self, loop: asyncio.AbstractEventLoop
+    ) -> tuple[AbstractContextManager[Session], Session]:
+        """Take SQLite's write lock without ever blocking the loop: while another connection (the
+        engine, an API write, another process) holds it, try again every fraction of a millisecond
+        and keep serving requests meanwhile; they make the next batch bigger. SQLite's own busy
+        handler would sleep the whole loop 1, 2, 5 ... 100 ms between tries."""
+        deadline = loop.time() + self._lock_timeout
+        pause = _FIRST_PAUSE
+        while True:
+            transaction = self._db.write_nowait()
+            try:
+                return transaction, transaction.__enter__()
+            except WriteLockBusy:
+                if loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _MAX_PAUSE)
 
     async def _retry_alone(self, batch: list[_Work], exc: Exception) -> None:
         if len(batch) == 1:
@@ -257,18 +280,6 @@ class GroupCommitter:
             self._observe(len(batch), time.perf_counter() - started)
         for work, result in outcomes:
             _settle(work, result, None)
-
-
-def _begin(transaction: AbstractContextManager[Session]) -> Session:
-    """Open the write transaction and take SQLite's write lock at once (``BEGIN IMMEDIATE`` runs on
-    the session's first use), so the COMMIT is all that is left for the helper thread."""
-    session = transaction.__enter__()
-    try:
-        session.connection()
-    except BaseException as exc:
-        transaction.__exit__(type(exc), exc, exc.__traceback__)
-        raise
-    return session
 
 
 def _settle(work: _Work, result: Any, error: BaseException | None) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests.factories.orgs import OrgFactory
 from tocsin.db.models import Alert, Incident
-from tocsin.db.session import Database
+from tocsin.db.session import Database, WriteLockBusy
 from tocsin.domain.actor import Actor
 from tocsin.services import catalog
 from tocsin.services.batching import GroupCommitter
@@ -213,3 +213,73 @@ def test_inline_commit_after_the_helper_thread_stopped_rolls_back(database: Data
     assert isinstance(outcome, RuntimeError)
     with database.write() as session:  # the lock was released: a writer gets it at once
         assert session.scalar(select(func.count()).select_from(Incident)) is not None
+
+
+def test_inline_batch_waits_for_another_writer_without_stopping_the_loop(database: Database) -> None:
+    """While another connection (the engine, another process) holds SQLite's write lock, the
+    batch retries from the loop instead of sleeping in SQLite's busy handler: the loop keeps
+    running other work, and the batch commits once the lock is free."""
+    if database.is_postgres:
+        pytest.skip("SQLite's write lock")
+    committer = GroupCommitter(database, inline=True)
+    committer.start()
+    handler = _inline_count(database)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with database.write() as session:
+            session.connection()  # BEGIN IMMEDIATE: the write lock is ours
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert holding.wait(10)
+
+    async def scenario() -> tuple[Any, int]:
+        ticks = 0
+        task = asyncio.ensure_future(committer.run(handler, 7))
+        while ticks < 20:  # the loop runs on while the batch waits for the lock
+            await asyncio.sleep(0.005)
+            ticks += 1
+            assert not task.done()
+        release.set()
+        return await asyncio.wait_for(task, timeout=10), ticks
+
+    try:
+        result, ticks = asyncio.run(scenario())
+    finally:
+        release.set()
+        holder.join()
+        committer.stop()
+    assert isinstance(result, int) and ticks == 20
+
+
+def test_inline_batch_gives_up_when_the_lock_never_comes(database: Database) -> None:
+    if database.is_postgres:
+        pytest.skip("SQLite's write lock")
+    committer = GroupCommitter(database, inline=True, lock_timeout=0.2)
+    committer.start()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with database.write() as session:
+            session.connection()
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert holding.wait(10)
+
+    async def scenario() -> list[Any]:
+        one = committer.run(_inline_count(database), 1)
+        return await asyncio.wait_for(asyncio.gather(one, return_exceptions=True), 10)
+
+    try:
+        [outcome] = asyncio.run(scenario())
+    finally:
+        release.set()
+        holder.join()
+        committer.stop()
+    assert isinstance(outcome, WriteLockBusy)
