@@ -81,7 +81,9 @@ def serve(
     config = settings()
     configure_logging(config.log_level, config.log_format)
     database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
-    engine_db = Database(config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous)
+    engine_db = Database(
+        config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous, yields_to_ingest=True
+    )
     background: list[Callable[[], AbstractAsyncContextManager[Any]]] = []
     if config.engine_enabled and config.engine_process:
         background.append(child.supervised)
@@ -128,7 +130,9 @@ def worker(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        database = Database(config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous)
+        database = Database(
+            config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous, yields_to_ingest=True
+        )
         try:
             async with running(config, database) as engine:
                 if wake_fd is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from tocsin.db.write_priority import WritePriority, flag_path
 
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
@@ -20,10 +22,17 @@ class WriteLockBusy(Exception):
 
 
 def _sqlite_engine(
-    url: str, *, synchronous: str, immediate: bool, busy_ms: int = 30000, **pool: Any
+    url: str,
+    *,
+    synchronous: str,
+    immediate: bool,
+    busy_ms: int = 30000,
+    before_begin: Callable[[], object] | None = None,
+    **pool: Any,
 ) -> Engine:
     """SQLite in WAL mode. Write transactions ``BEGIN IMMEDIATE`` so two writers queue on the busy
-    timeout instead of failing with SQLITE_BUSY when a read lock would need upgrading."""
+    timeout instead of failing with SQLITE_BUSY when a read lock would need upgrading.
+    ``before_begin`` runs before each BEGIN (the engine's yield to ingest)."""
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000}, **pool)
 
     @event.listens_for(engine, "connect")
@@ -39,6 +48,8 @@ def _sqlite_engine(
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if before_begin is not None:
+            before_begin()
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -47,11 +58,25 @@ def _sqlite_engine(
 class Database:
     """Hands out sessions already inside a transaction: ``with db.write() as s: ...`` commits on exit."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "FULL",
+        pool_size: int = 10,
+        yields_to_ingest: bool = False,
+    ) -> None:
+        """``yields_to_ingest``: this process's writes give way to an ingest batch waiting for
+        SQLite's lock (``db.write_priority``); the engine's database sets it."""
         self.url = url
         self.dialect = make_url(url).get_backend_name()
+        self._priority: WritePriority | None = None
+        self._priority_path = flag_path(url)
         if self.dialect == "sqlite":
-            self.engine = _sqlite_engine(url, synchronous=sqlite_synchronous, immediate=True)
+            before_begin = self._yield_to_ingest if yields_to_ingest else None
+            self.engine = _sqlite_engine(
+                url, synchronous=sqlite_synchronous, immediate=True, before_begin=before_begin
+            )
             self.read_engine = _sqlite_engine(url, synchronous=sqlite_synchronous, immediate=False)
             # One connection (its page cache stays warm across batches) whose BEGIN IMMEDIATE
             # fails at once when the lock is taken: SQLite's busy handler sleeps 1, 2, 5 ... 100 ms
@@ -72,6 +97,22 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
+
+    @property
+    def priority(self) -> WritePriority | None:
+        """The ingest-first flag of this SQLite file (made on first use); None where there is none
+        (PostgreSQL, an in-memory database, a directory we may not write)."""
+        if self._priority is None and self._priority_path is not None:
+            try:
+                self._priority = WritePriority(self._priority_path)
+            except OSError:
+                self._priority_path = None
+        return self._priority
+
+    def _yield_to_ingest(self) -> None:
+        priority = self.priority
+        if priority is not None:
+            priority.yield_to_ingest()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -123,3 +164,6 @@ class Database:
             self.read_engine.dispose()
         if self._nowait_engine is not None:
             self._nowait_engine.dispose()
+        if self._priority is not None:
+            self._priority.close()
+            self._priority = None

@@ -95,9 +95,9 @@ class EngineChild:
                 log.warning("engine child %d did not stop in %.0f s; killing it", process.pid, grace)
                 process.kill()
                 process.wait()
-        self._close_pipe()
+        self.close_pipe()
 
-    def _close_pipe(self) -> None:
+    def close_pipe(self) -> None:
         if self._wake_fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._wake_fd)
@@ -122,18 +122,24 @@ async def supervised(command: list[str] | None = None) -> AsyncIterator[EngineCh
     async def watch() -> None:
         failures = 0
         while True:
-            status = await loop.run_in_executor(None, child.wait)
+            status: int | str = await loop.run_in_executor(None, child.wait)
             if stopping.is_set():
                 return
-            pause = _RESTART_PAUSES[min(failures, len(_RESTART_PAUSES) - 1)]
-            log.error("engine child exited with status %s; restarting it in %.1f s", status, pause)
-            failures += 1
-            child._close_pipe()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=pause)
-            if stopping.is_set():
-                return
-            child.start()
+            child.close_pipe()
+            started = False
+            while not started:
+                pause = _RESTART_PAUSES[min(failures, len(_RESTART_PAUSES) - 1)]
+                log.error("engine child exited with status %s; restarting it in %.1f s", status, pause)
+                failures += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), timeout=pause)
+                if stopping.is_set():
+                    return
+                try:
+                    child.start()
+                    started = True
+                except OSError as exc:  # no process could be made (limits, memory): try again
+                    status = f"unstartable ({exc})"
 
     watcher = asyncio.create_task(watch(), name="tocsin-engine-child")
     try:

@@ -195,18 +195,26 @@ class GroupCommitter:
         """Take SQLite's write lock without ever blocking the loop: while another connection (the
         engine, an API write, another process) holds it, try again every fraction of a millisecond
         and keep serving requests meanwhile; they make the next batch bigger. SQLite's own busy
-        handler would sleep the whole loop 1, 2, 5 ... 100 ms between tries."""
+        handler would sleep the whole loop 1, 2, 5 ... 100 ms between tries. While it waits, the
+        flag of ``db.write_priority`` asks the engine to let it go first."""
         deadline = loop.time() + self._lock_timeout
         pause = _FIRST_PAUSE
-        while True:
-            transaction = self._db.write_nowait()
-            try:
-                return transaction, transaction.__enter__()
-            except WriteLockBusy:
-                if loop.time() >= deadline:
-                    raise
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _MAX_PAUSE)
+        priority = None
+        try:
+            while True:
+                transaction = self._db.write_nowait()
+                try:
+                    return transaction, transaction.__enter__()
+                except WriteLockBusy:
+                    if loop.time() >= deadline:
+                        raise
+                if priority is None and (priority := self._db.priority) is not None:
+                    priority.raise_flag()  # the engine holds back its next transactions
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, _MAX_PAUSE)
+        finally:
+            if priority is not None:
+                priority.lower_flag()
 
     async def _retry_alone(self, batch: list[_Work], exc: Exception) -> None:
         if len(batch) == 1:

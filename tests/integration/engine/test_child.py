@@ -60,7 +60,7 @@ def test_end_of_file_tells_the_child_its_parent_is_gone(tmp_path: Path) -> None:
     engine = child.EngineChild(_command(tmp_path))
     engine.start()
     assert eventually(lambda: _read(tmp_path / "starts") != "")
-    engine._close_pipe()  # what the kernel does when the server dies
+    engine.close_pipe()  # what the kernel does when the server dies
     assert engine.wait() == 5
 
 
