@@ -1,19 +1,18 @@
 """How a person is reached: their contact methods, their notification rules, and the plan the
 engine follows to page them (``plan_for``).
 
-Addresses are checked per type when written, so the engine never finds a phone number where it
-expects a URL. Everything lives under one user: another user's (or org's) method is "not found".
+Addresses are checked per type when written (``contact_addresses``), so the engine never finds a
+phone number where it expects a URL. Everything lives under one user: another user's (or org's)
+method is "not found".
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,24 +20,14 @@ from sqlalchemy.orm import Session
 from tocsin.db.models import ContactMethod, NotificationRule, User
 from tocsin.domain.actor import Tenant
 from tocsin.ids import new_id
+from tocsin.services.contact_addresses import check_address, check_contact_type, check_label
 from tocsin.services.errors import Conflict, Invalid, NotFound
 from tocsin.services.escalation_policies import check_int
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
 
-CONTACT_TYPES = ("email", "sms", "voice", "push", "slack", "teams", "webhook")
-URL_TYPES = ("slack", "teams", "webhook")
 RULE_URGENCIES = ("high", "low")
 MAX_DELAY_MINUTES = 24 * 60
-MAX_EMAIL = 320
-MAX_URL = 2048
-MAX_LABEL = 200
-
-_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
-_DOMAIN_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
-_NTFY_TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_PHONE_PUNCTUATION = str.maketrans("", "", " -().")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,97 +41,6 @@ class PlannedContact:
     type: str
     address: str
     delay_minutes: int
-
-
-# --- checks ------------------------------------------------------------------------------------
-
-
-def _check_email(value: str, field: str) -> str:
-    local, at, domain = value.rpartition("@")
-    labels = domain.split(".")
-    if (
-        not at
-        or len(value) > MAX_EMAIL
-        or not _EMAIL_LOCAL.match(local)
-        or local.startswith(".")
-        or local.endswith(".")
-        or ".." in local
-        or len(labels) < 2
-        or not all(_DOMAIN_LABEL.match(label) for label in labels)
-        or labels[-1].isdigit()
-    ):
-        raise Invalid(field, "invalid", f"{field} must be an email address such as alice@example.com")
-    return f"{local}@{domain.lower()}"
-
-
-def _check_phone(value: str, field: str) -> str:
-    number = value.translate(_PHONE_PUNCTUATION)
-    if not _E164.match(number):
-        raise Invalid(
-            field, "invalid", f"{field} must be an E.164 number: + and 8-15 digits, e.g. +14155550123"
-        )
-    return number
-
-
-def check_url(value: Any, field: str) -> str:
-    """An ``https://`` (or, for self-hosted receivers, ``http://``) URL with a host and no
-    credentials in it: a secret belongs in the receiver's config, not in a URL we show back."""
-    if not isinstance(value, str) or not value.strip():
-        raise Invalid(field, "required", f"{field} is required, an https:// URL")
-    url = value.strip()
-    if len(url) > MAX_URL:
-        raise Invalid(field, "too_long", f"{field} is at most {MAX_URL} characters")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise Invalid(field, "invalid", f"{field} must not contain spaces or control characters")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise Invalid(field, "invalid", f"{field} is not a valid URL") from None
-    if parts.scheme.lower() not in ("https", "http"):
-        raise Invalid(field, "scheme", f"{field} must start with https:// (or http://)")
-    if parts.username is not None or parts.password is not None:
-        raise Invalid(field, "credentials", f"{field} must not carry a user name or password")
-    if not parts.hostname:
-        raise Invalid(field, "invalid", f"{field} needs a host, e.g. https://hooks.example.com/...")
-    return url
-
-
-def check_address(kind: str, value: Any, field: str = "address") -> str:
-    """The address normalised for its type (trimmed; a phone number without spaces or dashes; an
-    email with its domain lower-cased), or a 400 saying what that type expects."""
-    if kind in URL_TYPES:
-        return check_url(value, field)
-    if not isinstance(value, str) or not value.strip():
-        raise Invalid(field, "required", f"{field} is required")
-    text = value.strip()
-    if kind == "email":
-        return _check_email(text, field)
-    if kind in ("sms", "voice"):
-        return _check_phone(text, field)
-    if kind == "push":
-        if not _NTFY_TOPIC.match(text):
-            raise Invalid(
-                field, "invalid", f"{field} must be an ntfy topic: 1-64 letters, digits, '_' or '-'"
-            )
-        return text
-    raise Invalid("type", "invalid", f"type must be one of {', '.join(CONTACT_TYPES)}")
-
-
-def check_label(value: Any, field: str = "label") -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Invalid(field, "string_type", f"{field} must be a string")
-    if len(value.strip()) > MAX_LABEL:
-        raise Invalid(field, "too_long", f"{field} is at most {MAX_LABEL} characters")
-    return value.strip() or None
-
-
-def _check_type(value: Any) -> str:
-    if value not in CONTACT_TYPES:
-        raise Invalid("type", "invalid", f"type must be one of {', '.join(CONTACT_TYPES)}")
-    return str(value)
 
 
 def _user(session: Session, tenant: Tenant, user_id: str) -> User:
@@ -211,7 +109,7 @@ def create_contact_method(
 ) -> ContactMethod:
     """A way to reach the user; the same type and address twice is a 409."""
     user = _user(session, tenant, user_id)
-    kind = _check_type(type)
+    kind = check_contact_type(type)
     checked = check_address(kind, address)
     _refuse_duplicate_method(session, tenant, user.id, kind, checked)
     method = ContactMethod(
@@ -241,7 +139,7 @@ def update_contact_method(
 ) -> ContactMethod:
     """Fields present in ``changes`` are set; the address is checked against the (new) type."""
     method = get_contact_method(session=session, tenant=tenant, user_id=user_id, method_id=method_id)
-    kind = _check_type(changes["type"]) if "type" in changes else method.type
+    kind = check_contact_type(changes["type"]) if "type" in changes else method.type
     if "type" in changes or "address" in changes:
         address = check_address(kind, changes.get("address", method.address))
         _refuse_duplicate_method(session, tenant, method.user_id, kind, address, exclude_id=method.id)

@@ -1,7 +1,7 @@
 """Carrying out escalation: one step runs a level's rule (``notify`` pages its people, ``wait``
 only lets time pass, ``repeat`` starts the policy again, ``resolve`` resolves the incident) and the
-next step is queued; timers reopen snoozed and timed-out incidents; people escalate and reassign by
-hand. Sending the pages is ``page_delivery``'s.
+next step is queued; timers reopen snoozed and timed-out incidents. Escalating and reassigning by
+hand is ``manual_escalation``'s; sending the pages is ``page_delivery``'s.
 
 Every function works in the caller's transaction. The engine runs a step and finishes its job in
 one transaction, so a crash either leaves the step undone (and it runs again) or done with every
@@ -22,10 +22,9 @@ from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.escalation import MAX_REPEAT_STEPS, Step, following, page_key, step_key
 from tocsin.domain.incident import Status
 from tocsin.services import contacts, jobs, paging, timeline
-from tocsin.services.errors import Conflict, Invalid
-from tocsin.services.escalation_targets import Person, people_of, resolve_targets
+from tocsin.services.escalation_targets import Person, resolve_targets
 from tocsin.services.incident_actions import transition
-from tocsin.services.incidents import check_users, get_incident, set_assignees
+from tocsin.services.incidents import set_assignees
 from tocsin.services.page_delivery import incident_of
 from tocsin.services.sql import tenant_filter
 
@@ -34,7 +33,8 @@ SYSTEM = Actor.system()
 ESCALATION_POLICY = Actor(type="system", id=None, name="Escalation policy")
 
 
-def _policy(session: Session, tenant: Tenant, policy_id: str | None) -> EscalationPolicy | None:
+def policy_with_rules(session: Session, tenant: Tenant, policy_id: str | None) -> EscalationPolicy | None:
+    """The policy with its rules loaded, ``None`` when there is none: every step reads its levels."""
     if policy_id is None:
         return None
     return session.scalar(
@@ -44,7 +44,7 @@ def _policy(session: Session, tenant: Tenant, policy_id: str | None) -> Escalati
     )
 
 
-def _queue_pages(
+def queue_pages(
     session: Session,
     incident: Incident,
     tenant: Tenant,
@@ -127,7 +127,7 @@ def _notify(
         },
     )
     urgency = "HIGH" if rule.important else None
-    queued = _queue_pages(session, incident, tenant, run, step, people, now, urgency)
+    queued = queue_pages(session, incident, tenant, run, step, people, now, urgency)
     if escalated:
         paging.emit(session, incident=incident, event="incident.escalated", now=now)
     if people and {p.id for p in people} != previous:
@@ -192,7 +192,7 @@ def run_step(
         return f"run {run} was superseded by run {incident.escalation_run}"
     if incident.status != Status.OPEN.value:
         return f"incident is {incident.status}; nobody paged"
-    policy = _policy(session, tenant, incident.escalation_policy_id)
+    policy = policy_with_rules(session, tenant, incident.escalation_policy_id)
     if policy is None or not policy.rules:
         if first:
             timeline.record(
@@ -311,111 +311,3 @@ def ack_timed_out(
         message="Acknowledgement timed out without a resolve; escalating again",
         now=now,
     )
-
-
-def escalate(
-    session: Session, *, tenant: Tenant, ref: str, level: int | None, actor: Actor, now: datetime
-) -> Incident:
-    """Page the next level now (or level ``level``, 1-based), in a new run; the policy goes on from there."""
-    incident = get_incident(session=session, tenant=tenant, ref=ref)
-    if incident.status in (Status.RESOLVED.value, Status.SUPPRESSED.value):
-        raise Conflict(f"incident #{incident.number} is {incident.status}", {"status": incident.status})
-    policy = _policy(session, tenant, incident.escalation_policy_id)
-    if policy is None or not policy.rules:
-        raise Conflict(f"incident #{incident.number} has no escalation policy to escalate through", {})
-    target = incident.escalation_level + 1 if level is None else level - 1
-    if level is not None and not 1 <= level <= len(policy.rules):
-        raise Invalid("level", "range", f"level must be between 1 and {len(policy.rules)}")
-    if target >= len(policy.rules):
-        raise Conflict(f"incident #{incident.number} is already at the last level", {"level": target})
-    if incident.status != Status.OPEN.value:
-        transition(
-            session=session, incident=incident, target=Status.OPEN, actor=actor, now=now, via="escalate"
-        )
-    jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
-    incident.escalation_run += 1
-    timeline.record(
-        session=session,
-        incident=incident,
-        type="escalate_requested",
-        message=f"{actor.name} escalated to level {target + 1}",
-        actor=actor,
-        now=now,
-        data={"level": target},
-    )
-    jobs.enqueue(
-        session,
-        tenant=tenant,
-        kind=paging.ESCALATE,
-        key=step_key(incident.id, incident.escalation_run, Step(incident.escalation_cycle, target)),
-        run_at=now,
-        now=now,
-        payload={"run": incident.escalation_run, "cycle": incident.escalation_cycle, "level": target},
-        incident_id=incident.id,
-    )
-    session.flush()
-    return incident
-
-
-def reassign(
-    session: Session,
-    *,
-    tenant: Tenant,
-    ref: str,
-    user_ids: Sequence[str],
-    escalation_policy_id: str | None,
-    actor: Actor,
-    now: datetime,
-) -> Incident:
-    """Hand the incident to people (paged now) or to another policy (escalating from its first level)."""
-    if bool(user_ids) == bool(escalation_policy_id):
-        raise Invalid("user_ids", "required", "give either user_ids or escalation_policy_id")
-    incident = get_incident(session=session, tenant=tenant, ref=ref)
-    if incident.status == Status.RESOLVED.value:
-        raise Conflict(f"incident #{incident.number} is RESOLVED", {"status": incident.status})
-    if escalation_policy_id:
-        if _policy(session, tenant, escalation_policy_id) is None:
-            raise Invalid(
-                "escalation_policy_id", "not_found", f"no escalation policy {escalation_policy_id!r}"
-            )
-        incident.escalation_policy_id = escalation_policy_id
-        timeline.record(
-            session=session,
-            incident=incident,
-            type="reassigned",
-            message=f"{actor.name} reassigned the incident to escalation policy {escalation_policy_id}",
-            actor=actor,
-            now=now,
-            data={"escalation_policy_id": escalation_policy_id},
-        )
-        if incident.status == Status.OPEN.value:
-            paging.restart(session, incident=incident, now=now)
-        else:
-            transition(
-                session=session, incident=incident, target=Status.OPEN, actor=actor, now=now, via="reassign"
-            )
-        session.flush()
-        return incident
-    users = check_users(session=session, tenant=tenant, user_ids=user_ids, field="user_ids")
-    people = people_of(session, tenant, users)
-    if incident.status != Status.OPEN.value:
-        transition(
-            session=session, incident=incident, target=Status.OPEN, actor=actor, now=now, via="reassign"
-        )
-    jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
-    incident.escalation_run += 1
-    set_assignees(session=session, incident=incident, user_ids=list(users), now=now)
-    timeline.record(
-        session=session,
-        incident=incident,
-        type="reassigned",
-        message=f"{actor.name} reassigned the incident to {', '.join(people[u].name for u in users)}",
-        actor=actor,
-        now=now,
-        data={"user_ids": list(users)},
-    )
-    step = Step(incident.escalation_cycle, incident.escalation_level)
-    _queue_pages(session, incident, tenant, incident.escalation_run, step, [people[u] for u in users], now)
-    paging.emit(session, incident=incident, event="incident.assigned", now=now)
-    session.flush()
-    return incident

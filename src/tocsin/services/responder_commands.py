@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tocsin.db.models import EscalationPolicy, Incident, IncidentAssignee, Service, TimelineEntry, User
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.incident import Status
-from tocsin.services import catalog, escalation, incidents
+from tocsin.services import catalog, incidents, manual_escalation
 from tocsin.services.errors import ServiceError
 from tocsin.services.escalation_policies import services_using
 from tocsin.services.handles import user_by_username
@@ -207,7 +207,7 @@ def open_incident(
         assignee_ids=user_ids if policy is not None else (),
     )
     if policy is None and user_ids and incident.status == Status.OPEN.value:
-        escalation.reassign(
+        manual_escalation.reassign(
             session,
             tenant=tenant,
             ref=incident.id,
@@ -236,7 +236,7 @@ def reroute(
     try:
         with session.begin_nested():
             incident = incidents.get_incident(session=session, tenant=tenant, ref=number)
-            escalation.reassign(
+            manual_escalation.reassign(
                 session,
                 tenant=tenant,
                 ref=incident.id,

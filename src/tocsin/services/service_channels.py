@@ -1,5 +1,6 @@
 """Service channels: chat rooms and endpoints (Slack, Teams, a webhook) told about every incident of
-a service, whoever is paged. The URL is checked as a contact method's is (``contacts.check_url``)."""
+a service, whoever is paged. The URL is checked as a contact method's is
+(``contact_addresses.check_url``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tocsin.db.models import ServiceChannel
 from tocsin.domain.actor import Tenant
 from tocsin.ids import new_id
 from tocsin.services.catalog import get_service
-from tocsin.services.contacts import check_label, check_url
+from tocsin.services.contact_addresses import check_label, check_url
 from tocsin.services.errors import Invalid, NotFound
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import tenant_filter

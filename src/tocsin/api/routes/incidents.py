@@ -21,7 +21,7 @@ from tocsin.api.schemas.incidents import (
     TimelineEntryRead,
 )
 from tocsin.domain.incident import Status, Urgency
-from tocsin.services import escalation, incident_actions, incidents, timeline
+from tocsin.services import incident_actions, incidents, manual_escalation, timeline
 from tocsin.services.incidents import SORT_FIELDS, IncidentFilters
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
@@ -154,7 +154,7 @@ def escalate(
     """Page the next level of the incident's escalation policy now, or the level given; the policy
     goes on from there. An acknowledged or snoozed incident is opened again."""
     with db.write() as session:
-        incident = escalation.escalate(
+        incident = manual_escalation.escalate(
             session=session,
             tenant=key.tenant,
             ref=incident_id,
@@ -172,7 +172,7 @@ def reassign(
     """``{"user_ids": [...]}`` assigns and pages those people now; ``{"escalation_policy_id": ...}``
     hands the incident to that policy, escalating from its first level."""
     with db.write() as session:
-        incident = escalation.reassign(
+        incident = manual_escalation.reassign(
             session=session,
             tenant=key.tenant,
             ref=incident_id,
