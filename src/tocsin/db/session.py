@@ -78,11 +78,12 @@ class Database:
                 url, synchronous=sqlite_synchronous, immediate=True, before_begin=before_begin
             )
             self.read_engine = _sqlite_engine(url, synchronous=sqlite_synchronous, immediate=False)
-            # One connection (its page cache stays warm across batches) whose BEGIN IMMEDIATE
-            # fails at once when the lock is taken: SQLite's busy handler sleeps 1, 2, 5 ... 100 ms
-            # between tries, and the event loop that runs ingest must not sleep with it.
+            # One connection in the usual case (its page cache stays warm across batches) whose
+            # BEGIN IMMEDIATE fails at once when the lock is taken: SQLite's busy handler sleeps
+            # 1, 2, 5 ... 100 ms between tries, and the event loop that runs ingest must not sleep
+            # with it. A second user overflows instead of waiting for the first.
             self._nowait_engine: Engine | None = _sqlite_engine(
-                url, synchronous=sqlite_synchronous, immediate=True, busy_ms=0, pool_size=1, max_overflow=0
+                url, synchronous=sqlite_synchronous, immediate=True, busy_ms=0, pool_size=1, max_overflow=4
             )
         else:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)

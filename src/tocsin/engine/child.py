@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -37,6 +38,7 @@ log = logging.getLogger("tocsin.engine")
 WAKE_BYTE = b"w"
 STOP_GRACE_SECONDS = 30.0
 _RESTART_PAUSES = (0.5, 1.0, 2.0, 5.0, 10.0)
+_HEALTHY_SECONDS = 60.0
 
 
 class EngineChild:
@@ -46,6 +48,10 @@ class EngineChild:
         self._command = command
         self._process: subprocess.Popen[bytes] | None = None
         self._wake_fd: int | None = None
+        # Held to write and to close: a wake racing a restart must never write into a closed
+        # descriptor whose number the process has meanwhile given to a socket or a file.
+        self._fd_lock = threading.Lock()
+        self.started_at = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -68,16 +74,18 @@ class EngineChild:
             raise
         finally:
             os.close(read_fd)
-        self._wake_fd = write_fd
+        with self._fd_lock:
+            self._wake_fd = write_fd
+        self.started_at = time.monotonic()
         log.info("engine started in child process %d", self._process.pid)
 
     def wake(self) -> None:
         """Called in the committing thread after a commit that enqueued jobs; never blocks."""
-        fd = self._wake_fd
-        if fd is None:
-            return
-        with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
-            os.write(fd, WAKE_BYTE)
+        with self._fd_lock:
+            if self._wake_fd is None:
+                return
+            with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
+                os.write(self._wake_fd, WAKE_BYTE)
 
     def wait(self) -> int:
         """Block until the child exits; its status."""
@@ -98,10 +106,11 @@ class EngineChild:
         self.close_pipe()
 
     def close_pipe(self) -> None:
-        if self._wake_fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._wake_fd)
-            self._wake_fd = None
+        with self._fd_lock:
+            if self._wake_fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._wake_fd)
+                self._wake_fd = None
 
 
 def worker_command() -> list[str]:
@@ -126,6 +135,8 @@ async def supervised(command: list[str] | None = None) -> AsyncIterator[EngineCh
             if stopping.is_set():
                 return
             child.close_pipe()
+            if time.monotonic() - child.started_at > _HEALTHY_SECONDS:
+                failures = 0  # it ran well for a while: a new crash starts the pauses again
             started = False
             while not started:
                 pause = _RESTART_PAUSES[min(failures, len(_RESTART_PAUSES) - 1)]
