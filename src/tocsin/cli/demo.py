@@ -16,11 +16,11 @@ from tocsin.services.demo import (
     DEMO_INTEGRATIONS,
     DEMO_SCHEDULE,
     DEMO_SERVICES,
-    DEMO_USERS,
     DemoIntegration,
     demo_admin_key,
     seed_demo,
 )
+from tocsin.services.demo_people import DEMO_USERS
 
 DEFAULT_KEY_FILE = Path(".tocsin-demo-key")
 

@@ -2,7 +2,7 @@
 ones spec 003's quick-start examples use, so those curl lines work as printed, one integration of
 every inbound type on Payment API, so each foreign format can be tried at once, and an on-call
 schedule with a rotation, a business-hours layer and an override, so "who is on call" has a real
-answer. Safe to run again."""
+answer. The people and their team come from ``demo_people``. Safe to run again."""
 
 from __future__ import annotations
 
@@ -13,40 +13,28 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from tocsin.db.models import Org, Service, Team
+from tocsin.db.models import Org, Service
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.scopes import ALL_SCOPES, SCOPES
 from tocsin.services import (
     catalog,
-    contacts,
     escalation_policies,
     keys,
     orgs,
     schedule_overrides,
     schedules,
-    teams,
-    users,
 )
+from tocsin.services.demo_people import DEMO_USERS, seed_contacts, seed_people
 from tocsin.services.errors import Conflict, NotFound
 
 DEMO_SLUG: Final = "demo"
 DEMO_ORG_NAME: Final = "Demo Inc."
-DEMO_TEAM: Final = "Payments"
 DEMO_KEY_NAME: Final = "demo admin"
 DEMO_SCHEDULE: Final = "Payment API primary"
 DEMO_POLICY: Final = "Payment API escalation"
 DEMO_SCHEDULE_ZONE: Final = "America/New_York"
 HANDOFF: Final = time(9, 0)
 BUSINESS_DAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday")
-
-
-@dataclass(frozen=True, slots=True)
-class DemoUser:
-    name: str
-    email: str
-    role: str
-    time_zone: str
-    team_role: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +51,6 @@ class DemoIntegration:
     routing_key: str
 
 
-DEMO_USERS: Final = (
-    DemoUser("Alice Smith", "alice@demo.tocsin.dev", "admin", "America/New_York", "manager"),
-    DemoUser("Bob Jones", "bob@demo.tocsin.dev", "user", "Europe/Berlin", "responder"),
-    DemoUser("Carol White", "carol@demo.tocsin.dev", "user", "Asia/Kolkata", "responder"),
-)
 DEMO_SERVICES: Final = (
     DemoService("Payment API", "payment-api", "Takes card payments."),
     DemoService("Checkout Web", "checkout-web", "The checkout pages."),
@@ -106,17 +89,6 @@ def _org(session: Session, now: datetime, created: list[str]) -> Org:
     except NotFound:
         created.append(f"org {DEMO_SLUG}")
         return orgs.create_org(session=session, slug=DEMO_SLUG, name=DEMO_ORG_NAME, now=now)
-
-
-def _team(session: Session, tenant: Tenant, now: datetime, created: list[str]) -> Team:
-    page = teams.list_teams(session=session, tenant=tenant, query=DEMO_TEAM, limit=100, offset=0)
-    for team in page.items:
-        if team.name.lower() == DEMO_TEAM.lower():
-            return team
-    created.append(f"team {DEMO_TEAM}")
-    return teams.create_team(
-        session=session, tenant=tenant, now=now, name=DEMO_TEAM, description="Owns payments and checkout."
-    )
 
 
 def _service(
@@ -256,38 +228,6 @@ def _schedule(
     return schedule.id
 
 
-def _contacts(
-    session: Session, tenant: Tenant, user_ids: dict[str, str], now: datetime, created: list[str]
-) -> None:
-    """Each demo user: an email contact method at their address, used at once for high and low
-    urgency (the same as the built-in default, but visible and editable)."""
-    for email, user_id in user_ids.items():
-        if contacts.list_contact_methods(
-            session=session, tenant=tenant, user_id=user_id, limit=1, offset=0
-        ).total:
-            continue
-        method = contacts.create_contact_method(
-            session=session,
-            tenant=tenant,
-            user_id=user_id,
-            type="email",
-            address=email,
-            now=now,
-            label="Work email",
-        )
-        for urgency in ("high", "low"):
-            contacts.create_notification_rule(
-                session=session,
-                tenant=tenant,
-                user_id=user_id,
-                contact_method_id=method.id,
-                urgency=urgency,
-                delay_minutes=0,
-                now=now,
-            )
-        created.append(f"contact method {email}")
-
-
 def _policy(
     session: Session,
     tenant: Tenant,
@@ -336,51 +276,22 @@ def seed_demo(*, session: Session, now: datetime) -> DemoResult:
     created: list[str] = []
     org = _org(session, now, created)
     tenant = Tenant(org.id, True)
-    user_ids: dict[str, str] = {}
-    for spec in DEMO_USERS:
-        found = users.list_users(session=session, tenant=tenant, email=spec.email, limit=1, offset=0).items
-        if found:
-            user_ids[spec.email] = found[0].id
-            continue
-        user = users.create_user(
-            session=session,
-            tenant=tenant,
-            now=now,
-            name=spec.name,
-            email=spec.email,
-            role=spec.role,
-            time_zone=spec.time_zone,
-        )
-        user_ids[spec.email] = user.id
-        created.append(f"user {spec.email}")
-    team = _team(session, tenant, now, created)
-    members = {member.user_id for member in team.members}
-    for spec in DEMO_USERS:
-        if user_ids[spec.email] not in members:
-            teams.add_member(
-                session=session,
-                tenant=tenant,
-                team_id=team.id,
-                user_id=user_ids[spec.email],
-                role=spec.team_role,
-                now=now,
-            )
-            created.append(f"member {spec.email}")
+    user_ids, team_id = seed_people(session=session, tenant=tenant, now=now, created=created)
     service_ids = {
-        spec.routing_key: _service(session, tenant, team.id, spec, now, created) for spec in DEMO_SERVICES
+        spec.routing_key: _service(session, tenant, team_id, spec, now, created) for spec in DEMO_SERVICES
     }
     _integrations(session, tenant, service_ids["payment-api"], now, created)
-    schedule_id = _schedule(session, tenant, team.id, user_ids, now, created)
-    _contacts(session, tenant, user_ids, now, created)
+    schedule_id = _schedule(session, tenant, team_id, user_ids, now, created)
+    seed_contacts(session=session, tenant=tenant, user_ids=user_ids, now=now, created=created)
     lead = next(spec for spec in DEMO_USERS if spec.team_role == "manager")
     policy_id = _policy(
-        session, tenant, team.id, user_ids[lead.email], schedule_id, service_ids["payment-api"], now, created
+        session, tenant, team_id, user_ids[lead.email], schedule_id, service_ids["payment-api"], now, created
     )
     return DemoResult(
         org_id=org.id,
         org_slug=org.slug,
         user_ids=user_ids,
-        team_id=team.id,
+        team_id=team_id,
         service_ids=service_ids,
         schedule_id=schedule_id,
         policy_id=policy_id,
