@@ -120,3 +120,34 @@ def test_the_committer_raises_the_flag_only_while_it_waits(tmp_path: Path) -> No
     assert database.priority is not None and database.priority.waiting_since() is None
     database.dispose()
     other.dispose()
+
+
+def test_one_process_writers_take_turns_before_sqlite_is_asked(tmp_path: Path) -> None:
+    """A second writer of the same process waits for the first to finish, even while the first has
+    not yet touched SQLite (so SQLite's polling busy handler never sees them race)."""
+    database = Database(_url(tmp_path))
+    inside, leave, second_done = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with database.write():
+            inside.set()
+            leave.wait(10)
+
+    def second() -> None:
+        with database.write() as session:
+            session.execute(text("SELECT 1"))
+        second_done.set()
+
+    one, two = threading.Thread(target=first), threading.Thread(target=second)
+    one.start()
+    assert inside.wait(10)
+    two.start()
+    try:
+        assert not second_done.wait(0.2)  # its turn has not come
+        leave.set()
+        assert second_done.wait(10)
+    finally:
+        leave.set()
+        one.join()
+        two.join()
+        database.dispose()
