@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -15,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tocsin.api.auth import KeyResolver
 from tocsin.api.dialects import NATIVE, Credentials, Dialect, Dialects
-from tocsin.api.errors import error_response
+from tocsin.api.errors import ApiError, error_response
 from tocsin.api.metrics import Metrics
 from tocsin.api.ratelimit import LimiterUnavailable, RateLimiter
 from tocsin.api.usage import KeyUsageTracker
@@ -142,20 +141,9 @@ def rate_category(method: str, path: str) -> str:
     return "read" if method in READ_METHODS else "write"
 
 
-class Refused(Exception):
-    """What the gate answers instead of the route, in any dialect's words (``render``)."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        details: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-        self.details, self.headers, self.extra = details, headers, extra
+class Refused(ApiError):
+    """What the gate answers instead of the route: an ``ApiError`` it renders itself, in the words
+    of the path's dialect (``render``), since no route and no exception handler runs after it."""
 
     def render(self, dialect: Dialect) -> Response:
         return dialect.render(self.code, self.message, self.details, self.headers, self.extra)

@@ -81,14 +81,15 @@ def serve(
     config = settings()
     configure_logging(config.log_level, config.log_format)
     database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
-    engine_db = Database(
-        config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous, yields_to_ingest=True
-    )
+    engine_db: Database | None = None  # only when the engine runs in this process
     background: list[Callable[[], AbstractAsyncContextManager[Any]]] = []
     if config.engine_enabled and config.engine_process:
         background.append(child.supervised)
     elif config.engine_enabled:
-        background.append(lambda: running(config, engine_db))
+        in_process = engine_db = Database(
+            config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous, yields_to_ingest=True
+        )
+        background.append(lambda: running(config, in_process))
     application = create_app(config, database=database, background=background)
     try:
         uvicorn.run(
@@ -102,7 +103,8 @@ def serve(
         )
     finally:
         database.dispose()
-        engine_db.dispose()
+        if engine_db is not None:
+            engine_db.dispose()
 
 
 @app.command(epilog="Example: TOCSIN_DATABASE_URL=postgresql+psycopg://... tocsin worker")

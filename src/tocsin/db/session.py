@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -126,11 +126,7 @@ class Database:
         1, 2, 5 ... 100 ms, so with the engine's sixteen workers a page waited up to a second
         for its turn. Waiters on the lock are woken the moment the writer before them is done;
         only a writer in another process is still met through the busy handler."""
-        if self._write_turns is None:
-            with self._writer.begin() as session:
-                yield session
-            return
-        with self._write_turns, self._writer.begin() as session:
+        with self._write_turns or nullcontext(), self._writer.begin() as session:
             yield session
 
     @contextmanager

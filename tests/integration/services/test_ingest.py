@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories.locks import sqlite_write_lock_held
 from tests.factories.orgs import OrgFactory
 from tocsin.db.models import Alert, Incident
 from tocsin.db.session import Database, WriteLockBusy
@@ -224,19 +225,8 @@ def test_inline_batch_waits_for_another_writer_without_stopping_the_loop(databas
     committer = GroupCommitter(database, inline=True)
     committer.start()
     handler = _inline_count(database)
-    holding, release = threading.Event(), threading.Event()
 
-    def hold_the_lock() -> None:
-        with database.write() as session:
-            session.connection()  # BEGIN IMMEDIATE: the write lock is ours
-            holding.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
-    assert holding.wait(10)
-
-    async def scenario() -> tuple[Any, int]:
+    async def scenario(release: threading.Event) -> tuple[Any, int]:
         ticks = 0
         task = asyncio.ensure_future(committer.run(handler, 7))
         while ticks < 20:  # the loop runs on while the batch waits for the lock
@@ -247,10 +237,9 @@ def test_inline_batch_waits_for_another_writer_without_stopping_the_loop(databas
         return await asyncio.wait_for(task, timeout=10), ticks
 
     try:
-        result, ticks = asyncio.run(scenario())
+        with sqlite_write_lock_held(database) as release:
+            result, ticks = asyncio.run(scenario(release))
     finally:
-        release.set()
-        holder.join()
         committer.stop()
     assert isinstance(result, int) and ticks == 20
 
@@ -260,26 +249,14 @@ def test_inline_batch_gives_up_when_the_lock_never_comes(database: Database) -> 
         pytest.skip("SQLite's write lock")
     committer = GroupCommitter(database, inline=True, lock_timeout=0.2)
     committer.start()
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_the_lock() -> None:
-        with database.write() as session:
-            session.connection()
-            holding.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
-    assert holding.wait(10)
 
     async def scenario() -> list[Any]:
         one = committer.run(_inline_count(database), 1)
         return await asyncio.wait_for(asyncio.gather(one, return_exceptions=True), 10)
 
     try:
-        [outcome] = asyncio.run(scenario())
+        with sqlite_write_lock_held(database):
+            [outcome] = asyncio.run(scenario())
     finally:
-        release.set()
-        holder.join()
         committer.stop()
     assert isinstance(outcome, WriteLockBusy)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from tests.factories.locks import sqlite_write_lock_held
 from tocsin.db.migrate import upgrade
 from tocsin.db.session import Database
 from tocsin.db.write_priority import MAX_YIELD, STALE_AFTER, WritePriority, flag_path
@@ -86,23 +87,12 @@ def test_the_committer_raises_the_flag_only_while_it_waits(tmp_path: Path) -> No
     database, other = Database(url), Database(url)
     committer = GroupCommitter(database, inline=True)
     committer.start()
-    holding, release = threading.Event(), threading.Event()
     seen: list[float | None] = []
-
-    def hold_the_lock() -> None:
-        with other.write() as session:
-            session.connection()
-            holding.set()
-            release.wait(10)
 
     def handler(*, session: Any, items: list[Any]) -> list[int]:
         return [1] * len(items)
 
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
-    assert holding.wait(10)
-
-    async def scenario() -> Any:
+    async def scenario(release: threading.Event) -> Any:
         task = asyncio.ensure_future(committer.run(handler, 1))
         await asyncio.sleep(0.05)
         assert database.priority is not None
@@ -111,10 +101,9 @@ def test_the_committer_raises_the_flag_only_while_it_waits(tmp_path: Path) -> No
         return await asyncio.wait_for(task, 10)
 
     try:
-        assert asyncio.run(scenario()) == 1
+        with sqlite_write_lock_held(other) as release:
+            assert asyncio.run(scenario(release)) == 1
     finally:
-        release.set()
-        holder.join()
         committer.stop()
     assert seen[0] is not None
     assert database.priority is not None and database.priority.waiting_since() is None
