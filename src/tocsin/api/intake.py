@@ -3,10 +3,8 @@ find the routing key (cached) and apply the alert limits of spec 000 (per integr
 
 from __future__ import annotations
 
-import time
-
 from tocsin.api.cache import CachedLookup
-from tocsin.api.errors import ApiError
+from tocsin.api.middleware import limiter_unavailable, too_many
 from tocsin.api.ratelimit import LimiterUnavailable, RateLimiter
 from tocsin.db.session import Database
 from tocsin.services import catalog
@@ -40,16 +38,7 @@ class AlertLimits:
             for category, identity in (("integration", route.integration_id), ("org_alerts", route.org_id)):
                 decision = await self._limiter.allow(category, identity, route.org_rate_limits)
                 if decision is not None:
-                    retry = decision.retry_after(time.time())
                     scope = "integration" if category == "integration" else "organization"
-                    raise ApiError(
-                        "RATE_LIMITED",
-                        f"Too many alerts from this {scope}. Retry after {retry} seconds.",
-                        {"scope": scope, "limit": decision.limit},
-                        headers={**decision.headers(), "Retry-After": str(retry)},
-                        extra={"retry_after": retry},
-                    )
+                    raise too_many(decision, f"alerts from this {scope}", {"scope": scope})
         except LimiterUnavailable:
-            raise ApiError(
-                "SERVICE_UNAVAILABLE", "Rate limiter unavailable; retry shortly", headers={"Retry-After": "5"}
-            ) from None
+            raise limiter_unavailable() from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -16,7 +17,7 @@ from tocsin.api.auth import KeyResolver
 from tocsin.api.dialects import NATIVE, Credentials, Dialect, Dialects
 from tocsin.api.errors import ApiError, error_response
 from tocsin.api.metrics import Metrics
-from tocsin.api.ratelimit import LimiterUnavailable, RateLimiter
+from tocsin.api.ratelimit import Decision, LimiterUnavailable, RateLimiter
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.domain.scopes import is_read_only
 from tocsin.services.keys import KeyRecord
@@ -149,6 +150,25 @@ class Refused(ApiError):
         return dialect.render(self.code, self.message, self.details, self.headers, self.extra)
 
 
+def limiter_unavailable() -> Refused:
+    """The 503 when the limiter's store cannot be reached: a request is never let through unchecked."""
+    return Refused(
+        "SERVICE_UNAVAILABLE", "Rate limiter unavailable; retry shortly", headers={"Retry-After": "5"}
+    )
+
+
+def too_many(decision: Decision, what: str = "requests", details: Mapping[str, Any] | None = None) -> Refused:
+    """The 429 for a refused ``decision``, with Retry-After and the X-RateLimit headers."""
+    retry = decision.retry_after(time.time())
+    return Refused(
+        "RATE_LIMITED",
+        f"Too many {what}. Retry after {retry} seconds.",
+        {**(details or {}), "limit": decision.limit},
+        headers={**decision.headers(), "Retry-After": str(retry)},
+        extra={"retry_after": retry},
+    )
+
+
 async def admit(
     *,
     resolver: KeyResolver,
@@ -175,19 +195,10 @@ async def admit(
             decision = await limiter.hit(rate_category(method, path), record.id, record.org_rate_limits)
     except LimiterUnavailable:
         log.error("rate limiter store unreachable; refusing request")
-        raise Refused(
-            "SERVICE_UNAVAILABLE", "Rate limiter unavailable; retry shortly", headers={"Retry-After": "5"}
-        ) from None
+        raise limiter_unavailable() from None
     headers = decision.headers()
     if not decision.allowed:
-        retry = decision.retry_after(time.time())
-        raise Refused(
-            "RATE_LIMITED",
-            f"Too many requests. Retry after {retry} seconds.",
-            {"limit": decision.limit},
-            headers={**headers, "Retry-After": str(retry)},
-            extra={"retry_after": retry},
-        )
+        raise too_many(decision)
     if record is None:
         missing = not secret
         message = "Missing API key: send Authorization: Bearer sk_..." if missing else "Invalid API key"

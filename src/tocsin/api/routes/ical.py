@@ -10,7 +10,6 @@ does) and let clients cache a feed for five minutes.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.deps import CurrentKey, Db, Now, SchedulesRead, SchedulesWrite
 from tocsin.api.errors import ApiError
+from tocsin.api.middleware import limiter_unavailable, too_many
 from tocsin.api.ratelimit import Decision, LimiterUnavailable
 from tocsin.api.routes.schedules import instant
 from tocsin.api.schemas.common import Envelope, envelope
@@ -180,18 +180,9 @@ async def throttle_address(request: Request) -> Decision:
         decision: Decision = await request.app.state.limiter.hit("read", "ical:" + address)
     except LimiterUnavailable:
         log.error("rate limiter store unreachable; refusing calendar feed request")
-        raise ApiError(
-            "SERVICE_UNAVAILABLE", "Rate limiter unavailable; retry shortly", headers={"Retry-After": "5"}
-        ) from None
+        raise limiter_unavailable() from None
     if not decision.allowed:
-        retry = decision.retry_after(time.time())
-        raise ApiError(
-            "RATE_LIMITED",
-            f"Too many requests. Retry after {retry} seconds.",
-            {"limit": decision.limit},
-            headers={**decision.headers(), "Retry-After": str(retry)},
-            extra={"retry_after": retry},
-        )
+        raise too_many(decision)
     return decision
 
 
