@@ -31,6 +31,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     server_cpu: float = 0.0  # CPU seconds the server used meanwhile, when the caller measured it
+    children_cpu: float = 0.0  # the same for its child processes (tocsin's engine and ingest writer)
 
     @property
     def events_per_second(self) -> float:

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         if py_spy:
             spy = subprocess.Popen(
                 [py_spy, "record", "-p", str(server.pid), "-o", args.out, "-f", args.format, "--threads",
-                 "--nonblocking", "-d", str(args.seconds), "-r", "200"],
+                 "--nonblocking", "--subprocesses", "-d", str(args.seconds), "-r", "200"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip

@@ -37,9 +37,11 @@ class Settings(BaseSettings):
     key_usage_flush_seconds: float = Field(default=10.0, gt=0)
 
     ingest_batch_max: int = Field(default=512, gt=0)
-    # Where the ingest group commit runs: "inline" on the event loop, or a "thread". "auto" picks
-    # inline for SQLite (short local calls) and a thread for PostgreSQL (network waits).
-    ingest_writer: Literal["auto", "inline", "thread"] = "auto"
+    # Where the ingest group commit runs: "inline" on the event loop, a "thread", or (``tocsin
+    # serve`` only) a child "process", the ingest writer, with the server's CPU left to HTTP.
+    # "auto": the process on a SQLite file under ``tocsin serve``, else inline for SQLite (short
+    # local calls) and a thread for PostgreSQL (network waits).
+    ingest_writer: Literal["auto", "inline", "thread", "process"] = "auto"
 
     # The engine (escalation steps, pages, webhook deliveries). ``tocsin serve`` runs it unless
     # engine_enabled is false (then run ``tocsin worker`` somewhere).

@@ -27,6 +27,40 @@ import httpx
 HOST = "127.0.0.1"
 
 
+def children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid``, from ``/proc``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def child_running(server_pid: int, *words: bytes) -> int | None:
+    """The child of ``server_pid`` whose command line has all of ``words`` (``tocsin serve``
+    has two: the engine, ``worker --wake-fd``, and the ingest writer, ``ingest-writer --fd``)."""
+    for pid in children(server_pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if all(word in command for word in words):
+            return pid
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))

@@ -16,36 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.engine_proc import PagingWorld, SmtpProcess, free_port, stop
+from tests.e2e.engine_proc import PagingWorld, SmtpProcess, alive, child_running, free_port, stop
 from tests.factories.waiting import eventually
 
 
-def _children(pid: int) -> list[int]:
-    """Live (not zombie) processes whose parent is ``pid``, from ``/proc``."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _engine_child(server_pid: int) -> int:
-    assert eventually(lambda: len(_children(server_pid)) == 1, 30), "serve started no engine child"
-    [pid] = _children(server_pid)
-    command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    assert b"worker" in command and b"--wake-fd" in command
+    assert eventually(lambda: child_running(server_pid, b"worker", b"--wake-fd") is not None, 30), (
+        "serve started no engine child"
+    )
+    pid = child_running(server_pid, b"worker", b"--wake-fd")
+    assert pid is not None
     return pid
 
 
@@ -84,7 +64,7 @@ def test_the_child_pages_at_once_and_dies_with_a_killed_server(tmp_path: Path) -
         world.trigger(port, "wake-me")
         assert eventually(lambda: _pages_to(smtp, "alice@crash.test") == 1, 10), log.read_text()
         stop(server, hard=True)
-        assert eventually(lambda: not _alive(child), 10), "the engine child outlived its server"
+        assert eventually(lambda: not alive(child), 10), "the engine child outlived its server"
     assert "the server process is gone" in log.read_text()
 
 
@@ -94,7 +74,9 @@ def test_a_dead_child_is_started_again_and_sigterm_stops_both(tmp_path: Path) ->
         first = _engine_child(server.pid)
         assert eventually(lambda: _engine_log_count(log) == 1, 30), log.read_text()
         os.kill(first, signal.SIGKILL)
-        assert eventually(lambda: _children(server.pid) not in ([], [first]), 20), log.read_text()
+        assert eventually(lambda: child_running(server.pid, b"worker") not in (None, first), 20), (
+            log.read_text()
+        )
         second = _engine_child(server.pid)
         assert second != first
         assert eventually(lambda: _engine_log_count(log) == 2, 30), log.read_text()
@@ -104,5 +86,5 @@ def test_a_dead_child_is_started_again_and_sigterm_stops_both(tmp_path: Path) ->
         server.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal it caught
         assert server.wait(timeout=30) in (0, -signal.SIGTERM)
-        assert eventually(lambda: not _alive(second), 10)
+        assert eventually(lambda: not alive(second), 10)
     assert "engine child exited" in log.read_text()

@@ -56,6 +56,7 @@ from tocsin.db.session import Database
 from tocsin.services import incidents as incident_service
 from tocsin.services import paging
 from tocsin.services.batching import GroupCommitter
+from tocsin.services.ingest_process import IngestWriter
 
 OPEN_PATHS = frozenset({"/api/docs"})
 
@@ -91,9 +92,11 @@ def create_app(
     database: Database | None = None,
     clock: Clock | None = None,
     background: Sequence[Callable[[], AbstractAsyncContextManager[Any]]] = (),
+    ingest_writer: IngestWriter | None = None,
 ) -> FastAPI:
     """The app. ``background`` are context managers entered for the app's lifetime: ``tocsin serve``
-    passes the engine, which the API layer may not import."""
+    passes the engine, which the API layer may not import. ``ingest_writer``: the child process
+    that commits events (``tocsin serve`` on SQLite); batches commit here until it is ready."""
     settings = settings or get_settings()
     paging.configure(
         minute_seconds=settings.engine_minute_seconds,
@@ -107,9 +110,18 @@ def create_app(
     limiter = RateLimiter(settings)
     resolver = KeyResolver(db, settings.auth_cache_seconds)
     usage = KeyUsageTracker(db, clock, settings.key_usage_flush_seconds)
-    inline = settings.ingest_writer == "inline" or (settings.ingest_writer == "auto" and not db.is_postgres)
+    inline = (
+        ingest_writer is not None
+        or settings.ingest_writer == "inline"
+        or (settings.ingest_writer in ("auto", "process") and not db.is_postgres)
+    )
     committer = GroupCommitter(
-        db, max_batch=settings.ingest_batch_max, name="ingest", observe=metrics.observe_batch, inline=inline
+        db,
+        max_batch=settings.ingest_batch_max,
+        name="ingest",
+        observe=metrics.observe_batch,
+        inline=inline,
+        remote=ingest_writer,
     )
 
     def count_incidents() -> dict[tuple[str, bool], int]:
@@ -121,6 +133,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         committer.start()
+        if ingest_writer is not None:
+            ingest_writer.start()
         usage.start()
         try:
             async with AsyncExitStack() as stack:
@@ -130,6 +144,8 @@ def create_app(
         finally:
             await usage.stop()
             committer.stop()
+            if ingest_writer is not None:
+                await ingest_writer.close()
             await limiter.aclose()
             if owns_db:
                 db.dispose()

@@ -69,7 +69,8 @@ def serve(
     """Serve the HTTP API (uvloop + httptools) and run the escalation engine: in a child process
     tied to this one (TOCSIN_ENGINE_PROCESS, the default), in this process
     (TOCSIN_ENGINE_PROCESS=false), or not at all (TOCSIN_ENGINE_ENABLED=false; run `tocsin worker`
-    elsewhere). Run `tocsin migrate` first."""
+    elsewhere). On a SQLite file, events are committed by a second child, the ingest writer
+    (TOCSIN_INGEST_WRITER=process, the default there). Run `tocsin migrate` first."""
     import uvicorn
 
     from tocsin.api.app import create_app
@@ -81,6 +82,11 @@ def serve(
     config = settings()
     configure_logging(config.log_level, config.log_format)
     database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
+    writer = None
+    if config.ingest_writer == "process" or (config.ingest_writer == "auto" and database.is_sqlite_file):
+        from tocsin.services.ingest_process import IngestWriter
+
+        writer = IngestWriter()
     engine_db: Database | None = None  # only when the engine runs in this process
     background: list[Callable[[], AbstractAsyncContextManager[Any]]] = []
     if config.engine_enabled and config.engine_process:
@@ -90,7 +96,7 @@ def serve(
             config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous, yields_to_ingest=True
         )
         background.append(lambda: running(config, in_process))
-    application = create_app(config, database=database, background=background)
+    application = create_app(config, database=database, background=background, ingest_writer=writer)
     try:
         uvicorn.run(
             application,
@@ -146,6 +152,38 @@ def worker(
             database.dispose()
 
     asyncio.run(main())
+
+
+@app.command(
+    "ingest-writer",
+    hidden=True,
+    epilog="Example: tocsin ingest-writer --fd 5 (tocsin serve starts it; not run by hand)",
+)
+def ingest_writer(
+    fd: Annotated[int, typer.Option(help="The socket `tocsin serve` hands its child.")],
+) -> None:
+    """The ingest writer child of `tocsin serve` (services.ingest_process): commits the batches of
+    events the server sends over socket FD, and exits when the server closes it."""
+    import signal
+    import socket
+
+    from tocsin.db.session import Database
+    from tocsin.logs import configure_logging
+    from tocsin.services.batching import GroupCommitter
+    from tocsin.services.ingest_process import serve_batches
+
+    config = settings()
+    configure_logging(config.log_level, config.log_format)
+    # Only the server's end-of-file stops it: a SIGTERM from a process group or a supervisor must
+    # not drop a batch in hand, and the server closes the socket when it stops.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
+    committer = GroupCommitter(database, max_batch=config.ingest_batch_max, name="ingest-writer")
+    try:
+        serve_batches(socket.socket(fileno=fd), committer, database.priority)
+    finally:
+        database.dispose()
 
 
 if __name__ == "__main__":

@@ -102,6 +102,11 @@ class Database:
         return self.dialect == "postgresql"
 
     @property
+    def is_sqlite_file(self) -> bool:
+        """SQLite in a file, which other processes can open too (not ``:memory:``)."""
+        return self._priority_path is not None
+
+    @property
     def priority(self) -> WritePriority | None:
         """The ingest-first flag of this SQLite file (made on first use); None where there is none
         (PostgreSQL, an in-memory database, a directory we may not write)."""

@@ -19,16 +19,17 @@ against the engine's threads and ingest fell by a third."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,21 @@ _FIRST_PAUSE = 0.0002
 _MAX_PAUSE = 0.002
 # handler(session=..., items=[...]) -> one result per item, in order.
 BatchHandler = Callable[..., Sequence[Any]]
+
+
+class RemoteUnavailable(Exception):
+    """A remote applier cannot take a batch now, and nothing of it was sent: commit it here."""
+
+
+class RemoteApplier(Protocol):
+    """Commits batches of ``handler`` elsewhere (``ingest_process.IngestWriter``)."""
+
+    handler: BatchHandler
+
+    def send(self, items: Sequence[Any]) -> asyncio.Future[list[Any]]:
+        """Hand ``items`` over, in order after every earlier batch; the future gives one result or
+        exception per item, after the COMMIT that holds it. ``RemoteUnavailable`` if it cannot."""
+        ...
 
 
 @dataclass(slots=True)
@@ -67,8 +83,15 @@ class GroupCommitter:
         observe: Callable[[int, float], None] | None = None,
         inline: bool = False,
         lock_timeout: float = 30.0,
+        remote: RemoteApplier | None = None,
     ) -> None:
+        """``remote``: batches made only of its handler's items are sent there (inline mode);
+        the rest, and all while it is unavailable, commit here."""
         self._db = database
+        self._remote = remote
+        # Batches handed to the remote and not yet answered, oldest first. Two at most: the
+        # remote commits one while the next waits there, ready, instead of in this process.
+        self._in_flight: collections.deque[asyncio.Task[None]] = collections.deque()
         self._lock_timeout = lock_timeout
         self._inline = inline
         self._pending: list[_Work] = []
@@ -120,6 +143,23 @@ class GroupCommitter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append(_Work(handler, item, future))
+        self._start_drain(loop)
+        return await future
+
+    def queue_many(self, handler: BatchHandler, items: Sequence[Any]) -> list[asyncio.Future[Any]]:
+        """Queue several items now, in order and in one batch where they fit; a future for each.
+        (Synchronous, so batches queued one after another keep their order.)"""
+        if not self._inline:
+            return [asyncio.wrap_future(self.submit(handler, item)) for item in items]
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Any]] = [loop.create_future() for _ in items]
+        self._pending.extend(
+            _Work(handler, item, future) for item, future in zip(items, futures, strict=True)
+        )
+        self._start_drain(loop)
+        return futures
+
+    def _start_drain(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self._draining:
             self._draining = True
             # A task starts on the next turn of the loop: everything that arrived in this turn
@@ -127,7 +167,6 @@ class GroupCommitter:
             drain = loop.create_task(self._drain())
             self._drains.add(drain)
             drain.add_done_callback(self._drains.discard)
-        return await future
 
     async def _drain(self) -> None:
         """Inline mode: commit batches until nothing is pending. What arrives while one batch
@@ -160,6 +199,10 @@ class GroupCommitter:
         if self._io is None:  # not started (a test driving the committer by hand): all inline
             self._commit(batch)
             return
+        if await self._hand_over(batch):
+            return
+        while self._in_flight:  # what was handed over before this batch commits before it
+            await asyncio.wait([self._in_flight[0]])
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
@@ -188,6 +231,33 @@ class GroupCommitter:
             await self._retry_alone(batch, exc)
             return
         self._done(batch, outcomes, started)
+
+    async def _hand_over(self, batch: list[_Work]) -> bool:
+        """Send the batch to the remote applier without waiting for its answer (at most two in
+        flight); False when it must commit here instead."""
+        remote = self._remote
+        if remote is None or any(work.handler is not remote.handler for work in batch):
+            return False
+        while len(self._in_flight) >= 64:
+            await asyncio.wait([self._in_flight[0]])
+        started = time.perf_counter()
+        try:
+            answer = remote.send([work.item for work in batch])
+        except RemoteUnavailable:
+            return False
+        task = asyncio.get_running_loop().create_task(self._answered(batch, answer, started))
+        self._in_flight.append(task)
+        task.add_done_callback(self._in_flight.remove)
+        return True
+
+    async def _answered(self, batch: list[_Work], answer: asyncio.Future[list[Any]], started: float) -> None:
+        try:
+            results = await answer
+        except Exception as exc:
+            for work in batch:
+                _settle(work, None, exc)
+            return
+        self._done(batch, list(zip(batch, results, strict=True)), started)
 
     async def _begin_when_free(
         self, loop: asyncio.AbstractEventLoop
@@ -262,12 +332,55 @@ class GroupCommitter:
             outcomes.extend(zip(run, results, strict=True))
         return outcomes
 
-    def _commit(self, batch: list[_Work]) -> None:
+    def commit_now(self, handler: BatchHandler, items: Sequence[Any]) -> list[Any]:
+        """Commit ``items`` here and now, in transactions of at most ``max_batch``: the result, or
+        the exception, of each. For a process whose only job is committing (the ingest writer):
+        it waits for SQLite's lock in this thread, with short pauses and the ingest-first flag up,
+        as the event loop's batch does without blocking."""
+        works = [_Work(handler, item, Future()) for item in items]
+        for start in range(0, len(works), self._max_batch):
+            self._commit(works[start : start + self._max_batch], write=self._write_when_free)
+        return [work.future.exception() or work.future.result() for work in works]
+
+    @contextmanager
+    def _write_when_free(self) -> Iterator[Session]:
+        deadline = time.monotonic() + self._lock_timeout
+        pause = _FIRST_PAUSE
+        priority = None
+        try:
+            while True:
+                transaction = self._db.write_nowait()
+                try:
+                    session = transaction.__enter__()
+                    break
+                except WriteLockBusy:
+                    if time.monotonic() >= deadline:
+                        raise
+                shared = self._db.priority
+                if priority is None and shared is not None and shared.waiting_since() is None:
+                    priority = shared  # raised here, lowered here; a flag already up is the caller's
+                    priority.raise_flag()  # the engine holds back its next transactions
+                time.sleep(pause)
+                pause = min(pause * 2, _MAX_PAUSE)
+        finally:
+            if priority is not None:
+                priority.lower_flag()
+        try:
+            yield session
+        except BaseException as exc:
+            transaction.__exit__(type(exc), exc, exc.__traceback__)  # rolls back
+            raise
+        transaction.__exit__(None, None, None)  # COMMIT
+
+    def _commit(
+        self, batch: list[_Work], write: Callable[[], AbstractContextManager[Session]] | None = None
+    ) -> None:
         """Run the batch in one transaction. If anything fails, the whole transaction rolls back
         and every item is retried in a transaction of its own, so only the bad item fails."""
         started = time.perf_counter()
+        write = write or self._db.write
         try:
-            with self._db.write() as session:
+            with write() as session:
                 outcomes = self._apply(session, batch)
         except Exception as exc:
             if len(batch) == 1:
@@ -277,7 +390,7 @@ class GroupCommitter:
                 return
             log.warning("batch of %d failed (%s); retrying each item alone", len(batch), exc)
             for work in batch:
-                self._commit([work])
+                self._commit([work], write)
             return
         self._done(batch, outcomes, started)
 
@@ -287,7 +400,10 @@ class GroupCommitter:
         if self._observe is not None:
             self._observe(len(batch), time.perf_counter() - started)
         for work, result in outcomes:
-            _settle(work, result, None)
+            if isinstance(result, BaseException):  # a remote applier's failed item
+                _settle(work, None, result)
+            else:
+                _settle(work, result, None)
 
 
 def _settle(work: _Work, result: Any, error: BaseException | None) -> None:

@@ -65,8 +65,14 @@ def on_commit(listener: Callable[[], None]) -> Callable[[], None]:
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     if session.info.pop(_FLAG, False):
-        for listener in list(_LISTENERS):
-            listener()
+        committed_elsewhere()
+
+
+def committed_elsewhere() -> None:
+    """Call the ``on_commit`` listeners for a commit that enqueued jobs in another process on
+    this one's behalf (the ingest writer's)."""
+    for listener in list(_LISTENERS):
+        listener()
 
 
 @event.listens_for(Session, "after_rollback")

@@ -1,0 +1,243 @@
+"""The ingest writer (``services.ingest_process``) as a real child process on the real database:
+batches commit there in order and answer after the COMMIT, item errors come back with their
+code, the server's commits wake the engine for jobs the child enqueued, batches commit in the
+server while there is no writer, a writer lost with a batch in hand answers 503 (never a silent
+loss or a second commit), and the child ends when the server's end of the socket closes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.e2e.engine_proc import alive
+from tests.factories.orgs import OrgFactory
+from tests.factories.waiting import eventually
+from tocsin.db.models import Alert, Incident
+from tocsin.db.session import Database
+from tocsin.domain.actor import Actor
+from tocsin.services import catalog, jobs
+from tocsin.services.batching import GroupCommitter
+from tocsin.services.catalog import IngestRoute
+from tocsin.services.errors import Invalid, ServiceError
+from tocsin.services.ingest import Event, IngestResult
+from tocsin.services.ingest_bulk import IngestItem, ingest_batch
+from tocsin.services.ingest_process import IngestWriter, WriterLost, _Failure, _pack, _unpack
+
+ACTOR = Actor(type="api_key", id=None, name="test")
+
+
+@pytest.fixture(autouse=True)
+def _child_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child reads its settings from the environment, as under ``tocsin serve``."""
+    monkeypatch.setenv("TOCSIN_DATABASE_URL", db_url)
+    monkeypatch.setenv("TOCSIN_LOG_LEVEL", "WARNING")
+
+
+def _route(orgs: OrgFactory, database: Database) -> IngestRoute:
+    _, rk = orgs.new().make_service()
+    with database.read() as session:
+        route = catalog.find_route(session=session, routing_key=rk)
+    assert route is not None
+    return route
+
+
+def _item(route: IngestRoute, key: str, action: str = "trigger") -> IngestItem:
+    event = Event(
+        action=action,  # type: ignore[arg-type]
+        dedup_key=key,
+        summary=f"disk full on {key}",
+        severity="critical",
+        source="db-1",
+        custom_details={"free": "0%"},
+        links=[{"href": "https://runbooks.example/disk", "text": "runbook"}],
+        raw={"dedup_key": key, "nested": {"a": [1, 2]}},
+    )
+    return IngestItem(route=route, event=event, actor=ACTOR, now=datetime.now(UTC))
+
+
+def _serving(
+    database: Database, writer: IngestWriter, body: Callable[[GroupCommitter], Coroutine[Any, Any, None]]
+) -> None:
+    """Run ``body`` with a committer that hands its batches to ``writer``, then stop both."""
+
+    async def main() -> None:
+        committer = GroupCommitter(database, name="ingest-test", inline=True, remote=writer)
+        committer.start()
+        writer.start()
+        try:
+            await body(committer)
+        finally:
+            committer.stop()
+            await writer.close()
+
+    asyncio.run(main())
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def test_batches_commit_in_the_child_in_order(orgs: OrgFactory, database: Database) -> None:
+    route = _route(orgs, database)
+    writer = IngestWriter()
+    woken: list[int] = []
+    unsubscribe = jobs.on_commit(lambda: woken.append(1))
+    child: list[int] = []
+
+    async def body(committer: GroupCommitter) -> None:
+        await _until(lambda: writer.connected)
+        assert writer.pid is not None and writer.pid != os.getpid()
+        child.append(writer.pid)
+        first = await committer.run(ingest_batch, _item(route, "disk"))
+        assert isinstance(first, IngestResult) and first.outcome == "created"
+        assert woken, "the new incident's job was enqueued in the child; the engine here is woken"
+        # Appends and then a resolve, queued together: they commit in this order.
+        answers = await asyncio.gather(
+            *(committer.run(ingest_batch, _item(route, "disk")) for _ in range(5)),
+            committer.run(ingest_batch, _item(route, "disk", "resolve")),
+        )
+        assert [a.outcome for a in answers] == ["appended"] * 5 + ["resolved"]
+        assert {a.incident_id for a in answers} == {first.incident_id}
+        # Answered means committed: this process reads it at once.
+        with database.read() as session:
+            incident = session.get_one(Incident, first.incident_id)
+            assert (incident.status, incident.alert_count) == ("RESOLVED", 6)
+        assert writer.batches >= 2 and committer.items == 7
+
+    try:
+        _serving(database, writer, body)
+    finally:
+        unsubscribe()
+    assert eventually(lambda: not alive(child[0]), 10), "the writer outlived the server's socket"
+
+
+def test_many_concurrent_triggers_of_one_key_open_one_incident(orgs: OrgFactory, database: Database) -> None:
+    route = _route(orgs, database)
+    writer = IngestWriter()
+
+    async def body(committer: GroupCommitter) -> None:
+        await _until(lambda: writer.connected)
+        waits = []
+        for _ in range(10):  # ten turns of the loop: several frames in flight at once
+            waits += [committer.run(ingest_batch, _item(route, "storm")) for _ in range(20)]
+            await asyncio.sleep(0)
+        answers = await asyncio.gather(*waits)
+        assert sorted(a.outcome for a in answers).count("created") == 1
+
+    _serving(database, writer, body)
+    with database.read() as session:
+        incidents = session.scalars(select(Incident).where(Incident.org_id == route.org_id)).all()
+        alerts = session.scalar(select(func.count()).select_from(Alert).where(Alert.org_id == route.org_id))
+    assert len(incidents) == 1 and incidents[0].alert_count == 200 == alerts
+
+
+def test_a_bad_item_fails_alone_with_its_error(orgs: OrgFactory, database: Database) -> None:
+    route = _route(orgs, database)
+    ghost = dataclasses.replace(route, service_id="svc_does_not_exist", integration_id="int_does_not_exist")
+    writer = IngestWriter()
+
+    async def body(committer: GroupCommitter) -> None:
+        await _until(lambda: writer.connected)
+        answers = await asyncio.gather(
+            committer.run(ingest_batch, _item(route, "good-1")),
+            committer.run(ingest_batch, _item(ghost, "bad")),
+            committer.run(ingest_batch, _item(route, "good-2")),
+            return_exceptions=True,
+        )
+        assert [getattr(a, "outcome", None) for a in answers] == ["created", None, "created"]
+        assert isinstance(answers[1], Exception) and not isinstance(answers[1], WriterLost)
+        assert writer.connected  # one bad event does not cost the writer
+
+    _serving(database, writer, body)
+
+
+def test_service_errors_keep_their_code_message_and_details() -> None:
+    error = _Failure.of(Invalid("payload.summary", "required", "summary is required")).exception()
+    assert isinstance(error, ServiceError)
+    assert (error.code, error.message, error.details) == (
+        "VALIDATION_ERROR",
+        "summary is required",
+        {"field": "payload.summary", "reason": "required"},
+    )
+    other = _Failure.of(KeyError("x")).exception()
+    assert not isinstance(other, ServiceError) and "KeyError" in str(other)
+
+
+def test_items_cross_the_socket_unchanged(orgs: OrgFactory, database: Database) -> None:
+    route = _route(orgs, database)
+    other = dataclasses.replace(route, integration_id="int_other")
+    items = [_item(route, "a"), _item(other, "b"), _item(route, "c", "resolve")]
+    routes, rows = _pack(items)
+    assert len(routes) == 2  # each route once per frame
+    assert _unpack((routes, rows)) == items
+
+
+def test_without_a_writer_batches_commit_here(orgs: OrgFactory, database: Database) -> None:
+    route = _route(orgs, database)
+    writer = IngestWriter([sys.executable, "-c", "import sys; sys.exit(3)"])  # never says ready
+
+    async def body(committer: GroupCommitter) -> None:
+        answers = await asyncio.gather(
+            *(committer.run(ingest_batch, _item(route, f"k{n}")) for n in range(5))
+        )
+        assert [a.outcome for a in answers] == ["created"] * 5
+        await _until(lambda: writer._starting is None)
+        assert not writer.connected
+        again = await committer.run(ingest_batch, _item(route, "k0"))
+        assert again.outcome == "appended"
+
+    _serving(database, writer, body)
+
+
+_DIES_WITH_A_BATCH = textwrap.dedent(
+    """
+    import socket, struct, sys, pickle, time
+    fd = int(sys.argv[sys.argv.index("--fd") + 1])
+    sock = socket.socket(fileno=fd)
+    body = pickle.dumps(b"ready")
+    sock.sendall(struct.pack("!I", len(body)) + body)
+    sock.recv(1)  # a batch has come: die with it in hand
+    {marker}
+    sys.exit(9)
+    """
+)
+
+
+def test_a_writer_lost_with_a_batch_in_hand_answers_retry(
+    orgs: OrgFactory, database: Database, tmp_path: Path
+) -> None:
+    route = _route(orgs, database)
+    marker = tmp_path / "started"
+    script = _DIES_WITH_A_BATCH.format(marker=f"open({str(marker)!r}, 'a').write('x')")
+    writer = IngestWriter([sys.executable, "-c", script])
+
+    async def body(committer: GroupCommitter) -> None:
+        await _until(lambda: writer.connected)
+        lost = await asyncio.gather(
+            *(committer.run(ingest_batch, _item(route, f"lost-{n}")) for n in range(3)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(answer, WriterLost) for answer in lost)
+        assert lost[0].code == "SERVICE_UNAVAILABLE"  # type: ignore[union-attr]
+        # The next batch commits here while the writer is down (its restart waits a moment).
+        after = await committer.run(ingest_batch, _item(route, "after"))
+        assert after.outcome == "created"
+
+    _serving(database, writer, body)
+    with database.read() as session:
+        keys = set(session.scalars(select(Incident.dedup_key).where(Incident.org_id == route.org_id)))
+    assert keys == {"after"}  # the dead child committed nothing; nothing was committed twice
+    assert marker.read_text() == "x"
