@@ -51,6 +51,7 @@ _HEADER = struct.Struct("!I")
 _MAX_FRAME = 256 * 1024 * 1024
 _READY = b"ready"
 _RECEIVE_BYTES = 1 << 20
+# The writer lowers the ingest-first flag when no batch has come for this long: the storm is over.
 _QUIET_SECONDS = 0.005
 # Pauses before the next start of a writer that died, growing with each death in a row.
 _RESTART_PAUSES = (0.5, 1.0, 2.0, 5.0, 10.0)
@@ -249,9 +250,11 @@ class IngestWriter:
                     self.batches += 1
                     if not answer.done():
                         answer.set_result([_unpack_result(result) for result in results])
-        except (OSError, EOFError, asyncio.IncompleteReadError, ValueError, pickle.UnpicklingError) as exc:
+        except (OSError, EOFError, asyncio.IncompleteReadError) as exc:
             if not self._closed:
                 log.error("the ingest writer was lost with %d batches in hand: %r", len(self._waiting), exc)
+        except Exception:  # an answer we cannot read: this writer cannot be trusted with more
+            log.exception("the ingest writer was lost with %d batches in hand", len(self._waiting))
         finally:
             self._writer = None
             writer.close()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import socket
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +26,7 @@ from tests.factories.orgs import OrgFactory
 from tests.factories.waiting import eventually
 from tocsin.db.models import Alert, Incident
 from tocsin.db.session import Database
-from tocsin.domain.actor import Actor
+from tocsin.domain.actor import Actor, Tenant
 from tocsin.services import catalog, jobs
 from tocsin.services.batching import GroupCommitter
 from tocsin.services.catalog import IngestRoute
@@ -241,3 +243,57 @@ def test_a_writer_lost_with_a_batch_in_hand_answers_retry(
         keys = set(session.scalars(select(Incident.dedup_key).where(Incident.org_id == route.org_id)))
     assert keys == {"after"}  # the dead child committed nothing; nothing was committed twice
     assert marker.read_text() == "x"
+
+
+def test_the_writer_keeps_the_flag_up_while_batches_come(tmp_path: Path) -> None:
+    """``serve_batches`` in this process, on a socket pair: the ingest-first flag goes up with the
+    first batch, stays up while they keep coming, comes down after a quiet moment, and the writer
+    returns when the server's end closes."""
+    from tocsin.db.migrate import upgrade
+    from tocsin.services.ingest_process import _complete_frames, _frame, serve_batches
+    from tocsin.services.orgs import create_org
+
+    url = f"sqlite:///{tmp_path / 'writer.db'}"
+    upgrade(url)
+    database = Database(url)
+    try:
+        with database.write() as session:
+            org = create_org(session=session, slug="flag", name="Flag", now=datetime.now(UTC))
+            service = catalog.create_service(
+                session=session,
+                tenant=Tenant(org.id, True),
+                now=datetime.now(UTC),
+                name="Flagged",
+                integrations=[{"name": "Events", "routing_key": "flag-rk"}],
+            )
+        assert service.id
+        with database.read() as session:
+            route = catalog.find_route(session=session, routing_key="flag-rk")
+        assert route is not None
+        priority = database.priority
+        assert priority is not None
+        server, child = socket.socketpair()
+        committer = GroupCommitter(database, name="ingest-writer-test")
+        writer = threading.Thread(target=serve_batches, args=(child, committer, priority))
+        writer.start()
+        buffer = bytearray()
+
+        def answer() -> Any:
+            while not (frames := _complete_frames(buffer)):
+                buffer.extend(server.recv(1 << 16))
+            [frame] = frames
+            return frame
+
+        assert answer() == b"ready"
+        for n in range(3):
+            server.sendall(_frame((n, _pack([_item(route, f"flag-{n}")]))))
+            enqueued, [(frame, [result])] = answer()
+            assert (frame, result[1], enqueued) == (n, "created", True)
+            assert priority.waiting_since() is not None  # up while batches keep coming
+        assert eventually(lambda: priority.waiting_since() is None, 5)  # down once they stop
+        server.shutdown(socket.SHUT_WR)  # end-of-file, as when the server goes
+        writer.join(timeout=10)
+        assert not writer.is_alive()
+        server.close()
+    finally:
+        database.dispose()
