@@ -317,9 +317,12 @@ def serve_batches(
     answers them all. Nothing waits for a hand-off between threads, and the busier the server,
     the bigger the transactions.
 
-    ``priority`` (SQLite): the ingest-first flag is up from the first batch until no batch has
-    come for ``_QUIET_SECONDS``. During a storm the engine then waits (a little, per transaction)
-    instead of taking the lock in each gap between two batches and making the next one wait."""
+    ``priority`` (SQLite): when batches come back to back (the next within ``_QUIET_SECONDS`` of
+    the last answer), the ingest-first flag goes up and stays up until none has come for that
+    long. During a storm the engine then waits (a little, per transaction) instead of taking the
+    lock in each gap between two batches and making the next one wait. A lone batch does not
+    raise it: the engine is paging for the event just answered, and holding it back then cost
+    pages at 20 events/s a p50 of 250 ms instead of 40."""
     enqueued = 0
 
     def count() -> None:
@@ -328,6 +331,7 @@ def serve_batches(
 
     unsubscribe = jobs.on_commit(count)
     buffer = bytearray()
+    answered_at = float("-inf")
     try:
         sock.sendall(_frame(_READY))
         while True:
@@ -339,8 +343,8 @@ def serve_batches(
                     return
                 buffer += data
                 frames = _complete_frames(buffer)
-            if priority is not None:
-                priority.raise_flag()
+            if priority is not None and time.monotonic() - answered_at < _QUIET_SECONDS:
+                priority.raise_flag()  # a storm: back to back since the last answer
             items: list[IngestItem] = []
             sizes: list[tuple[int, int]] = []
             for frame, packed in frames:
@@ -355,6 +359,7 @@ def serve_batches(
                 answered.append((frame, results[offset : offset + size]))
                 offset += size
             sock.sendall(_frame((enqueued != before, answered)))
+            answered_at = time.monotonic()
     finally:
         unsubscribe()
         if priority is not None:
