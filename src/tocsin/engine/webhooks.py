@@ -14,7 +14,7 @@ from typing import Final
 from tocsin.domain.webhook_events import TEST_EVENT
 from tocsin.engine.base import GiveUp, Handler, JobContext, RetryLater
 from tocsin.notify.outbound import Attempt, post_signed
-from tocsin.services import webhooks
+from tocsin.services import webhook_deliveries
 from tocsin.services.jobs import ClaimedJob
 
 DEFAULT_TIMEOUT_SECONDS: Final = 10.0
@@ -43,14 +43,14 @@ async def deliver_webhook(job: ClaimedJob, ctx: JobContext) -> str | None:
         raise GiveUp("webhook job without a delivery_id")
     tenant = job.tenant
     with ctx.database.read() as session:
-        target = webhooks.delivery_target(session, tenant=tenant, delivery_id=delivery_id)
+        target = webhook_deliveries.delivery_target(session, tenant=tenant, delivery_id=delivery_id)
     if target is None:
         return "not sent: the webhook (and its delivery) was deleted"
     if target.status != "pending":
         return f"not sent again: the delivery already {target.status}"
     if not target.enabled and target.event != TEST_EVENT:  # a test may check a receiver before enabling
         with ctx.database.write() as session:
-            webhooks.record_attempt(
+            webhook_deliveries.record_attempt(
                 session,
                 tenant=tenant,
                 delivery_id=delivery_id,
@@ -64,7 +64,7 @@ async def deliver_webhook(job: ClaimedJob, ctx: JobContext) -> str | None:
         return "not sent: the webhook is disabled"
     if not tenant.livemode:
         with ctx.database.write() as session:
-            webhooks.record_attempt(
+            webhook_deliveries.record_attempt(
                 session,
                 tenant=tenant,
                 delivery_id=delivery_id,
@@ -90,7 +90,7 @@ async def deliver_webhook(job: ClaimedJob, ctx: JobContext) -> str | None:
     last_try = job.attempts >= job.max_attempts
     final = attempt.succeeded or not attempt.retryable or last_try
     with ctx.database.write() as session:
-        webhooks.record_attempt(
+        webhook_deliveries.record_attempt(
             session,
             tenant=tenant,
             delivery_id=delivery_id,
@@ -111,4 +111,4 @@ async def deliver_webhook(job: ClaimedJob, ctx: JobContext) -> str | None:
     raise RetryLater(reason, delay=_delay(attempt))
 
 
-HANDLERS: Final[dict[str, Handler]] = {webhooks.JOB_KIND: deliver_webhook}
+HANDLERS: Final[dict[str, Handler]] = {webhook_deliveries.JOB_KIND: deliver_webhook}

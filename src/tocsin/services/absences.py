@@ -23,7 +23,7 @@ from tocsin.services import directory, oncall
 from tocsin.services.errors import Invalid, NotFound
 from tocsin.services.policy_oncall import schedule_ids
 from tocsin.services.schedule_overrides import create_override
-from tocsin.services.schedules import check_instant, check_time_zone
+from tocsin.services.schedule_specs import check_instant, check_time_zone
 from tocsin.services.sql import tenant_filter
 
 RESOURCE: Final = "override"

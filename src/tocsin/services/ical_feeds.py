@@ -21,7 +21,8 @@ from tocsin.domain.schedule import Shift
 from tocsin.services import oncall
 from tocsin.services.ical import export_calendar
 from tocsin.services.oncall import MAX_FEED_WINDOW, ShiftEntry, check_window
-from tocsin.services.schedules import check_instant, get_schedule
+from tocsin.services.schedule_specs import check_instant
+from tocsin.services.schedules import get_schedule
 from tocsin.services.sql import load, tenant_filter
 from tocsin.services.users import get_user
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.models import Alert, Incident, IncidentAssignee, Job, Note, TimelineEntry
 from tocsin.domain.actor import Actor, Tenant
-from tocsin.services import timeline, webhooks
+from tocsin.services import timeline, webhook_deliveries
 from tocsin.services.sql import load
 
 
@@ -33,7 +33,7 @@ def delete_incident(*, session: Session, tenant: Tenant, incident_id: str) -> No
             Job.org_id == tenant.org_id,
             Job.livemode == tenant.livemode,
             Job.incident_id == incident.id,
-            Job.kind != webhooks.JOB_KIND,
+            Job.kind != webhook_deliveries.JOB_KIND,
         )
         .execution_options(synchronize_session=False)
     )

@@ -26,7 +26,8 @@ from tocsin.domain.actor import Tenant
 from tocsin.services import ical_layers
 from tocsin.services.errors import Invalid, NotFound
 from tocsin.services.pagination import Page
-from tocsin.services.schedules import UserRef, check_instant, get_schedule, to_layer, user_refs
+from tocsin.services.schedule_specs import check_instant, to_layer
+from tocsin.services.schedules import UserRef, get_schedule, user_refs
 from tocsin.services.sql import tenant_filter
 
 MAX_WINDOW = timedelta(days=90)

@@ -17,7 +17,7 @@ from tocsin.db.models import Incident, Service, ServiceChannel
 from tocsin.domain.actor import Tenant
 from tocsin.domain.escalation import Step, step_key
 from tocsin.domain.incident import Status
-from tocsin.services import jobs, webhooks
+from tocsin.services import jobs, webhook_deliveries
 
 ESCALATE = "escalate"
 NOTIFY = "notify"
@@ -55,7 +55,7 @@ def minutes(count: int) -> timedelta:
 
 def emit(session: Session, *, incident: Incident, event: str, now: datetime) -> int:
     """Queue a webhook event about ``incident`` to the tenant's subscriptions (same transaction)."""
-    return webhooks.emit(
+    return webhook_deliveries.emit(
         session,
         tenant=Tenant(incident.org_id, incident.livemode),
         event=event,

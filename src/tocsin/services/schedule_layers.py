@@ -20,7 +20,7 @@ from tocsin.db.models import Schedule, ScheduleLayer, ScheduleOverride, User
 from tocsin.domain.actor import Tenant
 from tocsin.services import schedules
 from tocsin.services.errors import Invalid, NotFound
-from tocsin.services.schedules import check_instant
+from tocsin.services.schedule_specs import check_instant
 from tocsin.services.sql import tenant_filter
 
 

@@ -14,7 +14,8 @@ from tocsin.ids import new_id
 from tocsin.services import oncall
 from tocsin.services.errors import Conflict, Invalid, NotFound
 from tocsin.services.pagination import Page, paginate
-from tocsin.services.schedules import check_instant, get_schedule
+from tocsin.services.schedule_specs import check_instant
+from tocsin.services.schedules import get_schedule
 from tocsin.services.sql import tenant_filter
 
 

@@ -27,7 +27,8 @@ from tocsin.ids import new_id
 from tocsin.services import jobs, oncall, schedule_events
 from tocsin.services.errors import Conflict, Forbidden, Invalid, NotFound
 from tocsin.services.pagination import Page, paginate
-from tocsin.services.schedules import UserRef, check_instant, get_schedule, user_refs
+from tocsin.services.schedule_specs import check_instant
+from tocsin.services.schedules import UserRef, get_schedule, user_refs
 from tocsin.services.sql import load, tenant_filter
 
 OPEN: Final = "open"

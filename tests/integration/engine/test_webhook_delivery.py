@@ -31,7 +31,7 @@ from tocsin.engine.base import GiveUp, JobContext, RetryLater
 from tocsin.engine.webhooks import HANDLERS, deliver_webhook
 from tocsin.ids import new_id
 from tocsin.notify.outbound import headers_for, post_signed, retry_after_seconds
-from tocsin.services import jobs, webhooks
+from tocsin.services import jobs, webhook_deliveries
 from tocsin.services.jobs import ClaimedJob
 
 OWNER = "webhook-test-worker"
@@ -130,7 +130,7 @@ def _emit(
 ) -> int:
     with org.database.write() as session:
         incident = session.get_one(Incident, incident_id)
-        return webhooks.emit(
+        return webhook_deliveries.emit(
             session, tenant=Tenant(incident.org_id, incident.livemode), event=event, incident=incident,
             now=engine.clock.now(), **kw,
         )  # fmt: skip
@@ -418,7 +418,7 @@ def test_emit_rolls_back_with_the_state_change(orgs: OrgFactory, recorder: Recor
     with pytest.raises(RuntimeError), org.database.write() as session:
         incident = session.get_one(Incident, incident_id)
         assert (
-            webhooks.emit(
+            webhook_deliveries.emit(
                 session,
                 tenant=org.tenant,
                 event="incident.acknowledged",
@@ -436,7 +436,9 @@ def test_a_test_delivery_is_signed_and_sent(orgs: OrgFactory, recorder: Recorder
     engine = Engine(org.database, org.org_id)
     hook = _subscribe(org, recorder.url + "/hook", events=["incident.resolved"], enabled=False)
     with org.database.write() as session:
-        queued = webhooks.send_test(session, tenant=org.tenant, webhook_id=hook["id"], now=engine.clock.now())
+        queued = webhook_deliveries.send_test(
+            session, tenant=org.tenant, webhook_id=hook["id"], now=engine.clock.now()
+        )
     assert engine.run_one() == Outcome("done", "delivered: HTTP 200")
     [request] = recorder.requests
     assert request.header("X-Tocsin-Event") == "webhook.test" and _signed(request, hook["secret"])

@@ -18,7 +18,7 @@ from tocsin.api.schemas.webhooks import (
     WebhookRead,
     WebhookUpdate,
 )
-from tocsin.services import webhooks
+from tocsin.services import webhook_deliveries, webhooks
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
@@ -109,9 +109,9 @@ def send_test(webhook_id: str, request: Request, key: ServicesWrite, db: Db, now
     """Queue a ``webhook.test`` delivery with a sample incident, whatever the filter or ``enabled``
     says. Answered 202 with the queued delivery; follow it in ``/deliveries``."""
     settings = request.app.state.settings
-    max_attempts = int(getattr(settings, "webhook_max_attempts", webhooks.DEFAULT_MAX_ATTEMPTS))
+    max_attempts = int(getattr(settings, "webhook_max_attempts", webhook_deliveries.DEFAULT_MAX_ATTEMPTS))
     with db.write() as session:
-        delivery = webhooks.send_test(
+        delivery = webhook_deliveries.send_test(
             session, tenant=key.tenant, webhook_id=webhook_id, now=now, max_attempts=max_attempts
         )
         return envelope(DeliveryRead.of(delivery))
@@ -130,7 +130,7 @@ def list_deliveries(
     """Newest first, each with every attempt: when, the receiver's status code, latency and error.
     ``status`` (pending | succeeded | failed) and ``event`` filter."""
     with db.read() as session:
-        page = webhooks.list_deliveries(
+        page = webhook_deliveries.list_deliveries(
             session,
             tenant=key.tenant,
             webhook_id=webhook_id,
@@ -151,7 +151,7 @@ def get_delivery(webhook_id: str, delivery_id: str, key: ServicesRead, db: Db) -
     """One delivery with the exact body it sends."""
     with db.read() as session:
         webhooks.get_webhook(session, tenant=key.tenant, webhook_id=webhook_id)
-        delivery = webhooks.get_delivery(
+        delivery = webhook_deliveries.get_delivery(
             session, tenant=key.tenant, delivery_id=delivery_id, webhook_id=webhook_id
         )
         return envelope(DeliveryDetail.of(delivery))

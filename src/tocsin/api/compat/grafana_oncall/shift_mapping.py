@@ -12,7 +12,7 @@ from tocsin.api.compat.grafana_oncall.common import invalid
 from tocsin.domain.restrictions import load_zone
 from tocsin.services.errors import Invalid
 from tocsin.services.schedule_layers import Shift
-from tocsin.services.schedules import check_instant
+from tocsin.services.schedule_specs import check_instant
 
 FORMAT = "%Y-%m-%dT%H:%M:%S"
 TYPES = ("single_event", "recurrent_event", "rolling_users", "override")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tocsin.api.compat.splunk_public.common import invalid
-from tocsin.services.schedules import EARLIEST, LATEST
+from tocsin.services.schedule_specs import EARLIEST, LATEST
 
 MAX_TEXT = 1024
 MAX_ITEMS = 100
