@@ -1,6 +1,8 @@
 """Profile ``tocsin serve`` under the ingest load: seeds a fresh database as ``ingest.py`` does,
-starts the server, drives it with wrk and records it with py-spy (when installed), so the "where
-the time goes" paragraph of README.md can be re-measured after a change.
+starts the server, drives it with wrk and records it and its children (the engine and the ingest
+writer) with py-spy (when installed), so the "where the time goes" paragraph of README.md can be
+re-measured after a change. It does not wait for the children to settle: their start-up shows in
+the first seconds of the profile.
 
     .venv/bin/python bench/profile_ingest.py [--seconds 10] [--out /tmp/ingest.svg] [--format speedscope]
 
