@@ -7,14 +7,15 @@ it across a batch keeps "committed before 202" affordable under an alert storm. 
 do a whole run in a few statements. If anything in a batch fails, each item is retried alone, so
 one bad item cannot sink the others.
 
-Two modes: a writer thread (PostgreSQL, where statements wait on the network with the GIL
+Modes: a writer thread (PostgreSQL, where statements wait on the network with the GIL
 released), or "inline" (SQLite): ``BEGIN IMMEDIATE`` and the statements run on the event loop,
 where they are short local calls (a thread would pay a GIL hand-off per statement, ~0.6 ms each
 under load), and only ``COMMIT`` (the fsync: milliseconds on a busy disk) runs in a helper thread.
 The loop keeps parsing requests meanwhile, and they make up the next batch: one batch is in flight
 at a time, the next one grows while it commits. Measured with the engine in the same process, the
 BEGIN is better left on the loop: in the helper thread too, each batch paid two GIL hand-offs
-against the engine's threads and ingest fell by a third."""
+against the engine's threads and ingest fell by a third. Inline, a ``remote`` (the ingest writer
+child of ``ingest_process``) may take the batches instead; ``commit_now`` is what it runs."""
 
 from __future__ import annotations
 
@@ -29,40 +30,22 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from tocsin.db.session import Database, WriteLockBusy
+from tocsin.db.session import Database
 from tocsin.services.errors import ServiceError
+from tocsin.services.lock_wait import LockWait
+from tocsin.services.remote_commit import BatchHandler, RemoteApplier, RemoteUnavailable
 
 log = logging.getLogger("tocsin.ingest")
 
 T = TypeVar("T")
-# While another writer holds SQLite's lock, the ingest batch tries again after these pauses (s).
-_FIRST_PAUSE = 0.0002
-_MAX_PAUSE = 0.002
 # Batches sent to a remote applier and not yet answered. Two in flight held ingest to 2.3-3.1k
 # events/s (each batch waited for the one before it to come back); with many, the remote merges
 # them and the bench rose to 3.7-3.9k.
 _MAX_IN_FLIGHT = 64
-# handler(session=..., items=[...]) -> one result per item, in order.
-BatchHandler = Callable[..., Sequence[Any]]
-
-
-class RemoteUnavailable(Exception):
-    """A remote applier cannot take a batch now, and nothing of it was sent: commit it here."""
-
-
-class RemoteApplier(Protocol):
-    """Commits batches of ``handler`` elsewhere (``ingest_process.IngestWriter``)."""
-
-    handler: BatchHandler
-
-    def send(self, items: Sequence[Any]) -> asyncio.Future[list[Any]]:
-        """Hand ``items`` over, in order after every earlier batch; the future gives one result or
-        exception per item, after the COMMIT that holds it. ``RemoteUnavailable`` if it cannot."""
-        ...
 
 
 @dataclass(slots=True)
@@ -232,7 +215,7 @@ class GroupCommitter:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            transaction, session = await self._begin_when_free(loop)
+            transaction, session = await self._begin_when_free()
         except Exception as exc:  # the lock never came: each caller gets the error
             log.warning("could not begin a batch of %d: %s", len(batch), exc)
             for work in batch:
@@ -285,32 +268,17 @@ class GroupCommitter:
             return
         self._done(batch, list(zip(batch, results, strict=True)), started)
 
-    async def _begin_when_free(
-        self, loop: asyncio.AbstractEventLoop
-    ) -> tuple[AbstractContextManager[Session], Session]:
-        """Take SQLite's write lock without ever blocking the loop: while another connection (the
-        engine, an API write, another process) holds it, try again every fraction of a millisecond
-        and keep serving requests meanwhile; they make the next batch bigger. SQLite's own busy
-        handler would sleep the whole loop 1, 2, 5 ... 100 ms between tries. While it waits, the
-        flag of ``db.write_priority`` asks the engine to let it go first."""
-        deadline = loop.time() + self._lock_timeout
-        pause = _FIRST_PAUSE
-        priority = None
+    async def _begin_when_free(self) -> tuple[AbstractContextManager[Session], Session]:
+        """Take SQLite's write lock without ever blocking the loop (``lock_wait``): while another
+        connection (the engine, an API write, another process) holds it, try again every fraction
+        of a millisecond and keep serving requests meanwhile; they make the next batch bigger."""
+        wait = LockWait(self._db, self._lock_timeout)
         try:
-            while True:
-                transaction = self._db.write_nowait()
-                try:
-                    return transaction, transaction.__enter__()
-                except WriteLockBusy:
-                    if loop.time() >= deadline:
-                        raise
-                if priority is None and (priority := self._db.priority) is not None:
-                    priority.raise_flag()  # the engine holds back its next transactions
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, _MAX_PAUSE)
+            while (begun := wait.attempt()) is None:
+                await asyncio.sleep(wait.pause())
+            return begun
         finally:
-            if priority is not None:
-                priority.lower_flag()
+            wait.done()
 
     async def _retry_alone(self, batch: list[_Work], exc: Exception) -> None:
         if len(batch) == 1:
@@ -371,27 +339,14 @@ class GroupCommitter:
 
     @contextmanager
     def _write_when_free(self) -> Iterator[Session]:
-        deadline = time.monotonic() + self._lock_timeout
-        pause = _FIRST_PAUSE
-        priority = None
+        """``_begin_when_free`` for a thread that has nothing else to do meanwhile."""
+        wait = LockWait(self._db, self._lock_timeout)
         try:
-            while True:
-                transaction = self._db.write_nowait()
-                try:
-                    session = transaction.__enter__()
-                    break
-                except WriteLockBusy:
-                    if time.monotonic() >= deadline:
-                        raise
-                shared = self._db.priority
-                if priority is None and shared is not None and shared.waiting_since() is None:
-                    priority = shared  # raised here, lowered here; a flag already up is the caller's
-                    priority.raise_flag()  # the engine holds back its next transactions
-                time.sleep(pause)
-                pause = min(pause * 2, _MAX_PAUSE)
+            while (begun := wait.attempt()) is None:
+                time.sleep(wait.pause())
         finally:
-            if priority is not None:
-                priority.lower_flag()
+            wait.done()
+        transaction, session = begun
         try:
             yield session
         except BaseException as exc:

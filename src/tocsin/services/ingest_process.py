@@ -39,11 +39,12 @@ from typing import Any
 from tocsin.db.write_priority import WritePriority
 from tocsin.domain.actor import Actor
 from tocsin.services import jobs
-from tocsin.services.batching import BatchHandler, GroupCommitter, RemoteUnavailable
+from tocsin.services.batching import GroupCommitter
 from tocsin.services.catalog import IngestRoute
 from tocsin.services.errors import ServiceError
 from tocsin.services.ingest import Event, IngestResult
 from tocsin.services.ingest_bulk import IngestItem, ingest_batch
+from tocsin.services.remote_commit import BatchHandler, RemoteUnavailable
 
 log = logging.getLogger("tocsin.ingest")
 

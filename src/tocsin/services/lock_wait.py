@@ -1,0 +1,60 @@
+"""How an ingest batch takes SQLite's write lock: tries that fail at once, short pauses between
+them, and the ingest-first flag up while it waits. One schedule for both callers: the event loop's
+batch sleeps between tries without blocking the loop, the ingest writer's thread just sleeps.
+
+Why not SQLite's own busy handler: it sleeps 1, 2, 5 ... 100 ms between tries, and an event loop
+that runs ingest must not sleep with it. While it waits, the flag of ``db.write_priority`` asks
+the engine to let it go first."""
+
+from __future__ import annotations
+
+import time
+from contextlib import AbstractContextManager
+
+from sqlalchemy.orm import Session
+
+from tocsin.db.session import Database, WriteLockBusy
+from tocsin.db.write_priority import WritePriority
+
+# While another writer holds SQLite's lock, the batch tries again after these pauses (s).
+FIRST_PAUSE = 0.0002
+MAX_PAUSE = 0.002
+
+
+class LockWait:
+    """One wait for the lock: ``attempt()`` until it gives a transaction, sleeping ``pause()``
+    between tries, then ``done()`` (in a ``finally``)."""
+
+    def __init__(self, database: Database, timeout: float) -> None:
+        self._db = database
+        self._deadline = time.monotonic() + timeout
+        self._pause = FIRST_PAUSE
+        self._raised: WritePriority | None = None
+
+    def attempt(self) -> tuple[AbstractContextManager[Session], Session] | None:
+        """The transaction, begun (the lock held), or None while another writer holds it.
+        ``WriteLockBusy`` once the timeout has passed. The first failure raises the flag, unless
+        it is already up: then it belongs to someone else (the ingest writer during a storm), who
+        lowers it."""
+        transaction = self._db.write_nowait()
+        try:
+            return transaction, transaction.__enter__()
+        except WriteLockBusy:
+            if time.monotonic() >= self._deadline:
+                raise
+        shared = self._db.priority
+        if self._raised is None and shared is not None and shared.waiting_since() is None:
+            self._raised = shared
+            shared.raise_flag()  # the engine holds back its next transactions
+        return None
+
+    def pause(self) -> float:
+        """Seconds to sleep before the next try, doubling up to ``MAX_PAUSE``."""
+        pause, self._pause = self._pause, min(self._pause * 2, MAX_PAUSE)
+        return pause
+
+    def done(self) -> None:
+        """Lower the flag if this wait raised it."""
+        if self._raised is not None:
+            self._raised.lower_flag()
+            self._raised = None
