@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -59,6 +61,17 @@ def child_running(server_pid: int, *words: bytes) -> int | None:
         if all(word in command for word in words):
             return pid
     return None
+
+
+def awaited_child(server_pid: int, *words: bytes, other_than: int | None = None, seconds: float = 30) -> int:
+    """``child_running``, waited for (a new one when ``other_than`` names the one before)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pid = child_running(server_pid, *words)
+        if pid is not None and pid != other_than:
+            return pid
+        time.sleep(0.05)
+    raise AssertionError(f"serve started no child with {b' '.join(words)!r}")
 
 
 def free_port() -> int:
@@ -269,3 +282,22 @@ class SmtpProcess:
                 recipients = [r.strip() for r in str(message.get("X-RcptTo", "")).split(",") if r.strip()]
                 found.append(Delivered(message, recipients))  # type: ignore[arg-type]
         return found
+
+
+@contextmanager
+def serving_on_the_wake(
+    tmp_path: Path,
+) -> Iterator[tuple[SmtpProcess, PagingWorld, int, Path, subprocess.Popen[bytes]]]:
+    """A ``tocsin serve`` on ``tmp_path/tocsin.db`` with real SMTP, whose engine child sleeps on a
+    minute-long poll: from then on only a wake through its pipe can make it page in time."""
+    with SmtpProcess(tmp_path) as smtp:
+        world = PagingWorld(tmp_path, f"sqlite:///{tmp_path / 'tocsin.db'}", smtp.port, minute_seconds=60.0)
+        world.migrate()
+        world.seed()
+        port = free_port()
+        log = tmp_path / "serve.log"
+        server = world.serve(port, log, TOCSIN_ENGINE_POLL_SECONDS="60", TOCSIN_LOG_LEVEL="INFO")
+        try:
+            yield smtp, world, port, log, server
+        finally:
+            stop(server)

@@ -14,19 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.engine_proc import PagingWorld, SmtpProcess, alive, child_running, free_port, stop
+from tests.e2e.engine_proc import alive, awaited_child, serving_on_the_wake, stop
 from tests.factories.waiting import eventually
 
 
 def _writer(server_pid: int, other_than: int | None = None) -> int:
-    def found() -> bool:
-        pid = child_running(server_pid, b"ingest-writer", b"--fd")
-        return pid is not None and pid != other_than
-
-    assert eventually(found, 30), "serve started no ingest writer"
-    pid = child_running(server_pid, b"ingest-writer", b"--fd")
-    assert pid is not None
-    return pid
+    return awaited_child(server_pid, b"ingest-writer", b"--fd", other_than=other_than)
 
 
 def _ready_count(log: Path) -> int:
@@ -46,35 +39,26 @@ def _alerts(db: Path, dedup_key: str) -> int:
 @pytest.mark.e2e
 def test_serve_commits_events_in_its_writer_child(tmp_path: Path) -> None:
     db = tmp_path / "tocsin.db"
-    with SmtpProcess(tmp_path) as smtp:
-        world = PagingWorld(tmp_path, f"sqlite:///{db}", smtp.port, minute_seconds=60.0)
-        world.migrate()
-        world.seed()
-        port = free_port()
-        log = tmp_path / "serve.log"
-        server = world.serve(port, log, TOCSIN_ENGINE_POLL_SECONDS="60", TOCSIN_LOG_LEVEL="INFO")
-        try:
-            first = _writer(server.pid)
-            assert eventually(lambda: _ready_count(log) == 1, 30), log.read_text()
-            for n in range(1, 6):
-                world.trigger(port, "through-the-writer")
-                assert _alerts(db, "through-the-writer") == n  # answered means committed
-            # The child opened the incident and its first step; the server woke its engine.
-            assert eventually(lambda: any("alice@crash.test" in m.rcpt_tos for m in smtp.messages), 10), (
-                log.read_text()
-            )
+    with serving_on_the_wake(tmp_path) as (smtp, world, port, log, server):
+        first = _writer(server.pid)
+        assert eventually(lambda: _ready_count(log) == 1, 30), log.read_text()
+        for n in range(1, 6):
+            world.trigger(port, "through-the-writer")
+            assert _alerts(db, "through-the-writer") == n  # answered means committed
+        # The child opened the incident and its first step; the server woke its engine.
+        assert eventually(lambda: any("alice@crash.test" in m.rcpt_tos for m in smtp.messages), 10), (
+            log.read_text()
+        )
 
-            os.kill(first, signal.SIGKILL)
-            world.trigger(port, "while-replaced")  # committed in the server meanwhile, or by the next
-            assert _alerts(db, "while-replaced") == 1
-            second = _writer(server.pid, other_than=first)
-            assert eventually(lambda: _ready_count(log) == 2, 30), log.read_text()
-            time.sleep(0.2)
-            world.trigger(port, "after-restart")
-            assert _alerts(db, "after-restart") == 1
+        os.kill(first, signal.SIGKILL)
+        world.trigger(port, "while-replaced")  # committed in the server meanwhile, or by the next
+        assert _alerts(db, "while-replaced") == 1
+        second = _writer(server.pid, other_than=first)
+        assert eventually(lambda: _ready_count(log) == 2, 30), log.read_text()
+        time.sleep(0.2)
+        world.trigger(port, "after-restart")
+        assert _alerts(db, "after-restart") == 1
 
-            stop(server, hard=True)
-            assert eventually(lambda: not alive(second), 10), "the ingest writer outlived its server"
-        finally:
-            stop(server)
+        stop(server, hard=True)
+        assert eventually(lambda: not alive(second), 10), "the ingest writer outlived its server"
     assert "the ingest writer was lost" in log.read_text()
