@@ -13,12 +13,26 @@ past, and the next claim takes them over.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, delete, event, or_, select, text, update
+from sqlalchemy import (
+    CursorResult,
+    Result,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    event,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import Job
@@ -227,15 +241,38 @@ def next_due(session: Session) -> datetime | None:
     return min(times) if times else None
 
 
+@functools.cache
+def _settle_statement(fields: tuple[str, ...]) -> Update:
+    """The UPDATE that settles a job, setting ``fields`` besides the time and the lease. Built once
+    per kind of settlement and run on the connection: the engine settles a job per job, and
+    building the statement and its cache key, then the ORM's bulk-update path, cost more than the
+    UPDATE itself."""
+    table = cast(Table, Job.__table__)
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("job_id"),
+            table.c.status == "running",
+            table.c.lease_owner == bindparam("owner"),
+        )
+        .values(
+            updated_at=bindparam("now"),
+            lease_until=None,
+            **{field: bindparam(f"new_{field}") for field in fields},
+        )
+    )
+
+
 def _settle(session: Session, job: ClaimedJob, owner: str, now: datetime, **values: Any) -> bool:
     """Update a job this worker still holds; False when its lease was lost to another worker."""
-    result = session.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.status == "running", Job.lease_owner == owner)
-        .values(updated_at=now, lease_until=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return _changed(result) > 0
+    statement = _settle_statement(tuple(sorted(values)))
+    params = {
+        "job_id": job.id,
+        "owner": owner,
+        "now": now,
+        **{f"new_{field}": value for field, value in values.items()},
+    }
+    return _changed(session.connection().execute(statement, params)) > 0
 
 
 def finish(

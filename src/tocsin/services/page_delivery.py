@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, lazyload
 
 from tocsin.db.models import Incident, Service
 from tocsin.domain.actor import Actor, Tenant
@@ -20,11 +20,18 @@ from tocsin.domain.incident import Status
 from tocsin.services import timeline
 
 SYSTEM = Actor.system()
+# The engine loads an incident per job. Built once: ``Session.get`` builds a SELECT and its cache
+# key on every call, which cost more than running it. Most jobs never look at the assignees, whose
+# eager load (the mapper's ``selectin``, right for API lists) was a second query and a third of a
+# step's time; those that do (webhook payloads, reassignment) load them when they first read them.
+_INCIDENT = (
+    select(Incident).where(Incident.id == bindparam("incident_id")).options(lazyload(Incident.assignees))
+)
 
 
 def incident_of(session: Session, tenant: Tenant, incident_id: str) -> Incident | None:
     """The tenant's incident, or ``None`` when it was deleted (or never was the tenant's)."""
-    incident = session.get(Incident, incident_id)
+    incident = session.scalars(_INCIDENT, {"incident_id": incident_id}).one_or_none()
     if incident is None or (incident.org_id, incident.livemode) != (tenant.org_id, tenant.livemode):
         return None
     return incident

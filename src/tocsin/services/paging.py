@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import Incident, Service, ServiceChannel
@@ -25,6 +25,13 @@ ANNOUNCE = "announce"
 SNOOZE_EXPIRY = "snooze_expiry"
 ACK_TIMEOUT = "ack_timeout"
 TIMERS = (SNOOZE_EXPIRY, ACK_TIMEOUT)
+# A service's rooms, asked once per new incident by the engine: built once, as building a statement
+# and its cache key cost more than running it.
+_ROOMS = select(ServiceChannel).where(
+    ServiceChannel.service_id == bindparam("service_id"),
+    ServiceChannel.org_id == bindparam("org_id"),
+    ServiceChannel.livemode == bindparam("livemode"),
+)
 
 
 @dataclass
@@ -69,11 +76,8 @@ def emit(session: Session, *, incident: Incident, event: str, now: datetime) -> 
 def announce(session: Session, *, incident: Incident, event: str, now: datetime) -> int:
     """Tell the service's rooms (Slack, Teams, webhook channels) about ``event``: one job each."""
     channels = session.scalars(
-        select(ServiceChannel).where(
-            ServiceChannel.service_id == incident.service_id,
-            ServiceChannel.org_id == incident.org_id,
-            ServiceChannel.livemode == incident.livemode,
-        )
+        _ROOMS,
+        {"service_id": incident.service_id, "org_id": incident.org_id, "livemode": incident.livemode},
     ).all()
     queued = 0
     for channel in channels:
