@@ -75,6 +75,25 @@ def test_heartbeat_keeps_a_slow_workers_lease(database: Database, tenant: Tenant
     assert [j.id for j in _claim(database, "other", t0 + 3 * LEASE + timedelta(seconds=1))] == [job.id]
 
 
+def test_claims_take_lapsed_leases_first_then_the_oldest_due_up_to_the_limit(
+    database: Database, tenant: Tenant
+) -> None:
+    t0 = datetime(1901, 1, 1, 0, 5, tzinfo=UTC)
+    keys = [f"k-{uuid.uuid4().hex}" for _ in range(6)]
+    for key, minutes in zip(keys, (0, 1, 2, 3, 4, 10), strict=True):
+        _enqueue(database, tenant, t0 + timedelta(minutes=minutes), key)
+    [dead] = _claim(database, "dead", t0, limit=1)
+    assert dead.key == keys[0]
+    now = t0 + timedelta(minutes=4, seconds=30)  # dead's lease ran out; keys[5] is not due yet
+    assert now > t0 + LEASE
+    # A worker never takes back its own lapsed job (a late heartbeat must not run it twice).
+    assert [job.key for job in _claim(database, "dead", now, limit=1)] == [keys[1]]
+    taken = _claim(database, "w", now, limit=2)
+    assert [(job.key, job.attempts) for job in taken] == [(keys[0], 2), (keys[2], 1)]  # lapsed first
+    assert [job.key for job in _claim(database, "w2", now, limit=10)] == [keys[3], keys[4]]
+    assert _claim(database, "w3", now, limit=10) == []
+
+
 def test_retry_then_give_up_and_cancel(database: Database, tenant: Tenant) -> None:
     t0 = datetime(1901, 1, 1, 0, 3, tzinfo=UTC)
     _enqueue(database, tenant, t0, f"k-{uuid.uuid4().hex}", max_attempts=2, incident_id="inc_x1")
