@@ -36,6 +36,7 @@ from tocsin.services import jobs
 log = logging.getLogger("tocsin.engine")
 
 WAKE_BYTE = b"w"
+WAKE_COALESCE_SECONDS = 0.005  # the engine child passes on at most one wake per this pause
 STOP_GRACE_SECONDS = 30.0
 _RESTART_PAUSES = (0.5, 1.0, 2.0, 5.0, 10.0)
 _HEALTHY_SECONDS = 60.0
@@ -162,9 +163,16 @@ async def supervised(command: list[str] | None = None) -> AsyncIterator[EngineCh
         await watcher
 
 
-def follow_parent(wake_fd: int, wake: Callable[[], None]) -> threading.Thread:
-    """In the child: a thread that wakes the engine for each byte from the server, and ends this
-    process at once when the server is gone (end of file), as if both were one process."""
+def follow_parent(
+    wake_fd: int, wake: Callable[[], None], coalesce: float = WAKE_COALESCE_SECONDS
+) -> threading.Thread:
+    """In the child: a thread that wakes the engine when bytes come from the server, and ends this
+    process at once when the server is gone (end of file), as if both were one process.
+
+    After a wake it waits ``coalesce`` seconds before reading again, so the wakes of a storm (one
+    per committed batch, hundreds a second) reach the engine as one per pause, while the first
+    wake after a quiet spell is passed on at once. Each wake had cost the engine a thread switch
+    and a turn of its loop while it was busy with the backlog anyway."""
 
     def read() -> None:
         while True:
@@ -179,6 +187,7 @@ def follow_parent(wake_fd: int, wake: Callable[[], None]) -> threading.Thread:
                 logging.shutdown()
                 os._exit(3)
             wake()
+            time.sleep(coalesce)
 
     thread = threading.Thread(target=read, name="tocsin-engine-parent", daemon=True)
     thread.start()

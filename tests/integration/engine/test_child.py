@@ -94,3 +94,18 @@ def test_supervised_wakes_on_commits_and_restarts_a_dead_child(tmp_path: Path) -
     assert second != first
     assert engine.wait() == 0  # the restarted child was stopped with SIGTERM at the end
     assert all(getattr(listener, "__self__", None) is not engine for listener in jobs._LISTENERS)
+
+
+def test_follow_parent_passes_on_a_burst_of_wakes_as_a_few() -> None:
+    read_fd, write_fd = os.pipe()  # left open: end-of-file would end this process, as in the child
+    woken: list[float] = []
+    child.follow_parent(read_fd, lambda: woken.append(time.monotonic()), coalesce=0.2)
+    os.write(write_fd, child.WAKE_BYTE)
+    assert eventually(lambda: len(woken) == 1)
+    time.sleep(0.3)  # the pause after that wake is over; the thread reads again
+    for _ in range(200):  # a storm: one wake per committed batch
+        os.write(write_fd, child.WAKE_BYTE)
+    last = time.monotonic()
+    assert eventually(lambda: woken[-1] >= last)  # the last byte still woke the engine
+    time.sleep(0.3)
+    assert 2 <= len(woken) <= 3  # the 200 bytes came as one or two wakes
