@@ -25,16 +25,20 @@ SYSTEM = Actor.system()
 # eager load (the mapper's ``selectin``, right for API lists) was a second query and a third of a
 # step's time; those that do (webhook payloads, reassignment) load them when they first read them.
 _INCIDENT = (
-    select(Incident).where(Incident.id == bindparam("incident_id")).options(lazyload(Incident.assignees))
+    select(Incident)
+    .where(
+        Incident.id == bindparam("incident_id"),
+        Incident.org_id == bindparam("org_id"),
+        Incident.livemode == bindparam("livemode"),
+    )
+    .options(lazyload(Incident.assignees))
 )
 
 
 def incident_of(session: Session, tenant: Tenant, incident_id: str) -> Incident | None:
     """The tenant's incident, or ``None`` when it was deleted (or never was the tenant's)."""
-    incident = session.scalars(_INCIDENT, {"incident_id": incident_id}).one_or_none()
-    if incident is None or (incident.org_id, incident.livemode) != (tenant.org_id, tenant.livemode):
-        return None
-    return incident
+    params = {"incident_id": incident_id, "org_id": tenant.org_id, "livemode": tenant.livemode}
+    return session.scalars(_INCIDENT, params).one_or_none()
 
 
 @dataclass(frozen=True, slots=True)
