@@ -6,6 +6,7 @@ claim here sees only this module's jobs; the ``tenant`` fixture settles whatever
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -92,6 +93,30 @@ def test_claims_take_lapsed_leases_first_then_the_oldest_due_up_to_the_limit(
     assert [(job.key, job.attempts) for job in taken] == [(keys[0], 2), (keys[2], 1)]  # lapsed first
     assert [job.key for job in _claim(database, "w2", now, limit=10)] == [keys[3], keys[4]]
     assert _claim(database, "w3", now, limit=10) == []
+
+
+def test_concurrent_claimers_share_the_due_jobs_and_never_take_one_twice(
+    database: Database, tenant: Tenant
+) -> None:
+    t0 = datetime(1901, 1, 1, 0, 6, tzinfo=UTC)
+    keys = {f"k-{uuid.uuid4().hex}" for _ in range(60)}
+    for index, key in enumerate(sorted(keys)):
+        _enqueue(database, tenant, t0 + timedelta(seconds=index), key)
+    now = t0 + timedelta(minutes=1)
+    taken: dict[str, list[str]] = {}
+
+    def claimer(owner: str) -> None:
+        mine = taken.setdefault(owner, [])
+        while batch := _claim(database, owner, now, limit=4):
+            mine.extend(job.key for job in batch)
+
+    threads = [threading.Thread(target=claimer, args=(f"w{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [key for keys_of_one in taken.values() for key in keys_of_one]
+    assert sorted(every) == sorted(keys)  # each job once, none left behind
 
 
 def test_retry_then_give_up_and_cancel(database: Database, tenant: Tenant) -> None:
