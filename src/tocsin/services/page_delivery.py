@@ -18,6 +18,7 @@ from tocsin.db.models import Incident, Service
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.incident import Status
 from tocsin.services import timeline
+from tocsin.services.sql import tenant_binds, tenant_bound
 
 SYSTEM = Actor.system()
 # The engine loads an incident per job. Built once: ``Session.get`` builds a SELECT and its cache
@@ -28,8 +29,7 @@ _INCIDENT = (
     select(Incident)
     .where(
         Incident.id == bindparam("incident_id"),
-        Incident.org_id == bindparam("org_id"),
-        Incident.livemode == bindparam("livemode"),
+        *tenant_bound(Incident),
     )
     .options(lazyload(Incident.assignees))
 )
@@ -37,8 +37,7 @@ _INCIDENT = (
 
 def incident_of(session: Session, tenant: Tenant, incident_id: str) -> Incident | None:
     """The tenant's incident, or ``None`` when it was deleted (or never was the tenant's)."""
-    params = {"incident_id": incident_id, "org_id": tenant.org_id, "livemode": tenant.livemode}
-    return session.scalars(_INCIDENT, params).one_or_none()
+    return session.scalars(_INCIDENT, {"incident_id": incident_id, **tenant_binds(tenant)}).one_or_none()
 
 
 @dataclass(frozen=True, slots=True)

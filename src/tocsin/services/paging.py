@@ -18,6 +18,7 @@ from tocsin.domain.actor import Tenant
 from tocsin.domain.escalation import Step, step_key
 from tocsin.domain.incident import Status
 from tocsin.services import jobs, webhook_deliveries
+from tocsin.services.sql import tenant_binds, tenant_bound
 
 ESCALATE = "escalate"
 NOTIFY = "notify"
@@ -28,9 +29,7 @@ TIMERS = (SNOOZE_EXPIRY, ACK_TIMEOUT)
 # A service's rooms, asked once per new incident by the engine: built once, as building a statement
 # and its cache key cost more than running it.
 _ROOMS = select(ServiceChannel).where(
-    ServiceChannel.service_id == bindparam("service_id"),
-    ServiceChannel.org_id == bindparam("org_id"),
-    ServiceChannel.livemode == bindparam("livemode"),
+    ServiceChannel.service_id == bindparam("service_id"), *tenant_bound(ServiceChannel)
 )
 
 
@@ -75,15 +74,13 @@ def emit(session: Session, *, incident: Incident, event: str, now: datetime) -> 
 
 def announce(session: Session, *, incident: Incident, event: str, now: datetime) -> int:
     """Tell the service's rooms (Slack, Teams, webhook channels) about ``event``: one job each."""
-    channels = session.scalars(
-        _ROOMS,
-        {"service_id": incident.service_id, "org_id": incident.org_id, "livemode": incident.livemode},
-    ).all()
+    tenant = Tenant(incident.org_id, incident.livemode)
+    channels = session.scalars(_ROOMS, {"service_id": incident.service_id, **tenant_binds(tenant)}).all()
     queued = 0
     for channel in channels:
         queued += jobs.enqueue(
             session,
-            tenant=Tenant(incident.org_id, incident.livemode),
+            tenant=tenant,
             kind=ANNOUNCE,
             key=f"ann:{incident.id}:{event}:{incident.escalation_run}:{channel.id}",
             run_at=now,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -44,3 +44,14 @@ def load(
 def tenant_filter(model: Any, tenant: Tenant) -> list[Any]:
     """The two predicates every tenant query carries."""
     return [model.org_id == tenant.org_id, model.livemode == tenant.livemode]
+
+
+def tenant_bound(model: Any) -> list[Any]:
+    """``tenant_filter`` for a statement built once and run many times (the engine's hot path):
+    the same two predicates on the bound parameters that ``tenant_binds`` fills."""
+    return [model.org_id == bindparam("org_id"), model.livemode == bindparam("livemode")]
+
+
+def tenant_binds(tenant: Tenant) -> dict[str, Any]:
+    """The parameters of ``tenant_bound``'s predicates."""
+    return {"org_id": tenant.org_id, "livemode": tenant.livemode}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import Incident, Service, User, WebhookDelivery, WebhookSubscription
@@ -22,7 +22,7 @@ from tocsin.ids import new_id
 from tocsin.services import jobs
 from tocsin.services.errors import Invalid, NotFound
 from tocsin.services.pagination import Page, paginate
-from tocsin.services.sql import load, tenant_filter
+from tocsin.services.sql import load, tenant_binds, tenant_bound, tenant_filter
 from tocsin.services.webhooks import get_webhook
 
 JOB_KIND: Final = "webhook"
@@ -32,11 +32,7 @@ DELIVERY_STATUSES: Final = ("pending", "succeeded", "failed")
 # built once (building a statement and its cache key cost more than running it).
 _ENABLED: Final = (
     select(WebhookSubscription)
-    .where(
-        WebhookSubscription.org_id == bindparam("org_id"),
-        WebhookSubscription.livemode == bindparam("livemode"),
-        WebhookSubscription.enabled.is_(True),
-    )
+    .where(*tenant_bound(WebhookSubscription), WebhookSubscription.enabled.is_(True))
     .order_by(WebhookSubscription.created_at, WebhookSubscription.id)
 )
 
@@ -135,7 +131,7 @@ def emit(
         raise ValueError(f"unknown webhook event {event!r}; events are {', '.join(EVENTS)}")
     subscribers = [
         webhook
-        for webhook in session.scalars(_ENABLED, {"org_id": tenant.org_id, "livemode": tenant.livemode})
+        for webhook in session.scalars(_ENABLED, tenant_binds(tenant))
         if webhook_events.wants(webhook.events, event)
     ]
     if not subscribers:
