@@ -149,6 +149,10 @@ def _changed(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
+# The jobs table for the engine's prebuilt Core statements (claim, settle).
+_JOBS = cast(Table, Job.__table__)
+
+
 @functools.cache
 def _claim_statement(*, expired_leases: bool, postgres: bool) -> Update:
     """Lease the oldest ``:limit`` jobs of one kind of claimable: due pending jobs, or running jobs
@@ -164,8 +168,7 @@ def _claim_statement(*, expired_leases: bool, postgres: bool) -> Update:
     SQLite the statement runs under the write lock, and PostgreSQL re-checks a row's condition
     when ``FOR UPDATE`` locks it (a row another worker holds is skipped). Built once, like
     ``_settle_statement``."""
-    table = cast(Table, Job.__table__)
-    column = table.c
+    column = _JOBS.c
     if expired_leases:
         claimable = and_(
             column.status == "running",
@@ -180,7 +183,7 @@ def _claim_statement(*, expired_leases: bool, postgres: bool) -> Update:
     if postgres:
         chosen = chosen.with_for_update(skip_locked=True)
     return (
-        update(table)
+        update(_JOBS)
         .where(column.id.in_(chosen.scalar_subquery()))
         .values(
             status="running",
@@ -277,13 +280,12 @@ def _settle_statement(fields: tuple[str, ...]) -> Update:
     per kind of settlement and run on the connection: the engine settles a job per job, and
     building the statement and its cache key, then the ORM's bulk-update path, cost more than the
     UPDATE itself."""
-    table = cast(Table, Job.__table__)
     return (
-        update(table)
+        update(_JOBS)
         .where(
-            table.c.id == bindparam("job_id"),
-            table.c.status == "running",
-            table.c.lease_owner == bindparam("owner"),
+            _JOBS.c.id == bindparam("job_id"),
+            _JOBS.c.status == "running",
+            _JOBS.c.lease_owner == bindparam("owner"),
         )
         .values(
             updated_at=bindparam("now"),
