@@ -44,6 +44,10 @@ def _sqlite_engine(
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Statement journals in memory: a multi-row INSERT (the ingest batch's incidents) keeps
+        # one, and past 64 KiB SQLite spilled it to a temp file it created, wrote and unlinked
+        # about every other batch; ~5 % of the ingest writer's CPU in system calls.
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
 
