@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     ratelimit_write: str = "100/minute"
     ratelimit_integration: str = "300/5 minutes"
     ratelimit_org_alerts: str = "500/5 minutes"
+    # How a limit counts (the ``limits`` library's strategies). A fixed window is the contract the
+    # headers state: Remaining returns to Limit at Reset. It also costs ingest the least (one
+    # counter a limit); a sliding window smooths bursts at window edges for twice the work.
+    ratelimit_strategy: Literal["fixed-window", "sliding-window-counter", "moving-window"] = "fixed-window"
 
     # How long a resolved key or routing key is trusted from memory. A revoked key stops
     # working on this replica at once and on the others within this many seconds.

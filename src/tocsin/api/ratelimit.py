@@ -5,16 +5,22 @@ that cannot be reached raises ``LimiterUnavailable`` and the request gets a 503.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import cast
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, SlidingWindowCounterSupport, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import (
+    FixedWindowRateLimiter,
+    MovingWindowRateLimiter,
+    SlidingWindowCounterRateLimiter,
+)
+from limits.aio.strategies import RateLimiter as Strategy
 from limits.errors import StorageError
 from limits.storage import storage_from_string
+from limits.util import WindowStats
 
 from tocsin.config import Settings
 
@@ -42,6 +48,13 @@ class Decision:
 
 
 _MAX_KEYS = 100_000
+
+# ``TOCSIN_RATELIMIT_STRATEGY``: the names the ``limits`` library gives its strategies.
+_STRATEGIES: dict[str, Callable[[Storage], Strategy]] = {
+    "fixed-window": FixedWindowRateLimiter,
+    "sliding-window-counter": SlidingWindowCounterRateLimiter,
+    "moving-window": MovingWindowRateLimiter,
+}
 
 
 @lru_cache(maxsize=256)
@@ -74,11 +87,13 @@ class RateLimiter:
                 else MemoryStorage(wrap_exceptions=True),
             )
         self.storage: Storage = storage
-        self._strategy = SlidingWindowCounterRateLimiter(storage)
-        # What ``SlidingWindowCounterRateLimiter.hit`` calls, called directly with the storage key
-        # remembered: ``RateLimitItem.key_for`` formats a string per call, the strategy adds a
-        # layer, and the ingest path counts three limits per event.
-        self._acquire = cast(SlidingWindowCounterSupport, storage).acquire_sliding_window_entry
+        self.strategy = settings.ratelimit_strategy
+        self._strategy = _STRATEGIES[self.strategy](storage)
+        # A fixed window is one counter: what ``FixedWindowRateLimiter.hit`` and
+        # ``get_window_stats`` do, done here with the storage key remembered (``key_for`` formats
+        # a string a call, and the ingest path counts three limits an event) and the remaining
+        # count taken from the increment instead of read back.
+        self._fixed = isinstance(self._strategy, FixedWindowRateLimiter)
         self._keys: dict[tuple[RateLimitItem, str, str], str] = {}
 
     def limit_for(self, category: str, overrides: Mapping[str, str]) -> RateLimitItem:
@@ -93,20 +108,47 @@ class RateLimiter:
             key = self._keys[cached] = item.key_for(category, identity)
         return key
 
-    async def _hit(self, item: RateLimitItem, category: str, identity: str) -> bool:
-        return await self._acquire(self._key(item, category, identity), item.amount, item.get_expiry(), 1)
+    async def _consume(
+        self, item: RateLimitItem, category: str, identity: str, *, stats: bool
+    ) -> tuple[bool, WindowStats | None]:
+        """Count one call; whether it may pass, and the window's state when ``stats`` is asked
+        for or the call is refused."""
+        try:
+            if self._fixed:
+                key = self._key(item, category, identity)
+                count = await self.storage.incr(key, item.get_expiry(), amount=1)
+                allowed = count <= item.amount
+                if allowed and not stats:
+                    return True, None
+                reset = await self.storage.get_expiry(key)
+                return allowed, WindowStats(reset, max(0, item.amount - count))
+            allowed = await self._strategy.hit(item, category, identity)
+            if allowed and not stats:
+                return True, None
+            return allowed, await self._strategy.get_window_stats(item, category, identity)
+        except (StorageError, ConnectionError, OSError) as exc:
+            raise LimiterUnavailable(str(exc)) from exc
 
     async def hit(self, category: str, identity: str, overrides: Mapping[str, str] | None = None) -> Decision:
         """Count one call of ``identity`` against ``category`` and say whether it may pass."""
         item = self.limit_for(category, overrides or {})
-        try:
-            allowed = await self._hit(item, category, identity)
-            stats = await self._strategy.get_window_stats(item, category, identity)
-        except (StorageError, ConnectionError, OSError) as exc:
-            raise LimiterUnavailable(str(exc)) from exc
+        allowed, window = await self._consume(item, category, identity, stats=True)
+        assert window is not None
         return Decision(
-            allowed=allowed, limit=item.amount, remaining=max(0, stats.remaining), reset_at=stats.reset_time
+            allowed=allowed, limit=item.amount, remaining=max(0, window.remaining), reset_at=window.reset_time
         )
+
+    async def allow(
+        self, category: str, identity: str, overrides: Mapping[str, str] | None = None
+    ) -> Decision | None:
+        """Count one call; ``None`` if it may pass, else the refusal (the window is read only
+        then, which halves the limiter's work on the ingest path)."""
+        item = self.limit_for(category, overrides or {})
+        allowed, window = await self._consume(item, category, identity, stats=False)
+        if allowed:
+            return None
+        assert window is not None
+        return Decision(allowed=False, limit=item.amount, remaining=0, reset_at=window.reset_time)
 
     async def aclose(self) -> None:
         """Close a Redis client's connections at shutdown (``limits`` keeps it behind a bridge)."""
@@ -114,20 +156,6 @@ class RateLimiter:
         close = getattr(client, "aclose", None)
         if close is not None:
             await close()
-
-    async def allow(
-        self, category: str, identity: str, overrides: Mapping[str, str] | None = None
-    ) -> Decision | None:
-        """Count one call; ``None`` if it may pass, else the refusal (stats are read only then,
-        which halves the limiter's work on the ingest path)."""
-        item = self.limit_for(category, overrides or {})
-        try:
-            if await self._hit(item, category, identity):
-                return None
-            stats = await self._strategy.get_window_stats(item, category, identity)
-        except (StorageError, ConnectionError, OSError) as exc:
-            raise LimiterUnavailable(str(exc)) from exc
-        return Decision(allowed=False, limit=item.amount, remaining=0, reset_at=stats.reset_time)
 
     async def check_store(self) -> bool:
         try:

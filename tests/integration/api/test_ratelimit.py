@@ -3,11 +3,13 @@ alerts, headers on every answer, 429 with Retry-After, and 503 when the store is
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from tests.conftest import settings_for
 from tests.factories.orgs import OrgFactory
@@ -146,3 +148,63 @@ def test_redis_store_is_shared_by_replicas(db_url: str, database: Database) -> N
             for client in (first, second, first, second)
         ]
         assert codes == [200, 200, 200, 429]
+
+
+def _limiter(strategy: str, redis_url: str | None = None) -> RateLimiter:
+    return RateLimiter(
+        Settings(ratelimit_read="3/minute", ratelimit_strategy=strategy, redis_url=redis_url)  # type: ignore[arg-type]
+    )
+
+
+def _stores() -> list[str | None]:
+    redis_url = os.environ.get("TOCSIN_TEST_REDIS_URL")
+    return [None, redis_url] if redis_url else [None]
+
+
+@pytest.mark.parametrize("redis_url", _stores(), ids=lambda url: "redis" if url else "memory")
+@pytest.mark.parametrize("strategy", ["fixed-window", "sliding-window-counter", "moving-window"])
+def test_each_strategy_counts_down_then_refuses(strategy: str, redis_url: str | None) -> None:
+    async def run() -> None:
+        limiter = _limiter(strategy, redis_url)
+        identity = f"key_{time.time_ns()}"  # a fresh window, also in a shared Redis
+        try:
+            before = time.time()
+            decisions = [await limiter.hit("read", identity) for _ in range(4)]
+            assert [d.allowed for d in decisions] == [True, True, True, False]
+            assert [d.remaining for d in decisions] == [2, 1, 0, 0]
+            assert all(d.limit == 3 for d in decisions)
+            refused = decisions[-1]
+            assert before < refused.reset_at <= time.time() + 61
+            assert refused.retry_after(time.time()) >= 1
+            # ``allow`` counts the same way and says nothing until it refuses.
+            other = identity + "-allow"
+            answers = [await limiter.allow("read", other) for _ in range(4)]
+            assert answers[:3] == [None, None, None]
+            assert answers[3] is not None and not answers[3].allowed and answers[3].remaining == 0
+            # Identities do not share a window.
+            assert (await limiter.hit("read", identity + "-third")).remaining == 2
+        finally:
+            await limiter.aclose()
+
+    asyncio.run(run())
+
+
+def test_a_fixed_window_gives_the_whole_limit_back_at_reset() -> None:
+    async def run() -> None:
+        limiter = RateLimiter(Settings(ratelimit_read="2/second"))
+        assert limiter.strategy == "fixed-window"
+        first = await limiter.hit("read", "key_1")
+        second = await limiter.hit("read", "key_1")
+        third = await limiter.hit("read", "key_1")
+        assert [first.remaining, second.remaining, third.allowed] == [1, 0, False]
+        # The header's promise: at X-RateLimit-Reset the count starts again.
+        await asyncio.sleep(max(0.0, third.reset_at - time.time()) + 0.05)
+        again = await limiter.hit("read", "key_1")
+        assert again.allowed and again.remaining == 1
+
+    asyncio.run(run())
+
+
+def test_an_unknown_strategy_fails_at_start() -> None:
+    with pytest.raises(ValidationError):
+        Settings(ratelimit_strategy="leaky-bucket")  # type: ignore[arg-type]
