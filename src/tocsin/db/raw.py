@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import orjson
 from sqlalchemy import Connection
@@ -17,14 +17,20 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DATETIME storage fo
 
 
 class RawSQL:
-    def __init__(self, connection: Connection) -> None:
-        self.postgres = connection.dialect.name == "postgresql"
-        self._dbapi: Any = connection.connection.driver_connection
+    def __init__(self, dbapi: Any, *, postgres: bool) -> None:
+        """On a DBAPI connection (sqlite3 or psycopg) inside the caller's transaction."""
+        self.postgres = postgres
+        self._dbapi = dbapi
         self.mark = "%s" if self.postgres else "?"
         if self.postgres:
             from psycopg.types.json import Jsonb
 
             self._jsonb = Jsonb
+
+    @classmethod
+    def of(cls, connection: Connection) -> Self:
+        """On the DBAPI connection under a SQLAlchemy connection (a session's)."""
+        return cls(connection.connection.driver_connection, postgres=connection.dialect.name == "postgresql")
 
     def marks(self, count: int) -> str:
         """``?, ?, ?`` (or ``%s, …``): ``count`` placeholders."""

@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -165,6 +165,35 @@ class Database:
             session.commit()
         finally:
             session.close()
+
+    @contextmanager
+    def write_raw_nowait(self) -> Iterator[sqlite3.Connection]:
+        """``write_nowait`` without the ORM, for the ingest writer's batches of triggers (hand-
+        written SQL only): the sqlite3 connection inside ``BEGIN IMMEDIATE``, committed when the
+        block ends without an exception, rolled back otherwise. A session's own bookkeeping (its
+        transaction objects, the pool's events, BEGIN through the execution machinery) took
+        ~65 µs a transaction against ~5 µs here. ``WriteLockBusy`` at once when the lock is
+        taken. SQLite only."""
+        if self._nowait_engine is None:
+            raise RuntimeError("write_raw_nowait is for SQLite")
+        pooled = self._nowait_engine.raw_connection()  # the pooled connection, pragmas applied
+        try:
+            connection = cast(sqlite3.Connection, pooled.driver_connection)
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode in _BUSY:
+                    raise WriteLockBusy(str(exc)) from None
+                raise
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.rollback()
+                raise
+        finally:
+            pooled.close()  # back to the pool
 
     @contextmanager
     def read(self) -> Iterator[Session]:

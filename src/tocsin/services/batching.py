@@ -26,9 +26,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.session import Database
 from tocsin.services.errors import ServiceError
-from tocsin.services.lock_wait import LockWait
+from tocsin.services.lock_wait import LockWait, begin_when_free
 from tocsin.services.remote_commit import BatchHandler, RemoteApplier, RemoteUnavailable
 
 log = logging.getLogger("tocsin.ingest")
@@ -272,7 +272,7 @@ class GroupCommitter:
         """Take SQLite's write lock without ever blocking the loop (``lock_wait``): while another
         connection (the engine, an API write, another process) holds it, try again every fraction
         of a millisecond and keep serving requests meanwhile; they make the next batch bigger."""
-        wait = LockWait(self._db, self._lock_timeout)
+        wait = LockWait(self._db, self._lock_timeout, self._db.write_nowait)
         try:
             while (begun := wait.attempt()) is None:
                 await asyncio.sleep(wait.pause())
@@ -337,22 +337,21 @@ class GroupCommitter:
             self._commit(works[start : start + self._max_batch], write=self._write_when_free)
         return [outcome.error or outcome.value for outcome in outcomes]
 
-    @contextmanager
-    def _write_when_free(self) -> Iterator[Session]:
+    def _write_when_free(self) -> AbstractContextManager[Session]:
         """``_begin_when_free`` for a thread that has nothing else to do meanwhile."""
-        wait = LockWait(self._db, self._lock_timeout)
-        try:
-            while (begun := wait.attempt()) is None:
-                time.sleep(wait.pause())
-        finally:
-            wait.done()
-        transaction, session = begun
-        try:
-            yield session
-        except BaseException as exc:
-            transaction.__exit__(type(exc), exc, exc.__traceback__)  # rolls back
-            raise
-        transaction.__exit__(None, None, None)  # COMMIT
+        return begin_when_free(self._db, self._lock_timeout, self._db.write_nowait)
+
+    @property
+    def database(self) -> Database:
+        return self._db
+
+    @property
+    def max_batch(self) -> int:
+        return self._max_batch
+
+    @property
+    def lock_timeout(self) -> float:
+        return self._lock_timeout
 
     def _commit(
         self, batch: list[_Work], write: Callable[[], AbstractContextManager[Session]] | None = None

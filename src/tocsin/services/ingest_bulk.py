@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from tocsin.db.raw import RawSQL
@@ -60,8 +59,8 @@ class _BatchSQL(RawSQL):
     """``RawSQL`` that formats each timestamp once per batch: an event's time goes into its alert,
     and a new incident's into the incident, its timeline entry and its job (five times)."""
 
-    def __init__(self, connection: Connection) -> None:
-        super().__init__(connection)
+    def __init__(self, dbapi: Any, *, postgres: bool) -> None:
+        super().__init__(dbapi, postgres=postgres)
         self._times: dict[datetime, Any] = {}
 
     def time(self, value: datetime) -> Any:
@@ -194,7 +193,22 @@ def _open_new(
 def ingest_triggers(*, session: Session, items: Sequence[IngestItem]) -> list[IngestResult]:
     """Apply a run of trigger events in bulk. Triggers commute (each opens the incident for its
     dedup key or adds to it), so grouping them by key loses nothing. Results follow ``items``."""
-    raw = _BatchSQL(session.connection())
+    results, enqueued = apply_triggers(_BatchSQL.of(session.connection()), items)
+    if enqueued:
+        job_queue.mark_enqueued(session)
+    return results
+
+
+def ingest_triggers_raw(dbapi: Any, items: Sequence[IngestItem]) -> tuple[list[IngestResult], bool]:
+    """``ingest_triggers`` on a bare SQLite connection inside the caller's transaction (the
+    ingest writer's storm path, ``services.ingest_process``): the results, and whether jobs
+    were enqueued, for the caller to announce after its COMMIT."""
+    return apply_triggers(_BatchSQL(dbapi, postgres=False), items)
+
+
+def apply_triggers(raw: _BatchSQL, items: Sequence[IngestItem]) -> tuple[list[IngestResult], bool]:
+    """The statements of a run of triggers; whether they enqueued jobs (new incidents' first
+    escalation steps)."""
     keys = [item.event.dedup_key or uuid.uuid4().hex for item in items]
     by_integration: dict[str, tuple[IngestRoute, dict[str, list[int]]]] = {}
     for index, item in enumerate(items):
@@ -239,10 +253,9 @@ def ingest_triggers(*, session: Session, items: Sequence[IngestItem]) -> list[In
         raw.many(_TIMELINE, timeline)
     if jobs:
         raw.many(_JOBS, jobs)
-        job_queue.mark_enqueued(session)
     done = [result for result in results if result is not None]
     assert len(done) == len(items), "every trigger gets a result"
-    return done
+    return done, bool(jobs)
 
 
 def ingest_batch(*, session: Session, items: Sequence[IngestItem]) -> list[IngestResult]:

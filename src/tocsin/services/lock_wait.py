@@ -9,9 +9,9 @@ the engine to let it go first."""
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager
-
-from sqlalchemy.orm import Session
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Generic, TypeVar
 
 from tocsin.db.session import Database, WriteLockBusy
 from tocsin.db.write_priority import WritePriority
@@ -20,23 +20,29 @@ from tocsin.db.write_priority import WritePriority
 FIRST_PAUSE = 0.0002
 MAX_PAUSE = 0.002
 
+T = TypeVar("T")
 
-class LockWait:
+
+class LockWait(Generic[T]):
     """One wait for the lock: ``attempt()`` until it gives a transaction, sleeping ``pause()``
-    between tries, then ``done()`` (in a ``finally``)."""
+    between tries, then ``done()`` (in a ``finally``). ``begin`` opens the transaction or raises
+    ``WriteLockBusy`` at once: ``Database.write_nowait`` (a session) or ``write_raw_nowait``."""
 
-    def __init__(self, database: Database, timeout: float) -> None:
+    def __init__(
+        self, database: Database, timeout: float, begin: Callable[[], AbstractContextManager[T]]
+    ) -> None:
         self._db = database
+        self._begin = begin
         self._deadline = time.monotonic() + timeout
         self._pause = FIRST_PAUSE
         self._raised: WritePriority | None = None
 
-    def attempt(self) -> tuple[AbstractContextManager[Session], Session] | None:
+    def attempt(self) -> tuple[AbstractContextManager[T], T] | None:
         """The transaction, begun (the lock held), or None while another writer holds it.
         ``WriteLockBusy`` once the timeout has passed. The first failure raises the flag, unless
         it is already up: then it belongs to someone else (the ingest writer during a storm), who
         lowers it."""
-        transaction = self._db.write_nowait()
+        transaction = self._begin()
         try:
             return transaction, transaction.__enter__()
         except WriteLockBusy:
@@ -58,3 +64,25 @@ class LockWait:
         if self._raised is not None:
             self._raised.lower_flag()
             self._raised = None
+
+
+@contextmanager
+def begin_when_free(
+    database: Database, timeout: float, begin: Callable[[], AbstractContextManager[T]]
+) -> Iterator[T]:
+    """``begin``'s transaction once the lock is had, for a thread with nothing else to do
+    meanwhile (the ingest writer): it sleeps between tries. Committed when the block ends without
+    an exception, else rolled back."""
+    wait = LockWait(database, timeout, begin)
+    try:
+        while (begun := wait.attempt()) is None:
+            time.sleep(wait.pause())
+    finally:
+        wait.done()
+    transaction, handle = begun
+    try:
+        yield handle
+    except BaseException as exc:
+        transaction.__exit__(type(exc), exc, exc.__traceback__)  # rolls back
+        raise
+    transaction.__exit__(None, None, None)  # COMMIT

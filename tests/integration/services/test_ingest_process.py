@@ -22,10 +22,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.e2e.engine_proc import alive
+from tests.factories.locks import sqlite_write_lock_held
 from tests.factories.orgs import OrgFactory
 from tests.factories.waiting import eventually
 from tocsin.db.models import Alert, Incident
-from tocsin.db.session import Database
+from tocsin.db.session import Database, WriteLockBusy
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.services import catalog, jobs
 from tocsin.services.batching import GroupCommitter
@@ -33,7 +34,7 @@ from tocsin.services.catalog import IngestRoute
 from tocsin.services.errors import Invalid, ServiceError
 from tocsin.services.ingest import Event, IngestResult
 from tocsin.services.ingest_bulk import IngestItem, ingest_batch
-from tocsin.services.ingest_process import IngestWriter, WriterLost, _Failure, _pack, _unpack
+from tocsin.services.ingest_process import IngestWriter, WriterLost, _Failure, _pack, _unpack, commit_items
 
 ACTOR = Actor(type="api_key", id=None, name="test")
 
@@ -298,3 +299,81 @@ def test_the_writer_keeps_the_flag_up_while_batches_come(tmp_path: Path) -> None
         server.close()
     finally:
         database.dispose()
+
+
+def _sqlite_only(database: Database) -> None:
+    if database.is_postgres:
+        pytest.skip("the bare-connection path is SQLite's")
+
+
+def test_a_batch_of_triggers_commits_without_a_session(
+    orgs: OrgFactory, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The storm path: triggers alone are written on the bare connection, with the same results
+    and rows as the session path, and the engine is woken for the jobs they enqueued."""
+    _sqlite_only(database)
+    route = _route(orgs, database)
+    committer = GroupCommitter(database, name="raw-test", max_batch=4)
+
+    def no_session(*_: Any) -> list[Any]:
+        raise AssertionError("a batch of triggers went through the session")
+
+    monkeypatch.setattr(committer, "commit_now", no_session)
+    woken: list[int] = []
+    unsubscribe = jobs.on_commit(lambda: woken.append(1))
+    try:
+        keys = ["a", "b", "a", "c", "d", "a", "e"]  # two chunks of at most four
+        results = commit_items(committer, [_item(route, key) for key in keys])
+    finally:
+        unsubscribe()
+    assert [r.outcome for r in results] == [
+        "created", "created", "appended", "created", "created", "appended", "created",
+    ]  # fmt: skip
+    assert [r.dedup_key for r in results] == keys
+    assert len(woken) == 2  # once per committed chunk that opened incidents
+    with database.read() as session:
+        incidents = session.scalars(select(Incident).where(Incident.org_id == route.org_id)).all()
+        alerts = session.scalar(select(func.count()).select_from(Alert).where(Alert.org_id == route.org_id))
+    assert {i.dedup_key: i.alert_count for i in incidents} == {"a": 3, "b": 1, "c": 1, "d": 1, "e": 1}
+    assert alerts == 7
+    assert {i.id for i in incidents} == {r.incident_id for r in results}
+
+
+def test_other_actions_keep_the_session_path_and_their_order(orgs: OrgFactory, database: Database) -> None:
+    route = _route(orgs, database)
+    committer = GroupCommitter(database, name="raw-test")
+    results = commit_items(
+        committer,
+        [_item(route, "mixed"), _item(route, "mixed", "acknowledge"), _item(route, "mixed", "resolve")],
+    )
+    assert [r.outcome for r in results] == ["created", "acknowledged", "resolved"]
+
+
+def test_a_bad_trigger_in_a_raw_batch_fails_alone(orgs: OrgFactory, database: Database) -> None:
+    """The bare transaction rolls back whole; the batch goes again through the session path, item
+    by item, so only the bad event fails and nothing is written twice."""
+    _sqlite_only(database)
+    route = _route(orgs, database)
+    ghost = dataclasses.replace(route, service_id="svc_does_not_exist", integration_id="int_does_not_exist")
+    committer = GroupCommitter(database, name="raw-test")
+    results = commit_items(committer, [_item(route, "ok-1"), _item(ghost, "ghost"), _item(route, "ok-2")])
+    assert [getattr(r, "outcome", None) for r in results] == ["created", None, "created"]
+    assert isinstance(results[1], Exception)
+    with database.read() as session:
+        counts = dict(
+            session.execute(
+                select(Incident.dedup_key, Incident.alert_count).where(Incident.org_id == route.org_id)
+            ).all()
+        )
+    assert counts == {"ok-1": 1, "ok-2": 1}
+
+
+def test_a_raw_batch_gives_up_once_when_the_lock_never_comes(orgs: OrgFactory, database: Database) -> None:
+    _sqlite_only(database)
+    route = _route(orgs, database)
+    committer = GroupCommitter(database, name="raw-test", lock_timeout=0.2)
+    with sqlite_write_lock_held(database):
+        results = commit_items(committer, [_item(route, "late-1"), _item(route, "late-2")])
+    assert all(isinstance(r, WriteLockBusy) for r in results)
+    with database.read() as session:
+        assert not session.scalars(select(Incident.id).where(Incident.org_id == route.org_id)).all()
