@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from tocsin.db.session import Database
-from tocsin.services.errors import ServiceError
+from tocsin.services.errors import DatabaseBusy, ServiceError
 from tocsin.services.lock_wait import LockWait, begin_when_free
 from tocsin.services.remote_commit import BatchHandler, RemoteApplier, RemoteUnavailable
 
@@ -364,10 +364,11 @@ class GroupCommitter:
             with write() as session:
                 outcomes = self._apply(session, batch)
         except Exception as exc:
-            if len(batch) == 1:
+            if len(batch) == 1 or isinstance(exc, DatabaseBusy):  # the lock never came: no retry
                 if not isinstance(exc, ServiceError):
                     log.exception("group commit of one item failed")
-                _settle(batch[0], None, exc)
+                for work in batch:
+                    _settle(work, None, exc)
                 return
             log.warning("batch of %d failed (%s); retrying each item alone", len(batch), exc)
             for work in batch:

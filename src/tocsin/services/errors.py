@@ -36,3 +36,16 @@ class Conflict(ServiceError):
 
 class Forbidden(ServiceError):
     code = "FORBIDDEN"
+
+
+class DatabaseBusy(ServiceError):
+    """The database's write lock did not come within the writer's patience (another writer held
+    SQLite's lock all along): nothing was written, so the caller may simply send it again."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, waited_seconds: float) -> None:
+        super().__init__(
+            f"The database stayed busy for {waited_seconds:g} s and nothing was recorded; send it again.",
+            {"reason": "database_busy", "waited_seconds": waited_seconds},
+        )

@@ -36,13 +36,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tocsin.db.session import WriteLockBusy
 from tocsin.db.write_priority import WritePriority
 from tocsin.domain.actor import Actor
 from tocsin.services import jobs
 from tocsin.services.batching import GroupCommitter
 from tocsin.services.catalog import IngestRoute
-from tocsin.services.errors import ServiceError
+from tocsin.services.errors import DatabaseBusy, ServiceError
 from tocsin.services.ingest import Event, IngestResult
 from tocsin.services.ingest_bulk import IngestItem, ingest_batch, ingest_triggers_raw
 from tocsin.services.lock_wait import begin_when_free
@@ -385,7 +384,7 @@ def commit_items(committer: GroupCommitter, items: list[IngestItem]) -> list[Any
         try:
             with begin_when_free(database, committer.lock_timeout, database.write_raw_nowait) as connection:
                 done, enqueued = ingest_triggers_raw(connection, chunk)
-        except WriteLockBusy as exc:  # waited the whole lock timeout already: no second wait
+        except DatabaseBusy as exc:  # waited the whole lock timeout already: no second wait
             results += [exc] * len(chunk)
             continue
         except Exception as exc:

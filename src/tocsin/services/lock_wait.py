@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 
 from tocsin.db.session import Database, WriteLockBusy
 from tocsin.db.write_priority import WritePriority
+from tocsin.services.errors import DatabaseBusy
 
 # While another writer holds SQLite's lock, the batch tries again after these pauses (s).
 FIRST_PAUSE = 0.0002
@@ -33,13 +34,14 @@ class LockWait(Generic[T]):
     ) -> None:
         self._db = database
         self._begin = begin
+        self._timeout = timeout
         self._deadline = time.monotonic() + timeout
         self._pause = FIRST_PAUSE
         self._raised: WritePriority | None = None
 
     def attempt(self) -> tuple[AbstractContextManager[T], T] | None:
         """The transaction, begun (the lock held), or None while another writer holds it.
-        ``WriteLockBusy`` once the timeout has passed. The first failure raises the flag, unless
+        ``DatabaseBusy`` (a 503) once the timeout has passed. The first failure raises the flag, unless
         it is already up: then it belongs to someone else (the ingest writer during a storm), who
         lowers it."""
         transaction = self._begin()
@@ -47,7 +49,7 @@ class LockWait(Generic[T]):
             return transaction, transaction.__enter__()
         except WriteLockBusy:
             if time.monotonic() >= self._deadline:
-                raise
+                raise DatabaseBusy(self._timeout) from None
         shared = self._db.priority
         if self._raised is None and shared is not None and shared.waiting_since() is None:
             self._raised = shared

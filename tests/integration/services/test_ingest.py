@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from tests.factories.locks import sqlite_write_lock_held
 from tests.factories.orgs import OrgFactory
 from tocsin.db.models import Alert, Incident
-from tocsin.db.session import Database, WriteLockBusy
+from tocsin.db.session import Database
 from tocsin.domain.actor import Actor
 from tocsin.services import catalog
 from tocsin.services.batching import GroupCommitter
-from tocsin.services.errors import Invalid
+from tocsin.services.errors import DatabaseBusy, Invalid
 from tocsin.services.ingest import Event, ingest_event
 
 ACTOR = Actor(type="api_key", id=None, name="test")
@@ -259,4 +259,4 @@ def test_inline_batch_gives_up_when_the_lock_never_comes(database: Database) -> 
             [outcome] = asyncio.run(scenario())
     finally:
         committer.stop()
-    assert isinstance(outcome, WriteLockBusy)
+    assert isinstance(outcome, DatabaseBusy) and outcome.code == "SERVICE_UNAVAILABLE"  # a 503: send again

@@ -26,12 +26,12 @@ from tests.factories.locks import sqlite_write_lock_held
 from tests.factories.orgs import OrgFactory
 from tests.factories.waiting import eventually
 from tocsin.db.models import Alert, Incident
-from tocsin.db.session import Database, WriteLockBusy
+from tocsin.db.session import Database
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.services import catalog, jobs
 from tocsin.services.batching import GroupCommitter
 from tocsin.services.catalog import IngestRoute
-from tocsin.services.errors import Invalid, ServiceError
+from tocsin.services.errors import DatabaseBusy, Invalid, ServiceError
 from tocsin.services.ingest import Event, IngestResult
 from tocsin.services.ingest_bulk import IngestItem, ingest_batch
 from tocsin.services.ingest_process import IngestWriter, WriterLost, _Failure, _pack, _unpack, commit_items
@@ -374,6 +374,7 @@ def test_a_raw_batch_gives_up_once_when_the_lock_never_comes(orgs: OrgFactory, d
     committer = GroupCommitter(database, name="raw-test", lock_timeout=0.2)
     with sqlite_write_lock_held(database):
         results = commit_items(committer, [_item(route, "late-1"), _item(route, "late-2")])
-    assert all(isinstance(r, WriteLockBusy) for r in results)
+        mixed = commit_items(committer, [_item(route, "late-3"), _item(route, "late-3", "resolve")])
+    assert all(isinstance(r, DatabaseBusy) for r in results + mixed)  # each a 503, nothing written
     with database.read() as session:
         assert not session.scalars(select(Incident.id).where(Incident.org_id == route.org_id)).all()
