@@ -27,6 +27,7 @@ from tocsin.api.errors import install_error_handlers
 from tocsin.api.intake import AlertLimits, RouteResolver
 from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import ApiGate, BodySizeLimit, LabelledRoute, Observability
+from tocsin.api.oversize import OversizeAnswers
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes import (
     change_events,
@@ -236,7 +237,11 @@ def create_app(
     app.add_middleware(
         ApiGate, resolver=resolver, limiter=limiter, usage=usage, dialects=dialects, open_paths=OPEN_PATHS
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    oversize = OversizeAnswers(
+        (*pagerduty.OVERSIZE, *opsgenie.OVERSIZE, *victorops.OVERSIZE, *grafana_integrations.OVERSIZE),
+        dialects,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, answer=oversize)
     app.add_middleware(Observability, metrics=metrics)
     fastlane.install(app, max_bytes=settings.max_body_bytes)  # POST /api/events, ahead of all the above
     return app

@@ -106,10 +106,16 @@ class Dialects:
 
         A prefix ``/api/v1/`` also claims ``/api/v1`` itself."""
         for prefix, dialect in self._by_prefix:
-            if path.startswith(prefix) or path == prefix.rstrip("/"):
+            if claims(prefix, path):
                 return dialect
         return None
 
     def render_for(self, path: str) -> Dialect:
         """The dialect whose error shape ``path`` gets: the native one outside the foreign APIs."""
         return self.for_path(path) or NATIVE
+
+
+def claims(prefix: str, path: str) -> bool:
+    """Whether a URL space written as ``prefix`` (ending in ``/``) holds ``path``: what starts with
+    it, and the prefix without its slash (``/api/v1/`` claims ``/api/v1``)."""
+    return path.startswith(prefix) or path == prefix.rstrip("/")

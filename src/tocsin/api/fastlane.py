@@ -29,6 +29,7 @@ from tocsin.api.dialects import NATIVE, Credentials
 from tocsin.api.errors import ApiError, error_response
 from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import Refused, admit
+from tocsin.api.oversize import too_large_message
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes.events import accept, accepted_body
 from tocsin.api.usage import KeyUsageTracker
@@ -163,7 +164,7 @@ class EventsLane:
         return _Answer(
             error_response(
                 "PAYLOAD_TOO_LARGE",
-                f"Request body is larger than {self.max_bytes} bytes",
+                too_large_message(self.max_bytes),
                 {"max_bytes": self.max_bytes},
             )
         )

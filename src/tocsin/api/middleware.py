@@ -17,6 +17,7 @@ from tocsin.api.auth import KeyResolver
 from tocsin.api.dialects import NATIVE, Credentials, Dialect, Dialects
 from tocsin.api.errors import ApiError, error_response
 from tocsin.api.metrics import Metrics
+from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.api.ratelimit import Decision, LimiterUnavailable, RateLimiter
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.domain.scopes import is_read_only
@@ -83,11 +84,14 @@ class Observability:
 
 
 class BodySizeLimit:
-    """413 PAYLOAD_TOO_LARGE for bodies over the limit, declared or streamed."""
+    """413 for bodies over the limit, declared or streamed: PAYLOAD_TOO_LARGE in the native
+    envelope, or in the shape of the URL space the body was sent to (``answer``, an
+    ``oversize.OversizeAnswers``)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, answer: TooLarge | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.answer = answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in READ_METHODS:
@@ -128,11 +132,12 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            "PAYLOAD_TOO_LARGE",
-            f"Request body is larger than {self.max_bytes} bytes",
-            {"max_bytes": self.max_bytes},
-        )
+        if self.answer is not None:
+            response = self.answer(scope, self.max_bytes)
+        else:
+            response = error_response(
+                "PAYLOAD_TOO_LARGE", too_large_message(self.max_bytes), {"max_bytes": self.max_bytes}
+            )
         await response(scope, receive, send)
 
 

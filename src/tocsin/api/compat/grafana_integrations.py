@@ -31,9 +31,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
+from starlette.types import Scope
 
 from tocsin.api.compat.common import ApiError, Event, IngestRoute, find_route, integration_actor, submit
 from tocsin.api.middleware import LabelledRoute
+from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.domain import alertmanager
 from tocsin.domain.alertmanager import PayloadError
 from tocsin.services import integration_templates
@@ -249,6 +251,15 @@ async def receive(request: Request) -> Response:
         except ApiError as exc:
             return _limited(route, exc)
     return Response(_OK, status_code=200, media_type="application/json")
+
+
+def too_large(scope: Scope, max_bytes: int) -> Response:
+    """A body over the server-wide limit, as plain text like the integration's other refusals."""
+    return _text(413, too_large_message(max_bytes))
+
+
+# ``TOCSIN_MAX_BODY_BYTES`` answered in Grafana OnCall's shape on its URLs (``api.oversize``).
+OVERSIZE: tuple[tuple[str, TooLarge], ...] = (("/integrations/v1/", too_large),)
 
 
 def routes() -> list[BaseRoute]:

@@ -36,7 +36,7 @@ OpenAPI files, and error texts PagerDuty returned as quoted in public bug report
   format is unrecognized","errors":["JSON parse error"]}`` (v1 spells the status in lower case).
 - Over 512 KB (PagerDuty's limit per event): ``413`` with the invalid-event body. Bodies over the
   server-wide ``max_body_bytes`` (1 MB by default) are stopped earlier, by ``BodySizeLimit``,
-  with the native error envelope.
+  with the same body (``OVERSIZE``).
 - Throttled by the per-integration or per-org alert limit (triggers and change events count):
   ``429`` (v1: ``403``, as PagerDuty v1) with ``Retry-After`` and
   ``{"status":"throttled","message":"Request Limit Exceeded","errors":[...]}``; PagerDuty
@@ -60,10 +60,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
+from starlette.types import Scope
 
 from tocsin.api.compat.common import find_route, integration_actor, submit
 from tocsin.api.errors import ApiError
 from tocsin.api.middleware import LabelledRoute
+from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.services import change_events
 from tocsin.services.batching import call_each
 from tocsin.services.catalog import IngestRoute
@@ -378,6 +380,19 @@ async def create_event_v1(request: Request) -> Response:
     except ApiError as exc:
         return _refused(exc, throttled_status=403)
     return _json(200, {"status": "success", "message": "Event processed", "incident_key": result.dedup_key})
+
+
+def too_large(scope: Scope, max_bytes: int) -> Response:
+    """A body over the server-wide limit, refused as PagerDuty refuses an event over its own."""
+    return _invalid([too_large_message(max_bytes)], status=413)
+
+
+# ``TOCSIN_MAX_BODY_BYTES`` answered in PagerDuty's shape on its three URLs (``api.oversize``).
+OVERSIZE: tuple[tuple[str, TooLarge], ...] = (
+    ("/v2/enqueue/", too_large),
+    ("/v2/change/enqueue/", too_large),
+    ("/generic/2010-04-15/create_event.json/", too_large),
+)
 
 
 def routes() -> list[BaseRoute]:

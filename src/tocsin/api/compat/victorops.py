@@ -46,10 +46,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
+from starlette.types import Scope
 
 from tocsin.api.compat.common import ApiError, Event, IngestRoute, find_route, integration_actor, submit
 from tocsin.api.errors import STATUS_FOR_CODE
 from tocsin.api.middleware import LabelledRoute
+from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.domain.actor import Actor
 from tocsin.services import incidents, timeline
 from tocsin.services.batching import call_each
@@ -220,6 +222,15 @@ async def post_alert(request: Request) -> Response:
 
 
 PATH = "/integrations/generic/20131114/alert/{api_key}"
+
+
+def too_large(scope: Scope, max_bytes: int) -> Response:
+    """A body over the server-wide limit, in VictorOps' failure shape."""
+    return _json(413, {"result": "failure", "message": too_large_message(max_bytes)})
+
+
+# ``TOCSIN_MAX_BODY_BYTES`` answered in VictorOps' shape on its URLs (``api.oversize``).
+OVERSIZE: tuple[tuple[str, TooLarge], ...] = (("/integrations/generic/20131114/", too_large),)
 
 
 def routes() -> list[BaseRoute]:

@@ -39,8 +39,8 @@ Details:
   <integration>".
 - A message over 130 characters or an alias over 512 is refused with 422 (Opsgenie's limits);
   a description is cut at Opsgenie's 15,000 characters.
-- Bad JSON is 400; a body over 512 KB is 413 in Opsgenie's shape (bodies over the server-wide
-  ``TOCSIN_MAX_BODY_BYTES`` are refused before they get here, in the native envelope); the alert
+- Bad JSON is 400; a body over 512 KB is 413 in Opsgenie's shape (and so is one over the
+  server-wide ``TOCSIN_MAX_BODY_BYTES``, refused before it gets here: ``OVERSIZE``); the alert
   limits answer 429 "You are making too many requests!" with ``Retry-After``.
 
 Modules: ``answers`` (Opsgenie's 202 and error bodies), ``fields`` (the key, the body and its
@@ -50,6 +50,7 @@ incidents), ``endpoints`` (the routes).
 
 from __future__ import annotations
 
+from tocsin.api.compat.opsgenie.answers import OVERSIZE
 from tocsin.api.compat.opsgenie.endpoints import routes
 
-__all__ = ["routes"]
+__all__ = ["OVERSIZE", "routes"]
