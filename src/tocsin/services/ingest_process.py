@@ -17,8 +17,7 @@ read right after it sees the incident.
 - **Wakeups.** The writer reports whether a batch enqueued jobs; the server then wakes its engine
   (``jobs.committed_elsewhere``) as after a commit of its own.
 
-Frames are a 4-byte length and a pickle. Pickle is safe here: both ends are this program, joined
-by a socket pair that only a child of the server inherits."""
+The frames on the socket are ``services.ingest_frames``."""
 
 from __future__ import annotations
 
@@ -26,32 +25,33 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import pickle
 import socket
-import struct
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from tocsin.db.write_priority import WritePriority
-from tocsin.domain.actor import Actor
 from tocsin.services import jobs
 from tocsin.services.batching import GroupCommitter
-from tocsin.services.catalog import IngestRoute
 from tocsin.services.errors import DatabaseBusy, ServiceError
-from tocsin.services.ingest import Event, IngestResult
 from tocsin.services.ingest_bulk import IngestItem, ingest_batch, ingest_triggers_raw
+from tocsin.services.ingest_frames import (
+    READY,
+    complete_frames,
+    encode_frame,
+    pack_items,
+    pack_result,
+    read_frame,
+    unpack_items,
+    unpack_result,
+)
 from tocsin.services.lock_wait import begin_when_free
 from tocsin.services.remote_commit import BatchHandler, RemoteUnavailable
 
 log = logging.getLogger("tocsin.ingest")
 
-_HEADER = struct.Struct("!I")
-_MAX_FRAME = 256 * 1024 * 1024
-_READY = b"ready"
 _RECEIVE_BYTES = 1 << 20
 # The writer lowers the ingest-first flag when no batch has come for this long: the storm is over.
 _QUIET_SECONDS = 0.005
@@ -65,89 +65,6 @@ class WriterLost(ServiceError):
     asked to send the event again (the answer to a crash of the whole server too)."""
 
     code = "SERVICE_UNAVAILABLE"
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    """An item's exception, as plain fields: ``ServiceError`` subclasses do not all unpickle."""
-
-    code: str
-    message: str
-    details: dict[str, Any]
-    service: bool
-
-    @classmethod
-    def of(cls, exc: BaseException) -> _Failure:
-        if isinstance(exc, ServiceError):
-            return cls(exc.code, exc.message, exc.details, True)
-        return cls("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}", {}, False)
-
-    def exception(self) -> Exception:
-        if not self.service:
-            return RuntimeError(self.message)
-        error = ServiceError(self.message, self.details)
-        error.code = self.code
-        return error
-
-
-def _pack(items: Sequence[IngestItem]) -> tuple[list[IngestRoute], list[tuple[Any, ...]]]:
-    """Items as plain tuples, each route once: pickle handles builtins in C, while a slotted
-    dataclass costs a Python call and a ``fields()`` walk per object."""
-    routes: dict[int, int] = {}
-    unique: list[IngestRoute] = []
-    rows: list[tuple[Any, ...]] = []
-    for item in items:
-        slot = routes.get(id(item.route))
-        if slot is None:
-            slot = routes[id(item.route)] = len(unique)
-            unique.append(item.route)
-        event, actor = item.event, item.actor
-        rows.append(
-            (
-                slot, event.action, event.dedup_key, event.summary, event.severity, event.source,
-                event.custom_details, event.links, event.raw, event.priority, event.description,
-                actor.type, actor.id, actor.name, item.now,
-            )
-        )  # fmt: skip
-    return unique, rows
-
-
-def _unpack(packed: tuple[list[IngestRoute], list[tuple[Any, ...]]]) -> list[IngestItem]:
-    routes, rows = packed
-    return [
-        IngestItem(
-            route=routes[row[0]],
-            event=Event(*row[1:11]),
-            actor=Actor(type=row[11], id=row[12], name=row[13]),
-            now=row[14],
-        )
-        for row in rows
-    ]
-
-
-def _pack_result(result: Any) -> Any:
-    if isinstance(result, IngestResult):
-        return (result.dedup_key, result.outcome, result.incident_id, result.incident_number)
-    if isinstance(result, BaseException):
-        return _Failure.of(result)
-    raise TypeError(f"unexpected ingest result {result!r}")
-
-
-def _unpack_result(packed: Any) -> Any:
-    return packed.exception() if isinstance(packed, _Failure) else IngestResult(*packed)
-
-
-def _frame(payload: Any) -> bytes:
-    body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(body)) + body
-
-
-async def _read_frame(reader: asyncio.StreamReader) -> Any:
-    """The next frame's object; ``asyncio.IncompleteReadError`` at end-of-file."""
-    (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
-    if size > _MAX_FRAME:
-        raise ValueError(f"frame of {size} bytes")
-    return pickle.loads(await reader.readexactly(size))
 
 
 def writer_command() -> list[str]:
@@ -203,8 +120,8 @@ class IngestWriter:
             finally:
                 theirs.close()
             reader, writer = await asyncio.open_connection(sock=ours)
-            hello = await asyncio.wait_for(_read_frame(reader), timeout=_START_SECONDS)
-            if hello != _READY:
+            hello = await asyncio.wait_for(read_frame(reader), timeout=_START_SECONDS)
+            if hello != READY:
                 raise RuntimeError(f"unexpected greeting {hello!r}")
         except BaseException as exc:
             if writer is not None:
@@ -235,7 +152,7 @@ class IngestWriter:
         frame = next(self._frames)
         answer: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         self._waiting[frame] = answer
-        writer.write(_frame((frame, _pack(items))))
+        writer.write(encode_frame((frame, pack_items(items))))
         return answer
 
     async def _listen(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -243,7 +160,7 @@ class IngestWriter:
         fail the batches it had in hand with ``WriterLost`` and start another."""
         try:
             while True:
-                enqueued, answered = await _read_frame(reader)
+                enqueued, answered = await read_frame(reader)
                 if enqueued:
                     jobs.committed_elsewhere()
                 self._deaths = 0
@@ -251,7 +168,7 @@ class IngestWriter:
                     answer = self._waiting.pop(frame)
                     self.batches += 1
                     if not answer.done():
-                        answer.set_result([_unpack_result(result) for result in results])
+                        answer.set_result([unpack_result(result) for result in results])
         except (OSError, EOFError, asyncio.IncompleteReadError) as exc:
             if not self._closed:
                 log.error("the ingest writer was lost with %d batches in hand: %r", len(self._waiting), exc)
@@ -335,32 +252,32 @@ def serve_batches(
     buffer = bytearray()
     answered_at = float("-inf")
     try:
-        sock.sendall(_frame(_READY))
+        sock.sendall(encode_frame(READY))
         while True:
-            frames = _complete_frames(buffer)
+            frames = complete_frames(buffer)
             while not frames:
                 data = _receive(sock, priority)
                 if not data:
                     log.info("the server closed the ingest socket; the writer stops")
                     return
                 buffer += data
-                frames = _complete_frames(buffer)
+                frames = complete_frames(buffer)
             if priority is not None and time.monotonic() - answered_at < _QUIET_SECONDS:
                 priority.raise_flag()  # a storm: back to back since the last answer
             items: list[IngestItem] = []
             sizes: list[tuple[int, int]] = []
             for frame, packed in frames:
-                batch = _unpack(packed)
+                batch = unpack_items(packed)
                 sizes.append((frame, len(batch)))
                 items += batch
             before = enqueued
-            results = [_pack_result(result) for result in commit_items(committer, items)]
+            results = [pack_result(result) for result in commit_items(committer, items)]
             answered: list[tuple[int, list[Any]]] = []
             offset = 0
             for frame, size in sizes:
                 answered.append((frame, results[offset : offset + size]))
                 offset += size
-            sock.sendall(_frame((enqueued != before, answered)))
+            sock.sendall(encode_frame((enqueued != before, answered)))
             answered_at = time.monotonic()
     finally:
         unsubscribe()
@@ -409,20 +326,3 @@ def _receive(sock: socket.socket, priority: WritePriority | None) -> bytes:
         finally:
             sock.settimeout(None)
     return sock.recv(_RECEIVE_BYTES)
-
-
-def _complete_frames(buffer: bytearray) -> list[Any]:
-    """Take every whole frame off the front of ``buffer``."""
-    frames: list[Any] = []
-    offset = 0
-    while len(buffer) - offset >= _HEADER.size:
-        (size,) = _HEADER.unpack_from(buffer, offset)
-        if size > _MAX_FRAME:
-            raise ValueError(f"frame of {size} bytes")
-        end = offset + _HEADER.size + size
-        if len(buffer) < end:
-            break
-        frames.append(pickle.loads(buffer[offset + _HEADER.size : end]))
-        offset = end
-    del buffer[:offset]
-    return frames

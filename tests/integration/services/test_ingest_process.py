@@ -34,7 +34,8 @@ from tocsin.services.catalog import IngestRoute
 from tocsin.services.errors import DatabaseBusy, Invalid, ServiceError
 from tocsin.services.ingest import Event, IngestResult
 from tocsin.services.ingest_bulk import IngestItem, ingest_batch
-from tocsin.services.ingest_process import IngestWriter, WriterLost, _Failure, _pack, _unpack, commit_items
+from tocsin.services.ingest_frames import Failure, pack_items, unpack_items
+from tocsin.services.ingest_process import IngestWriter, WriterLost, commit_items
 
 ACTOR = Actor(type="api_key", id=None, name="test")
 
@@ -168,14 +169,14 @@ def test_a_bad_item_fails_alone_with_its_error(orgs: OrgFactory, database: Datab
 
 
 def test_service_errors_keep_their_code_message_and_details() -> None:
-    error = _Failure.of(Invalid("payload.summary", "required", "summary is required")).exception()
+    error = Failure.of(Invalid("payload.summary", "required", "summary is required")).exception()
     assert isinstance(error, ServiceError)
     assert (error.code, error.message, error.details) == (
         "VALIDATION_ERROR",
         "summary is required",
         {"field": "payload.summary", "reason": "required"},
     )
-    other = _Failure.of(KeyError("x")).exception()
+    other = Failure.of(KeyError("x")).exception()
     assert not isinstance(other, ServiceError) and "KeyError" in str(other)
 
 
@@ -183,9 +184,9 @@ def test_items_cross_the_socket_unchanged(orgs: OrgFactory, database: Database) 
     route = _route(orgs, database)
     other = dataclasses.replace(route, integration_id="int_other")
     items = [_item(route, "a"), _item(other, "b"), _item(route, "c", "resolve")]
-    routes, rows = _pack(items)
+    routes, rows = pack_items(items)
     assert len(routes) == 2  # each route once per frame
-    assert _unpack((routes, rows)) == items
+    assert unpack_items((routes, rows)) == items
 
 
 def test_without_a_writer_batches_commit_here(orgs: OrgFactory, database: Database) -> None:
@@ -251,7 +252,8 @@ def test_the_writer_keeps_the_flag_up_while_batches_come(tmp_path: Path) -> None
     flag down, batches back to back put it up, it comes down after a quiet moment, and the writer
     returns when the server's end closes."""
     from tocsin.db.migrate import upgrade
-    from tocsin.services.ingest_process import _complete_frames, _frame, serve_batches
+    from tocsin.services.ingest_frames import complete_frames, encode_frame
+    from tocsin.services.ingest_process import serve_batches
     from tocsin.services.orgs import create_org
 
     url = f"sqlite:///{tmp_path / 'writer.db'}"
@@ -280,14 +282,14 @@ def test_the_writer_keeps_the_flag_up_while_batches_come(tmp_path: Path) -> None
         buffer = bytearray()
 
         def answer() -> Any:
-            while not (frames := _complete_frames(buffer)):
+            while not (frames := complete_frames(buffer)):
                 buffer.extend(server.recv(1 << 16))
             [frame] = frames
             return frame
 
         assert answer() == b"ready"
         for n in range(3):
-            server.sendall(_frame((n, _pack([_item(route, f"flag-{n}")]))))
+            server.sendall(encode_frame((n, pack_items([_item(route, f"flag-{n}")]))))
             enqueued, [(frame, [result])] = answer()
             assert (frame, result[1], enqueued) == (n, "created", True)
             # A lone batch leaves it down; batches back to back put it up and keep it there.
