@@ -29,7 +29,7 @@ from tocsin.api.dialects import NATIVE, Credentials
 from tocsin.api.errors import ApiError, error_response
 from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import Refused, admit
-from tocsin.api.oversize import too_large_message
+from tocsin.api.oversize import native_too_large
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes.events import accept, accepted_body
 from tocsin.api.usage import KeyUsageTracker
@@ -161,13 +161,7 @@ class EventsLane:
                 return b"".join(chunks)
 
     def _too_large(self) -> _Answer:
-        return _Answer(
-            error_response(
-                "PAYLOAD_TOO_LARGE",
-                too_large_message(self.max_bytes),
-                {"max_bytes": self.max_bytes},
-            )
-        )
+        return _Answer(native_too_large(self.max_bytes))
 
     async def _gate(self, scope: Scope, headers: dict[str, str]) -> tuple[Any, dict[str, str]]:
         """``api.middleware.admit`` for this one route in the native dialect: the key, and the

@@ -15,9 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tocsin.api.auth import KeyResolver
 from tocsin.api.dialects import NATIVE, Credentials, Dialect, Dialects
-from tocsin.api.errors import ApiError, error_response
+from tocsin.api.errors import ApiError
 from tocsin.api.metrics import Metrics
-from tocsin.api.oversize import TooLarge, too_large_message
+from tocsin.api.oversize import TooLarge, native_too_large
 from tocsin.api.ratelimit import Decision, LimiterUnavailable, RateLimiter
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.domain.scopes import is_read_only
@@ -135,9 +135,7 @@ class BodySizeLimit:
         if self.answer is not None:
             response = self.answer(scope, self.max_bytes)
         else:
-            response = error_response(
-                "PAYLOAD_TOO_LARGE", too_large_message(self.max_bytes), {"max_bytes": self.max_bytes}
-            )
+            response = native_too_large(self.max_bytes)
         await response(scope, receive, send)
 
 

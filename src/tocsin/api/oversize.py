@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from tocsin.api.dialects import Dialects, claims
+from tocsin.api.errors import error_response
 
 # The response for a refused body: the request's scope (its path, its request id) and the limit.
 TooLarge = Callable[[Scope, int], Response]
@@ -22,6 +23,11 @@ TooLarge = Callable[[Scope, int], Response]
 def too_large_message(max_bytes: int) -> str:
     """The words every shape uses, so the limit reads the same whoever says it."""
     return f"Request body is larger than {max_bytes} bytes"
+
+
+def native_too_large(max_bytes: int) -> Response:
+    """The native envelope's 413: ``PAYLOAD_TOO_LARGE`` with ``details.max_bytes``."""
+    return error_response("PAYLOAD_TOO_LARGE", too_large_message(max_bytes), {"max_bytes": max_bytes})
 
 
 class OversizeAnswers:
