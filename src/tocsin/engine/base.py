@@ -1,22 +1,28 @@
 """What every job handler gets and may raise. A handler is ``async def handle(job, ctx) -> str | None``
 (the returned text is stored as the job's result); returning means done.
 
-Handlers open their own short transactions through ``ctx.database`` and never hold one across a
-network call: a page is handed to its channel only after the transaction that recorded the
-decision to send it committed.
+Handlers open short transactions (the paging handlers, and the engine's claims and settles, through
+``ctx.write``, which shares them between jobs on SQLite; the rest through ``ctx.database``) and
+never hold one across a network call: a page is handed to its channel only after the transaction
+that recorded the decision to send it committed.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy.orm import Session
 
 from tocsin.db.session import Database
+from tocsin.services.batching import GroupCommitter
 from tocsin.services.jobs import ClaimedJob
+
+T = TypeVar("T")
 
 
 class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
@@ -54,6 +60,19 @@ class JobContext:
     # The lease holder name of this engine: a handler that finishes its job inside its own
     # transaction (so the effect and the "done" commit together) passes it to ``jobs.finish``.
     owner: str = "engine"
+    # On SQLite, where one write transaction runs at a time: the group commit that the jobs'
+    # writes share (``write``). None: each write is a transaction of its own.
+    writes: GroupCommitter | None = None
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` in a committed write transaction, from the event loop. With
+        ``writes``, the transaction is shared with the writes of other jobs that are waiting at
+        the same moment: one BEGIN, one turn at SQLite's lock and one COMMIT for them all. If
+        any of them raises, the transaction rolls back and each runs again alone, so a job's
+        effects still commit together or not at all, and one job's failure is its own."""
+        if self.writes is None:
+            return await asyncio.to_thread(_write_alone, self.database, work)
+        return await asyncio.wrap_future(self.writes.submit_call(lambda session: work(session)))
 
 
 class Settled(str):
@@ -64,3 +83,8 @@ class Settled(str):
 
 
 Handler = Callable[[ClaimedJob, JobContext], Awaitable[str | None]]
+
+
+def _write_alone(database: Database, work: Callable[[Session], T]) -> T:
+    with database.write() as session:
+        return work(session)

@@ -14,6 +14,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 from tocsin.engine.base import GiveUp, Handler, JobContext, LeaseLost, RetryLater, Settled
 from tocsin.engine.journal import SentJournal
 from tocsin.notify.base import Channel, Page, Permanent, Transient
@@ -33,20 +35,19 @@ def _in_one_transaction(function: StepFunction) -> Handler:
     """A database-only handler: the effect and the job's "done" commit together, or neither does."""
 
     async def handle(job: ClaimedJob, ctx: JobContext) -> str | None:
-        def work() -> str:
-            with ctx.database.write() as session:
-                result = function(
-                    session,
-                    tenant=job.tenant,
-                    incident_id=job.incident_id,
-                    payload=job.payload,
-                    now=ctx.now(),
-                )
-                if not jobs.finish(session, job, owner=ctx.owner, now=ctx.now(), result=result):
-                    raise LeaseLost(job.id)
-                return Settled(result)
+        def work(session: Session) -> str:
+            result = function(
+                session,
+                tenant=job.tenant,
+                incident_id=job.incident_id,
+                payload=job.payload,
+                now=ctx.now(),
+            )
+            if not jobs.finish(session, job, owner=ctx.owner, now=ctx.now(), result=result):
+                raise LeaseLost(job.id)
+            return Settled(result)
 
-        return await asyncio.to_thread(work)
+        return await ctx.write(work)
 
     return handle
 
@@ -103,8 +104,10 @@ def _page(plan: page_delivery.PagePlan, job: ClaimedJob, base_url: str, now: dat
     )
 
 
-def _record(ctx: JobContext, job: ClaimedJob, outcome: str, error: str | None, status: str) -> None:
-    with ctx.database.write() as session:
+async def _record(ctx: JobContext, job: ClaimedJob, outcome: str, error: str | None, status: str) -> None:
+    """The page's outcome on the incident and its job settled, in one transaction."""
+
+    def work(session: Session) -> None:
         now = ctx.now()
         page_delivery.record_page(
             session, tenant=job.tenant, incident_id=str(job.incident_id), payload=job.payload,
@@ -114,6 +117,8 @@ def _record(ctx: JobContext, job: ClaimedJob, outcome: str, error: str | None, s
         kwargs: dict[str, Any] = {"result": outcome} if status == "done" else {"error": error or outcome}
         if not settle(session, job, owner=ctx.owner, now=now, **kwargs):
             raise LeaseLost(job.id)
+
+    await ctx.write(work)
 
 
 def _link_key(ctx: JobContext) -> str:
@@ -142,7 +147,7 @@ async def send_page(job: ClaimedJob, ctx: JobContext) -> str | None:
     journal: SentJournal | None = ctx.extras.get("journal")
     if journal is not None and job.attempts > 1 and journal.contains(job.id):
         # Accepted by the provider just before a crash: catch the record up, do not page again.
-        await asyncio.to_thread(_record, ctx, job, "sent", None, "done")
+        await _record(ctx, job, "sent", None, "done")
         return Settled("sent before a restart (from the sent journal)")
     channels: ChannelSource = ctx.extras["channels"]
     base_url = _base_url(ctx)
@@ -154,22 +159,17 @@ async def send_page(job: ClaimedJob, ctx: JobContext) -> str | None:
             journal.record(job.id)  # no await since the provider answered: nothing can run between
     except Transient as error:
         if job.attempts >= job.max_attempts:
-            await asyncio.to_thread(
-                _record,
-                ctx,
-                job,
-                "failed",
-                f"gave up after {job.attempts} attempts: {error.reason}",
-                "failed",
+            await _record(
+                ctx, job, "failed", f"gave up after {job.attempts} attempts: {error.reason}", "failed"
             )
             raise GiveUp(error.reason) from None
         delay = timedelta(seconds=error.retry_after) if error.retry_after else None
         raise RetryLater(error.reason, delay) from None
     except Permanent as error:
-        await asyncio.to_thread(_record, ctx, job, "failed", error.reason, "failed")
+        await _record(ctx, job, "failed", error.reason, "failed")
         raise GiveUp(error.reason) from None
     outcome = "sent" if plan.incident.livemode else "sink"
-    await asyncio.to_thread(_record, ctx, job, outcome, None, "done")
+    await _record(ctx, job, outcome, None, "done")
     return Settled(f"{outcome}: {receipt.provider_id or ''}".rstrip(": "))
 
 

@@ -22,6 +22,8 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from tocsin.domain.escalation import backoff
 from tocsin.engine.base import GiveUp, Handler, JobContext, LeaseLost, RetryLater, Settled
 from tocsin.services import jobs
@@ -68,6 +70,9 @@ class Engine:
         self.processed = 0
 
     def close(self) -> None:
+        """After ``run`` or ``drain`` returned: the shared writes' thread and the journal."""
+        if self.ctx.writes is not None:
+            self.ctx.writes.stop()
         journal = self.ctx.extras.get("journal")
         if journal is not None:
             journal.close()
@@ -110,30 +115,37 @@ class Engine:
 
     # --- running jobs ------------------------------------------------------------------------
 
-    def _claim(self, limit: int) -> list[jobs.ClaimedJob]:
-        with self.ctx.database.write() as session:
-            return jobs.claim(session, owner=self.owner, now=self.ctx.now(), lease=self.lease, limit=limit)
+    async def _claim(self, limit: int) -> list[jobs.ClaimedJob]:
+        return await self.ctx.write(
+            lambda session: jobs.claim(
+                session, owner=self.owner, now=self.ctx.now(), lease=self.lease, limit=limit
+            )
+        )
 
     def _next_due(self) -> datetime | None:
         with self.ctx.database.read() as session:
             return jobs.next_due(session)
 
     def _settle(
-        self, job: jobs.ClaimedJob, outcome: str, detail: str | None, delay: timedelta | None
+        self,
+        session: Session,
+        job: jobs.ClaimedJob,
+        outcome: str,
+        detail: str | None,
+        delay: timedelta | None,
     ) -> None:
         now = self.ctx.now()
-        with self.ctx.database.write() as session:
-            if outcome == "done":
-                jobs.finish(session, job, owner=self.owner, now=now, result=detail)
-            elif outcome == "retry":
-                wait = (
-                    delay
-                    if delay is not None
-                    else backoff(job.attempts, base=self.retry_base, cap=self.retry_cap)
-                )
-                jobs.retry(session, job, owner=self.owner, now=now, run_at=now + wait, error=detail or "")
-            else:
-                jobs.fail(session, job, owner=self.owner, now=now, error=detail or "")
+        if outcome == "done":
+            jobs.finish(session, job, owner=self.owner, now=now, result=detail)
+        elif outcome == "retry":
+            wait = (
+                delay
+                if delay is not None
+                else backoff(job.attempts, base=self.retry_base, cap=self.retry_cap)
+            )
+            jobs.retry(session, job, owner=self.owner, now=now, run_at=now + wait, error=detail or "")
+        else:
+            jobs.fail(session, job, owner=self.owner, now=now, error=detail or "")
 
     def _extend(self, ids: list[str]) -> None:
         now = self.ctx.now()
@@ -192,7 +204,7 @@ class Engine:
             self.processed += 1
             return
         try:
-            await asyncio.to_thread(self._settle, job, outcome, detail, delay)
+            await self.ctx.write(lambda session: self._settle(session, job, outcome, detail, delay))
         except Exception:  # noqa: BLE001 - the lease expires and the job runs again
             log.exception("could not settle job %s", job.id)
         self.processed += 1
@@ -216,7 +228,7 @@ class Engine:
         if free <= 0:
             await asyncio.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
             return 0
-        claimed = await asyncio.to_thread(self._claim, free)
+        claimed = await self._claim(free)
         for job in claimed:
             self._held[job.id] = job  # heartbeats cover it from the claim on
             await self._spawn(job)

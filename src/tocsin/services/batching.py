@@ -92,11 +92,13 @@ class GroupCommitter:
         inline: bool = False,
         lock_timeout: float = 30.0,
         remote: RemoteApplier | None = None,
+        before_batch: Callable[[int], object] | None = None,
     ) -> None:
         """``remote``: batches made only of its handler's items are sent there (inline mode);
         the rest, and all while it is unavailable, commit here."""
         self._db = database
         self._remote = remote
+        self._before_batch = before_batch  # thread mode: called with each batch's size first
         # Batches handed to the remote and not yet answered, oldest first. The remote commits
         # everything it has received by the time it is free in one transaction, so a batch is
         # sent at once rather than held here (at most ``_MAX_IN_FLIGHT``).
@@ -312,6 +314,8 @@ class GroupCommitter:
                 if not isinstance(work.future, Future) or work.future.set_running_or_notify_cancel()
             ]
             if live:
+                if self._before_batch is not None:
+                    self._before_batch(len(live))
                 self._commit(live)
 
     def _apply(self, session: Session, batch: list[_Work]) -> list[tuple[_Work, Any]]:

@@ -249,11 +249,11 @@ def test_a_writer_lost_with_a_batch_in_hand_answers_retry(
 
 def test_the_writer_keeps_the_flag_up_while_batches_come(tmp_path: Path) -> None:
     """``serve_batches`` in this process, on a socket pair: a lone batch leaves the ingest-first
-    flag down, batches back to back put it up, it comes down after a quiet moment, and the writer
-    returns when the server's end closes."""
+    flag down, and so do small batches back to back; big batches back to back put it up, it comes
+    down after a quiet moment, and the writer returns when the server's end closes."""
     from tocsin.db.migrate import upgrade
     from tocsin.services.ingest_frames import complete_frames, encode_frame
-    from tocsin.services.ingest_process import serve_batches
+    from tocsin.services.ingest_process import _STORM_ITEMS, serve_batches
     from tocsin.services.orgs import create_org
 
     url = f"sqlite:///{tmp_path / 'writer.db'}"
@@ -288,12 +288,19 @@ def test_the_writer_keeps_the_flag_up_while_batches_come(tmp_path: Path) -> None
             return frame
 
         assert answer() == b"ready"
-        for n in range(3):
-            server.sendall(encode_frame((n, pack_items([_item(route, f"flag-{n}")]))))
-            enqueued, [(frame, [result])] = answer()
-            assert (frame, result[1], enqueued) == (n, "created", True)
-            # A lone batch leaves it down; batches back to back put it up and keep it there.
-            assert (priority.waiting_since() is not None) == (n > 0)
+        # A lone batch leaves it down, and so does a small one back to back (the writer keeps up;
+        # the engine pages); big batches back to back put it up and keep it there.
+        for n, size, up in [
+            (0, _STORM_ITEMS, False),
+            (1, 1, False),
+            (2, _STORM_ITEMS, True),
+            (3, _STORM_ITEMS, True),
+        ]:
+            items = [_item(route, f"flag-{n}-{k}") for k in range(size)]
+            server.sendall(encode_frame((n, pack_items(items))))
+            enqueued, [(frame, results)] = answer()
+            assert (frame, [r[1] for r in results], enqueued) == (n, ["created"] * size, True)
+            assert (priority.waiting_since() is not None) == up, n
         assert eventually(lambda: priority.waiting_since() is None, 5)  # down once they stop
         server.shutdown(socket.SHUT_WR)  # end-of-file, as when the server goes
         writer.join(timeout=10)
