@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import itertools
 import logging
 import queue
@@ -337,13 +338,11 @@ class GroupCommitter:
         as the event loop's batch does without blocking."""
         outcomes = [_Outcome() for _ in items]
         works = [_Work(handler, item, outcome) for item, outcome in zip(items, outcomes, strict=True)]
+        # ``_begin_when_free`` for a thread that has nothing else to do meanwhile.
+        when_free = functools.partial(begin_when_free, self._db, self._lock_timeout, self._db.write_nowait)
         for start in range(0, len(works), self._max_batch):
-            self._commit(works[start : start + self._max_batch], write=self._write_when_free)
+            self._commit(works[start : start + self._max_batch], write=when_free)
         return [outcome.error or outcome.value for outcome in outcomes]
-
-    def _write_when_free(self) -> AbstractContextManager[Session]:
-        """``_begin_when_free`` for a thread that has nothing else to do meanwhile."""
-        return begin_when_free(self._db, self._lock_timeout, self._db.write_nowait)
 
     @property
     def database(self) -> Database:
