@@ -59,7 +59,7 @@ def seed(env: dict[str, str], db_url: str) -> str:
     """A migrated database with org ``bench``, a service on ``ROUTING_KEY`` and an events:write key."""
     from tocsin.db.session import Database
     from tocsin.domain.actor import Tenant
-    from tocsin.services import catalog
+    from tocsin.services.catalog import services as catalog
 
     cli(env, "migrate")
     org = cli(env, "org", "create", "bench", "--name", "Bench", "--json")

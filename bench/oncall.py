@@ -157,8 +157,8 @@ def seed(db_url: str, *, users: int, schedules: int, overrides: int) -> Seeded:
     from tocsin.db.session import Database
     from tocsin.domain.actor import Actor, Tenant
     from tocsin.ids import new_id
-    from tocsin.services import keys, orgs
-    from tocsin.services import schedules as schedule_service
+    from tocsin.services.access import keys, orgs
+    from tocsin.services.schedules import schedules as schedule_service
 
     rng = random.Random(SEED)
     now = datetime.now(UTC)
@@ -244,7 +244,8 @@ def pure_timings(db_url: str, org_slug: str, schedule_ids: list[str]) -> list[Ti
     from tocsin.db.session import Database
     from tocsin.domain import schedule as rota
     from tocsin.domain.actor import Tenant
-    from tocsin.services import oncall, orgs
+    from tocsin.services.access import orgs
+    from tocsin.services.schedules import oncall
 
     now = datetime.now(UTC)
     db = Database(db_url)

@@ -152,7 +152,10 @@ class PagingWorld:
         """The org, people, policy, service and key (through the services, in one transaction)."""
         from tocsin.db.session import Database
         from tocsin.domain.actor import Tenant
-        from tocsin.services import catalog, escalation_policies, keys, orgs, users
+        from tocsin.services.access import keys, orgs
+        from tocsin.services.catalog import services as catalog
+        from tocsin.services.escalation import policies as escalation_policies
+        from tocsin.services.people import users
 
         now = datetime.now(UTC)
         self.slug = slug

@@ -24,7 +24,8 @@ from tocsin.config import get_settings
 from tocsin.db.session import Database
 from tocsin.domain.actor import Tenant
 from tocsin.domain.scopes import SCOPES
-from tocsin.services import keys, orgs, users
+from tocsin.services.access import keys, orgs
+from tocsin.services.people import users
 
 
 @dataclass

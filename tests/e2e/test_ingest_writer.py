@@ -1,5 +1,5 @@
 """``tocsin serve`` on a SQLite file commits events in its ingest writer child
-(``services.ingest_process``): every 202 is a committed row at once, the engine is woken for the
+(``services.ingest.writer``): every 202 is a committed row at once, the engine is woken for the
 incidents the child opened (the poll is set to a minute, so only the wake can page in time), a
 killed writer is replaced while events keep being accepted, and the writer dies with a server
 killed by ``kill -9``. Real processes, real SMTP."""

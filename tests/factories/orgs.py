@@ -14,7 +14,9 @@ from fastapi.testclient import TestClient
 from tocsin.db.session import Database
 from tocsin.domain.actor import Tenant
 from tocsin.domain.scopes import SCOPES
-from tocsin.services import catalog, keys, orgs, teams, users
+from tocsin.services.access import keys, orgs
+from tocsin.services.catalog import services as catalog
+from tocsin.services.people import teams, users
 
 _counter = itertools.count()
 

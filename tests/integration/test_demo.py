@@ -15,17 +15,13 @@ from tests.factories.orgs import OrgFactory, OrgHandle
 from tocsin.cli.demo import integration_urls, quickstart
 from tocsin.db.session import Database
 from tocsin.domain.scopes import SCOPES
-from tocsin.services import (
-    catalog,
-    contacts,
-    escalation_policies,
-    keys,
-    schedule_overrides,
-    schedules,
-    teams,
-    users,
-)
-from tocsin.services.demo import DemoResult, demo_admin_key, seed_demo
+from tocsin.services.access import keys
+from tocsin.services.catalog import services as catalog
+from tocsin.services.demo.seed import DemoResult, demo_admin_key, seed_demo
+from tocsin.services.escalation import policies as escalation_policies
+from tocsin.services.people import contacts, teams, users
+from tocsin.services.schedules import overrides as schedule_overrides
+from tocsin.services.schedules import schedules
 
 NEW_YORK = ZoneInfo("America/New_York")
 

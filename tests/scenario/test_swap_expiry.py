@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from tests.factories.orgs import OrgFactory
 from tests.scenario.engine_harness import Harness, harness
 from tocsin.db.session import Database
-from tocsin.services import jobs, swap_requests
+from tocsin.services import jobs
+from tocsin.services.swaps import requests as swap_requests
 
 HOUR = timedelta(hours=1)
 

@@ -12,28 +12,25 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import tocsin
-from tocsin.api import fastlane
 from tocsin.api.auth import KeyResolver
-from tocsin.api.compat import (
-    grafana_integrations,
-    grafana_oncall,
-    opsgenie,
-    pagerduty,
-    splunk_public,
-    victorops,
-)
+from tocsin.api.compat import opsgenie
+from tocsin.api.compat.grafana_oncall import inbound as grafana_integrations
+from tocsin.api.compat.grafana_oncall import public as grafana_oncall
+from tocsin.api.compat.pagerduty import endpoints as pagerduty
+from tocsin.api.compat.splunk import inbound as victorops
+from tocsin.api.compat.splunk import public as splunk_public
 from tocsin.api.dialects import NATIVE, Dialects
 from tocsin.api.errors import install_error_handlers
-from tocsin.api.intake import AlertLimits, RouteResolver
+from tocsin.api.ingest import events, fastlane
+from tocsin.api.ingest.intake import AlertLimits, RouteResolver
+from tocsin.api.ingest.oversize import OversizeAnswers
 from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import ApiGate, BodySizeLimit, LabelledRoute, Observability
-from tocsin.api.oversize import OversizeAnswers
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes import (
     change_events,
     contacts,
     escalation_policies,
-    events,
     health,
     ical,
     incidents,
@@ -54,10 +51,10 @@ from tocsin.api.usage import KeyUsageTracker
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, get_settings
 from tocsin.db.session import Database
-from tocsin.services import incidents as incident_service
 from tocsin.services import paging
-from tocsin.services.batching import GroupCommitter
-from tocsin.services.ingest_process import IngestWriter
+from tocsin.services.incidents import records as incident_service
+from tocsin.services.ingest.writer import IngestWriter
+from tocsin.services.writes.group_commit import GroupCommitter
 
 OPEN_PATHS = frozenset({"/api/docs"})
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from tocsin.api.cache import CachedLookup
 from tocsin.db.session import Database
 from tocsin.domain.api_keys import hash_key
-from tocsin.services import keys as key_service
-from tocsin.services.keys import KeyRecord
+from tocsin.services.access import keys as key_service
+from tocsin.services.access.keys import KeyRecord
 
 
 def secret_from_headers(headers: Mapping[str, str]) -> str | None:

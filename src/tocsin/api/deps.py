@@ -12,7 +12,7 @@ from tocsin.api.errors import ApiError
 from tocsin.clock import Clock
 from tocsin.db.session import Database
 from tocsin.domain.scopes import grants
-from tocsin.services.keys import KeyRecord
+from tocsin.services.access.keys import KeyRecord
 from tocsin.services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 

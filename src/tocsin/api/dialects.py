@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from tocsin.api.auth import secret_from_headers
 from tocsin.api.errors import error_response
-from tocsin.services.keys import KeyRecord
+from tocsin.services.access.keys import KeyRecord
 
 HINTS = frozenset({"missing", "read_only", "method"})
 

@@ -16,12 +16,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tocsin.api.auth import KeyResolver
 from tocsin.api.dialects import NATIVE, Credentials, Dialect, Dialects
 from tocsin.api.errors import ApiError
+from tocsin.api.ingest.oversize import TooLarge, native_too_large
 from tocsin.api.metrics import Metrics
-from tocsin.api.oversize import TooLarge, native_too_large
 from tocsin.api.ratelimit import Decision, LimiterUnavailable, RateLimiter
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.domain.scopes import is_read_only
-from tocsin.services.keys import KeyRecord
+from tocsin.services.access.keys import KeyRecord
 
 log = logging.getLogger("tocsin.http")
 
@@ -185,7 +185,7 @@ async def admit(
 ) -> tuple[KeyRecord, dict[str, str]]:
     """Who is calling (401/403), may they write (403 for read-only keys), may they call again (429,
     or 503 if the limiter's store is down): the key and the X-RateLimit headers every answer
-    carries, or ``Refused``. One decision for the gate and the events lane (``api.fastlane``)."""
+    carries, or ``Refused``. One decision for the gate and the events lane (``api.ingest.fastlane``)."""
     secret = credentials.secret
     record = await resolver.resolve(secret) if secret else None
     if record is not None and not dialect.admits(record, credentials):

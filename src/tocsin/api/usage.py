@@ -12,8 +12,8 @@ import anyio.to_thread
 
 from tocsin.clock import Clock
 from tocsin.db.session import Database
-from tocsin.services import keys as key_service
-from tocsin.services.keys import KeyUsage
+from tocsin.services.access import keys as key_service
+from tocsin.services.access.keys import KeyUsage
 
 log = logging.getLogger("tocsin.usage")
 

@@ -11,8 +11,9 @@ import typer
 
 from tocsin.cli.common import now, print_json, settings, stdout, transaction
 from tocsin.domain.integration_urls import PAGERDUTY_V1_PATH, inbound_url
-from tocsin.services import orgs
-from tocsin.services.demo import (
+from tocsin.services.access import orgs
+from tocsin.services.demo.people import DEMO_USERS
+from tocsin.services.demo.seed import (
     DEMO_INTEGRATIONS,
     DEMO_SCHEDULE,
     DEMO_SERVICES,
@@ -20,7 +21,6 @@ from tocsin.services.demo import (
     demo_admin_key,
     seed_demo,
 )
-from tocsin.services.demo_people import DEMO_USERS
 
 DEFAULT_KEY_FILE = Path(".tocsin-demo-key")
 

@@ -100,7 +100,8 @@ def _create_in_database(
 ) -> dict[str, Any]:
     from tocsin.cli.common import transaction
     from tocsin.domain.actor import Tenant
-    from tocsin.services import keys, orgs, users
+    from tocsin.services.access import keys, orgs
+    from tocsin.services.people import users
 
     with transaction() as session:
         found = orgs.get_org_by_slug(session=session, slug=org)

@@ -84,7 +84,7 @@ def serve(
     database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
     writer = None
     if config.ingest_writer == "process" or (config.ingest_writer == "auto" and database.is_sqlite_file):
-        from tocsin.services.ingest_process import IngestWriter
+        from tocsin.services.ingest.writer import IngestWriter
 
         writer = IngestWriter()
     engine_db: Database | None = None  # only when the engine runs in this process
@@ -162,15 +162,15 @@ def worker(
 def ingest_writer(
     fd: Annotated[int, typer.Option(help="The socket `tocsin serve` hands its child.")],
 ) -> None:
-    """The ingest writer child of `tocsin serve` (services.ingest_process): commits the batches of
+    """The ingest writer child of `tocsin serve` (services.ingest.writer): commits the batches of
     events the server sends over socket FD, and exits when the server closes it."""
     import signal
     import socket
 
     from tocsin.db.session import Database
     from tocsin.logs import configure_logging
-    from tocsin.services.batching import GroupCommitter
-    from tocsin.services.ingest_process import serve_batches
+    from tocsin.services.ingest.writer import serve_batches
+    from tocsin.services.writes.group_commit import GroupCommitter
 
     config = settings()
     configure_logging(config.log_level, config.log_format)

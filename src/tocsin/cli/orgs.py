@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tocsin.cli.common import now, print_json, stdout, transaction
-from tocsin.services import orgs
+from tocsin.services.access import orgs
 
 if TYPE_CHECKING:
     from tocsin.db.models import Org

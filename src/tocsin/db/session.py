@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tocsin.db.write_priority import WritePriority, flag_path
+from tocsin.db.sqlite.write_priority import WritePriority, flag_path
 
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
@@ -72,7 +72,7 @@ class Database:
         yields_to_ingest: bool = False,
     ) -> None:
         """``yields_to_ingest``: this process's writes give way to an ingest batch waiting for
-        SQLite's lock (``db.write_priority``); the engine's database sets it."""
+        SQLite's lock (``db.sqlite.write_priority``); the engine's database sets it."""
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         self._priority: WritePriority | None = None

@@ -14,7 +14,7 @@ import httpx
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.db.session import Database
-from tocsin.db.write_priority import MAX_YIELD
+from tocsin.db.sqlite.write_priority import MAX_YIELD
 from tocsin.engine import paging as paging_handlers
 from tocsin.engine import swap_expiry
 from tocsin.engine import webhooks as webhook_handlers
@@ -26,7 +26,7 @@ from tocsin.notify.ntfy import NtfyConfig
 from tocsin.notify.registry import Channels
 from tocsin.notify.twilio import TwilioConfig
 from tocsin.services import paging
-from tocsin.services.batching import GroupCommitter
+from tocsin.services.writes.group_commit import GroupCommitter
 
 log = logging.getLogger("tocsin.engine")
 

@@ -19,8 +19,8 @@ import httpx
 from sqlalchemy.orm import Session
 
 from tocsin.db.session import Database
-from tocsin.services.batching import GroupCommitter
 from tocsin.services.jobs import ClaimedJob
+from tocsin.services.writes.group_commit import GroupCommitter
 
 T = TypeVar("T")
 

@@ -19,8 +19,11 @@ from sqlalchemy.orm import Session
 from tocsin.engine.base import GiveUp, Handler, JobContext, LeaseLost, RetryLater, Settled
 from tocsin.engine.journal import SentJournal
 from tocsin.notify.base import Channel, Page, Permanent, Transient
-from tocsin.services import escalation, jobs, links, page_delivery, paging
+from tocsin.services import jobs, paging
+from tocsin.services.escalation import delivery as page_delivery
+from tocsin.services.escalation import steps as escalation
 from tocsin.services.jobs import ClaimedJob
+from tocsin.services.responders import links
 
 StepFunction = Callable[..., str]
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from tocsin.engine.base import Handler, JobContext, LeaseLost, Settled
-from tocsin.services import jobs, swap_requests, swap_takes
+from tocsin.services import jobs
 from tocsin.services.jobs import ClaimedJob
+from tocsin.services.swaps import requests as swap_requests
+from tocsin.services.swaps import takes as swap_takes
 
 
 async def expire(job: ClaimedJob, ctx: JobContext) -> str | None:

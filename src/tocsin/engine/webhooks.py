@@ -14,8 +14,8 @@ from typing import Final
 from tocsin.domain.webhook_events import TEST_EVENT
 from tocsin.engine.base import GiveUp, Handler, JobContext, RetryLater
 from tocsin.notify.outbound import Attempt, post_signed
-from tocsin.services import webhook_deliveries
 from tocsin.services.jobs import ClaimedJob
+from tocsin.services.webhooks import deliveries as webhook_deliveries
 
 DEFAULT_TIMEOUT_SECONDS: Final = 10.0
 # A receiver asking for more than this in Retry-After is retried after this.

@@ -17,8 +17,9 @@ from tocsin.db.models import Incident, Service, ServiceChannel
 from tocsin.domain.actor import Tenant
 from tocsin.domain.escalation import Step, step_key
 from tocsin.domain.incident import Status
-from tocsin.services import jobs, webhook_deliveries
+from tocsin.services import jobs
 from tocsin.services.sql import tenant_binds, tenant_bound
+from tocsin.services.webhooks import deliveries as webhook_deliveries
 
 ESCALATE = "escalate"
 NOTIFY = "notify"

@@ -15,7 +15,7 @@ from tests.factories.errors import expect_error as _error
 from tests.factories.orgs import OrgFactory, OrgHandle
 from tocsin.db.session import Database
 from tocsin.domain.actor import Tenant
-from tocsin.services.contacts import PlannedContact, plan_for
+from tocsin.services.people.contacts import PlannedContact, plan_for
 
 
 def _methods(user: str) -> str:

@@ -1,4 +1,4 @@
-"""``POST /api/events`` goes through ``api.fastlane``, ahead of the generic middleware: what that
+"""``POST /api/events`` goes through ``api.ingest.fastlane``, ahead of the generic middleware: what that
 stack gives every other route (request ids, rate-limit headers, body limit, metrics, usage tally,
 the envelope for crashes) must hold on the lane too."""
 

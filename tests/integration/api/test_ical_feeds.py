@@ -15,8 +15,8 @@ from tests.factories.errors import expect_error
 from tests.factories.orgs import OrgFactory, OrgHandle
 from tocsin.api.app import create_app
 from tocsin.db.session import Database
+from tocsin.domain.ical import shifts_from_feed
 from tocsin.domain.scopes import SCOPES
-from tocsin.services.ical import shifts_from_feed
 
 SINCE, UNTIL = "2030-01-01T00:00:00Z", "2030-03-01T00:00:00Z"
 

@@ -128,7 +128,7 @@ def test_store_down_answers_503_never_passes(db_url: str, database: Database) ->
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.json()["checks"]["rate_limiter"].startswith("error")
     with database.read() as session:
-        from tocsin.services import incidents
+        from tocsin.services.incidents import records as incidents
 
         page = incidents.list_incidents(
             session=session, tenant=org.tenant, filters=incidents.IncidentFilters(), limit=10, offset=0

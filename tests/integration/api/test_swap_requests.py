@@ -18,8 +18,8 @@ from tocsin.api.app import create_app
 from tocsin.clock import FakeClock
 from tocsin.db.session import Database
 from tocsin.domain.actor import Actor
-from tocsin.services import swap_takes
 from tocsin.services.errors import Conflict
+from tocsin.services.swaps import takes as swap_takes
 
 HOUR = timedelta(hours=1)
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tests.factories.orgs import OrgFactory, OrgHandle, now
 from tocsin.db.models import Alert
-from tocsin.services import catalog
+from tocsin.services.catalog import services as catalog
 
 UNKNOWN = "Integration key was not found. Permission denied."
 GROUP_KEY = '{}/{severity="critical"}:{alertname="HighCPU"}'

@@ -18,7 +18,7 @@ from tests.factories.orgs import OrgFactory, OrgHandle, now
 from tocsin.api.app import create_app
 from tocsin.db.models import Alert
 from tocsin.db.session import Database
-from tocsin.services import catalog
+from tocsin.services.catalog import services as catalog
 
 ALERTS = "/v2/alerts"
 ACCEPTED = "Request will be processed"

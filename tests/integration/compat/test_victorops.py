@@ -19,7 +19,7 @@ from tests.factories.orgs import OrgFactory, OrgHandle, now
 from tocsin.api.app import create_app
 from tocsin.db.models import Alert
 from tocsin.db.session import Database
-from tocsin.services import catalog
+from tocsin.services.catalog import services as catalog
 
 BASE = "/integrations/generic/20131114/alert"
 

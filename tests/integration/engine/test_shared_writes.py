@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.migrate import upgrade
 from tocsin.db.session import Database
-from tocsin.db.write_priority import MAX_YIELD
+from tocsin.db.sqlite.write_priority import MAX_YIELD
 from tocsin.engine.app import _shared_writes
 from tocsin.engine.base import JobContext, LeaseLost
-from tocsin.services.batching import GroupCommitter
+from tocsin.services.writes.group_commit import GroupCommitter
 
 
 def _rows(database: Database) -> list[str]:

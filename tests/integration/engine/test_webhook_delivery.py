@@ -31,8 +31,9 @@ from tocsin.engine.base import GiveUp, JobContext, RetryLater
 from tocsin.engine.webhooks import HANDLERS, deliver_webhook
 from tocsin.ids import new_id
 from tocsin.notify.outbound import headers_for, post_signed, retry_after_seconds
-from tocsin.services import jobs, webhook_deliveries
+from tocsin.services import jobs
 from tocsin.services.jobs import ClaimedJob
+from tocsin.services.webhooks import deliveries as webhook_deliveries
 
 OWNER = "webhook-test-worker"
 DEFAULT_BACKOFF = timedelta(seconds=30)  # what the test engine uses when the handler gives no delay

@@ -14,9 +14,9 @@ from starlette.requests import Request
 
 from tocsin.api.errors import ApiError
 from tocsin.domain.actor import Actor
-from tocsin.services.catalog import IngestRoute
-from tocsin.services.ingest import Event, IngestResult
-from tocsin.services.ingest_bulk import IngestItem, ingest_batch
+from tocsin.services.catalog.services import IngestRoute
+from tocsin.services.ingest.bulk import IngestItem, ingest_batch
+from tocsin.services.ingest.events import Event, IngestResult
 
 
 async def find_route(request: Request, routing_key: str) -> IngestRoute | None:

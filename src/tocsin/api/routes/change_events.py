@@ -1,6 +1,6 @@
 """``/api/services/{service_id}/change-events``: what changed on a service, newest first.
 
-Change events come in by PagerDuty's ``/v2/change/enqueue`` (``api/compat/pagerduty.py``)."""
+Change events come in by PagerDuty's ``/v2/change/enqueue`` (``api/compat/pagerduty/endpoints.py``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter
 
 from tocsin.api.deps import DEFAULT_PAGE, Db, Limit, Offset, ServicesRead
 from tocsin.api.schemas.common import ListEnvelope, ReadModel, Timestamp, page_envelope
-from tocsin.services import change_events
+from tocsin.services.ingest import change_events
 
 router = APIRouter(prefix="/api/services", tags=["services"])
 

@@ -22,8 +22,8 @@ from tocsin.api.schemas.contacts import (
     NotificationRuleUpdate,
 )
 from tocsin.domain.scopes import grants
-from tocsin.services import contacts
-from tocsin.services.keys import KeyRecord
+from tocsin.services.access.keys import KeyRecord
+from tocsin.services.people import contacts
 
 router = APIRouter(prefix="/api/users/{user_id}", tags=["users"])
 

@@ -16,7 +16,7 @@ from tocsin.api.schemas.escalation_policies import (
     EscalationPolicyUpdate,
 )
 from tocsin.domain.actor import Tenant
-from tocsin.services import escalation_policies
+from tocsin.services.escalation import policies as escalation_policies
 
 router = APIRouter(prefix="/api/escalation-policies", tags=["escalation-policies"])
 

@@ -25,9 +25,9 @@ from tocsin.api.routes.schedules import instant
 from tocsin.api.schemas.common import Envelope, envelope
 from tocsin.api.schemas.schedules import IcalUrlRead
 from tocsin.domain.scopes import grants
-from tocsin.services import ical_feeds
-from tocsin.services.ical_feeds import Feed
-from tocsin.services.keys import KeyRecord
+from tocsin.services.access.keys import KeyRecord
+from tocsin.services.schedules import ical_feeds
+from tocsin.services.schedules.ical_feeds import Feed
 
 log = logging.getLogger("tocsin.api")
 

@@ -21,8 +21,11 @@ from tocsin.api.schemas.incidents import (
     TimelineEntryRead,
 )
 from tocsin.domain.incident import Status, Urgency
-from tocsin.services import incident_actions, incidents, manual_escalation, timeline
-from tocsin.services.incidents import SORT_FIELDS, IncidentFilters
+from tocsin.services.escalation import manual as manual_escalation
+from tocsin.services.incidents import actions as incident_actions
+from tocsin.services.incidents import records as incidents
+from tocsin.services.incidents import timeline
+from tocsin.services.incidents.records import SORT_FIELDS, IncidentFilters
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 

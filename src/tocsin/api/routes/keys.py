@@ -12,7 +12,7 @@ from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_env
 from tocsin.api.schemas.keys import CurrentKey as CurrentKeyRead
 from tocsin.api.schemas.keys import KeyCreate, KeyCreated, KeyRead, OrgRef
 from tocsin.domain.scopes import grants, unknown_scopes
-from tocsin.services import keys, orgs
+from tocsin.services.access import keys, orgs
 
 router = APIRouter(prefix="/api/keys", tags=["keys"])
 

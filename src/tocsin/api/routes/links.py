@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.routes.ical import throttle_address
-from tocsin.services import links
 from tocsin.services.errors import Conflict, Invalid, NotFound
+from tocsin.services.responders import links
 
 router = APIRouter(tags=["one-click links"], include_in_schema=False)
 

@@ -11,7 +11,7 @@ from tocsin.api.query import csv_values
 from tocsin.api.routes.schedules import instant
 from tocsin.api.schemas.common import ListEnvelope, page_envelope
 from tocsin.api.schemas.schedules import ScheduleOnCallRead
-from tocsin.services import oncall
+from tocsin.services.schedules import oncall
 
 router = APIRouter(prefix="/api/oncalls", tags=["schedules"])
 

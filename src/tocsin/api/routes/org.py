@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from tocsin.api.deps import CurrentKey, Db
 from tocsin.api.schemas.common import Envelope, ReadModel, Timestamp, envelope
-from tocsin.services import orgs
+from tocsin.services.access import orgs
 
 router = APIRouter(prefix="/api/org", tags=["org"])
 

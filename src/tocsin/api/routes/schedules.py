@@ -25,8 +25,9 @@ from tocsin.api.schemas.schedules import (
     TakeShiftRead,
 )
 from tocsin.domain.scopes import grants
-from tocsin.services import ical_layers, oncall, schedule_overrides, schedules
 from tocsin.services.errors import Invalid
+from tocsin.services.schedules import ical_layers, oncall, schedules
+from tocsin.services.schedules import overrides as schedule_overrides
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 from tocsin.api.deps import DEFAULT_PAGE, Db, Limit, Now, Offset, ServicesRead, ServicesWrite
 from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_envelope
 from tocsin.api.schemas.contacts import ServiceChannelCreate, ServiceChannelRead
-from tocsin.services import service_channels
+from tocsin.services.catalog import channels as service_channels
 
 router = APIRouter(prefix="/api/services/{service_id}/channels", tags=["services"])
 

@@ -22,7 +22,7 @@ from tocsin.api.schemas.services import (
     ServiceUpdate,
 )
 from tocsin.domain.maintenance import Window, in_maintenance
-from tocsin.services import catalog
+from tocsin.services.catalog import services as catalog
 from tocsin.services.pagination import Page
 
 router = APIRouter(prefix="/api/services", tags=["services"])

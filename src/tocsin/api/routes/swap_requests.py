@@ -23,8 +23,11 @@ from tocsin.api.schemas.swap_requests import (
     SwapTakenRead,
 )
 from tocsin.domain.actor import Tenant
-from tocsin.services import schedule_events, schedules, swap_requests, swap_takes
 from tocsin.services.pagination import Page
+from tocsin.services.schedules import events as schedule_events
+from tocsin.services.schedules import schedules
+from tocsin.services.swaps import requests as swap_requests
+from tocsin.services.swaps import takes as swap_takes
 
 router = APIRouter(tags=["swap requests"])
 NESTED = "/api/schedules/{schedule_id}/swap-requests"

@@ -16,8 +16,8 @@ from tocsin.api.schemas.teams import (
     TeamRead,
     TeamUpdate,
 )
-from tocsin.services import teams
 from tocsin.services.pagination import Page
+from tocsin.services.people import teams
 
 router = APIRouter(prefix="/api/teams", tags=["teams"])
 

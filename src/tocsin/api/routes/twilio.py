@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.errors import ApiError
 from tocsin.domain.sms_reply import valid_twilio_signature
-from tocsin.services import sms_replies
+from tocsin.services.responders import sms_replies
 
 router = APIRouter(tags=["integrations"], include_in_schema=False)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from tocsin.api.deps import DEFAULT_PAGE, Db, Limit, Now, Offset, UsersRead, UsersWrite
 from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_envelope
 from tocsin.api.schemas.users import UserCreate, UserRead, UserUpdate
-from tocsin.services import users
+from tocsin.services.people import users
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 

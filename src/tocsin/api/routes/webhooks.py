@@ -18,7 +18,8 @@ from tocsin.api.schemas.webhooks import (
     WebhookRead,
     WebhookUpdate,
 )
-from tocsin.services import webhook_deliveries, webhooks
+from tocsin.services.webhooks import deliveries as webhook_deliveries
+from tocsin.services.webhooks import subscriptions as webhooks
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from tocsin.api.schemas.common import ReadModel, Timestamp, WriteModel
 from tocsin.api.schemas.schedules import ActorRead, OverrideRead, UserSummary
-from tocsin.services import swap_requests
+from tocsin.services.swaps import requests as swap_requests
 
 SwapStatus = Literal["open", "taken", "cancelled", "past_due"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.integration.compat.splunk_public.conftest import SplunkOrg
-from tocsin.services import orgs
+from tocsin.services.access import orgs
 
 PATHS = ["/api-public/v1/incidents", "/api-public/v1/team", "/api-reporting/v2/incidents"]
 

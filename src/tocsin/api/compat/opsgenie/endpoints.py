@@ -24,9 +24,11 @@ from tocsin.api.compat.opsgenie.fields import (
 from tocsin.api.compat.opsgenie.translate import actor_for, alert_event, find_open, open_dedup_key
 from tocsin.api.middleware import LabelledRoute
 from tocsin.domain.actor import Actor
-from tocsin.services import incident_actions, incidents, timeline
-from tocsin.services.batching import call_each
 from tocsin.services.errors import NotFound
+from tocsin.services.incidents import actions as incident_actions
+from tocsin.services.incidents import records as incidents
+from tocsin.services.incidents import timeline
+from tocsin.services.writes.group_commit import call_each
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

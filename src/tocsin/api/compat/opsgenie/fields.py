@@ -10,7 +10,7 @@ from starlette.requests import Request
 
 from tocsin.api.compat.common import IngestRoute, find_route
 from tocsin.api.compat.opsgenie.answers import Refusal, not_processable
-from tocsin.services.catalog import ROUTING_KEY
+from tocsin.services.catalog.services import ROUTING_KEY
 
 MAX_MESSAGE = 130
 MAX_ALIAS = 512

@@ -13,8 +13,8 @@ from tocsin.api.compat.common import Event, IngestRoute, integration_actor
 from tocsin.api.compat.opsgenie.fields import MAX_ALIAS, MAX_DESCRIPTION, MAX_MESSAGE, MAX_NOTE, Fields
 from tocsin.domain.actor import Actor
 from tocsin.domain.incident import PRIORITIES, Status
-from tocsin.services import incidents
 from tocsin.services.errors import NotFound
+from tocsin.services.incidents import records as incidents
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

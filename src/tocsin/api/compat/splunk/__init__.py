@@ -1,0 +1,2 @@
+"""Splunk On-Call (VictorOps): its REST endpoint integration (``inbound``) and its public and
+reporting APIs (``public``)."""

@@ -1,0 +1,142 @@
+"""Ingest goes first for SQLite's write lock (``db.sqlite.write_priority``): a database that yields (the
+engine's) holds back its BEGIN while an ingest batch waits, at most ``MAX_YIELD`` a transaction,
+ignores a stale flag, and the group committer raises the flag only while it waits."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from tests.factories.locks import sqlite_write_lock_held
+from tocsin.db.migrate import upgrade
+from tocsin.db.session import Database
+from tocsin.db.sqlite.write_priority import MAX_YIELD, STALE_AFTER, WritePriority, flag_path
+from tocsin.services.writes.group_commit import GroupCommitter
+
+
+def _url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'tocsin.db'}"
+    upgrade(url)
+    return url
+
+
+def test_flag_path_only_for_sqlite_files(tmp_path: Path) -> None:
+    assert flag_path(f"sqlite:///{tmp_path / 'x.db'}") == Path(f"{tmp_path / 'x.db'}-priority")
+    assert flag_path("sqlite://") is None
+    assert flag_path("sqlite:///:memory:") is None
+    assert flag_path("postgresql+psycopg://u:p@localhost/db") is None
+
+
+def test_the_flag_is_shared_through_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "db-priority"
+    ingest, engine = WritePriority(path), WritePriority(path)  # two processes map one file
+    try:
+        assert engine.waiting_since() is None and engine.yield_to_ingest() == 0.0
+        ingest.raise_flag()
+        assert engine.waiting_since() is not None
+        threading.Timer(0.005, ingest.lower_flag).start()
+        slept = engine.yield_to_ingest(max_wait=5.0)
+        assert 0.0 < slept < 5.0  # woke when the flag came down, not at the bound
+        assert engine.waiting_since() is None
+    finally:
+        ingest.close()
+        engine.close()
+
+
+def test_a_yield_is_bounded_and_a_stale_flag_ignored(tmp_path: Path) -> None:
+    priority = WritePriority(tmp_path / "db-priority")
+    try:
+        priority.raise_flag()
+        started = time.monotonic()
+        priority.yield_to_ingest()
+        assert MAX_YIELD <= time.monotonic() - started < MAX_YIELD + 1.0
+        struct.pack_into("d", priority._map, 0, time.time() - STALE_AFTER - 1)  # a killed server's
+        assert priority.waiting_since() is None and priority.yield_to_ingest() == 0.0
+    finally:
+        priority.close()
+
+
+def test_a_yielding_database_begins_after_the_flag_comes_down(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    server, engine = Database(url), Database(url, yields_to_ingest=True)
+    try:
+        assert server.priority is not None
+        server.priority.raise_flag()
+        threading.Timer(0.01, server.priority.lower_flag).start()
+        started = time.monotonic()
+        with engine.write() as session:
+            session.execute(text("SELECT 1"))
+        assert time.monotonic() - started >= 0.005  # it waited for the flag
+        with server.write() as session:  # a database that does not yield never waits on it
+            server.priority.raise_flag()
+            session.execute(text("SELECT 1"))
+        server.priority.lower_flag()
+    finally:
+        server.dispose()
+        engine.dispose()
+
+
+def test_the_committer_raises_the_flag_only_while_it_waits(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    database, other = Database(url), Database(url)
+    committer = GroupCommitter(database, inline=True)
+    committer.start()
+    seen: list[float | None] = []
+
+    def handler(*, session: Any, items: list[Any]) -> list[int]:
+        return [1] * len(items)
+
+    async def scenario(release: threading.Event) -> Any:
+        task = asyncio.ensure_future(committer.run(handler, 1))
+        await asyncio.sleep(0.05)
+        assert database.priority is not None
+        seen.append(database.priority.waiting_since())  # raised while the batch waits
+        release.set()
+        return await asyncio.wait_for(task, 10)
+
+    try:
+        with sqlite_write_lock_held(other) as release:
+            assert asyncio.run(scenario(release)) == 1
+    finally:
+        committer.stop()
+    assert seen[0] is not None
+    assert database.priority is not None and database.priority.waiting_since() is None
+    database.dispose()
+    other.dispose()
+
+
+def test_one_process_writers_take_turns_before_sqlite_is_asked(tmp_path: Path) -> None:
+    """A second writer of the same process waits for the first to finish, even while the first has
+    not yet touched SQLite (so SQLite's polling busy handler never sees them race)."""
+    database = Database(_url(tmp_path))
+    inside, leave, second_done = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with database.write():
+            inside.set()
+            leave.wait(10)
+
+    def second() -> None:
+        with database.write() as session:
+            session.execute(text("SELECT 1"))
+        second_done.set()
+
+    one, two = threading.Thread(target=first), threading.Thread(target=second)
+    one.start()
+    assert inside.wait(10)
+    two.start()
+    try:
+        assert not second_done.wait(0.2)  # its turn has not come
+        leave.set()
+        assert second_done.wait(10)
+    finally:
+        leave.set()
+        one.join()
+        two.join()
+        database.dispose()
