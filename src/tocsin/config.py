@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # The engine (escalation steps, pages, webhook deliveries). ``tocsin serve`` runs it unless
     # engine_enabled is false (then run ``tocsin worker`` somewhere).
     engine_enabled: bool = True
-    # ``tocsin serve`` runs the engine in a child process of its own (``engine.child``): a storm's
+    # ``tocsin serve`` runs the engine in a child process of its own (``server.engine_child``): a storm's
     # HTTP intake and its paging do not share one interpreter. False: in the server's process.
     engine_process: bool = True
     engine_concurrency: int = Field(default=16, ge=1, le=256)

@@ -1,4 +1,4 @@
-"""``tocsin serve`` runs the engine in a child process (``engine.child``): the child is woken
+"""``tocsin serve`` runs the engine in a child process (``server.engine_child``): the child is woken
 through its pipe at once (the safety-net poll is set to a minute here, so only the pipe can page
 in time), dies with the server even on ``kill -9``, is started again when it dies alone, and
 stops with the server on SIGTERM. Real processes, real SMTP."""
@@ -62,4 +62,4 @@ def test_a_dead_child_is_started_again_and_sigterm_stops_both(tmp_path: Path) ->
         # uvicorn shuts down gracefully, then re-raises the signal it caught
         assert server.wait(timeout=30) in (0, -signal.SIGTERM)
         assert eventually(lambda: not alive(second), 10)
-    assert "engine child exited" in log.read_text()
+    assert "engine child ended" in log.read_text()

@@ -11,7 +11,8 @@ from sqlalchemy import Engine, text
 
 from tests.factories.locks import sqlite_write_lock_held
 from tocsin.db.migrate import upgrade
-from tocsin.db.session import Database, WriteLockBusy
+from tocsin.db.session import Database
+from tocsin.db.sqlite.lock_wait import WriteLockBusy
 
 _SYNCHRONOUS = {"OFF": 0, "NORMAL": 1, "FULL": 2, "EXTRA": 3}
 _TEMP_STORE_MEMORY = 2

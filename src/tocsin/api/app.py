@@ -23,9 +23,9 @@ from tocsin.api.dialects import NATIVE, Dialects
 from tocsin.api.errors import install_error_handlers
 from tocsin.api.ingest import events, fastlane
 from tocsin.api.ingest.intake import AlertLimits, RouteResolver
-from tocsin.api.ingest.oversize import OversizeAnswers
 from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import ApiGate, BodySizeLimit, LabelledRoute, Observability
+from tocsin.api.oversize import OversizeAnswers
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes import (
     change_events,
@@ -53,8 +53,8 @@ from tocsin.config import Settings, get_settings
 from tocsin.db.session import Database
 from tocsin.services import paging
 from tocsin.services.incidents import records as incident_service
-from tocsin.services.ingest.writer import IngestWriter
 from tocsin.services.writes.group_commit import GroupCommitter
+from tocsin.services.writes.remote_commit import ManagedApplier
 
 OPEN_PATHS = frozenset({"/api/docs"})
 
@@ -90,7 +90,7 @@ def create_app(
     database: Database | None = None,
     clock: Clock | None = None,
     background: Sequence[Callable[[], AbstractAsyncContextManager[Any]]] = (),
-    ingest_writer: IngestWriter | None = None,
+    ingest_writer: ManagedApplier | None = None,
 ) -> FastAPI:
     """The app. ``background`` are context managers entered for the app's lifetime: ``tocsin serve``
     passes the engine, which the API layer may not import. ``ingest_writer``: the child process

@@ -18,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from tocsin.api.auth import secret_from_headers
-from tocsin.api.errors import error_response
+from tocsin.api.envelope import error_response
 from tocsin.services.access.keys import KeyRecord
 
 HINTS = frozenset({"missing", "read_only", "method"})
@@ -54,7 +54,7 @@ class Dialect(Protocol):
         headers: Mapping[str, str] | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> Response:
-        """An error in this dialect's own shape; ``code`` is one of ``errors.STATUS_FOR_CODE``.
+        """An error in this dialect's own shape; ``code`` is one of ``envelope.STATUS_FOR_CODE``.
 
         ``details`` may carry hints (``HINTS``) for dialects that word cases differently: the gate
         passes ``{"missing": True}`` with UNAUTHORIZED when no credentials were sent and

@@ -7,35 +7,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from tocsin.api.dialects import NATIVE, Dialects
+from tocsin.api.envelope import CODE_FOR_STATUS
 from tocsin.services.errors import ServiceError
 
-if TYPE_CHECKING:
-    from tocsin.api.dialects import Dialects
-
 log = logging.getLogger("tocsin.api")
-
-STATUS_FOR_CODE: Mapping[str, int] = {
-    "VALIDATION_ERROR": 400,
-    "UNAUTHORIZED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "METHOD_NOT_ALLOWED": 405,
-    "CONFLICT": 409,
-    "PAYLOAD_TOO_LARGE": 413,
-    "RATE_LIMITED": 429,
-    "INTERNAL_ERROR": 500,
-    "SERVICE_UNAVAILABLE": 503,
-}
-_CODE_FOR_STATUS = {status: code for code, status in STATUS_FOR_CODE.items()}
 
 
 class ApiError(Exception):
@@ -55,24 +39,6 @@ class ApiError(Exception):
         self.details = dict(details or {})
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
-
-
-def error_response(
-    code: str,
-    message: str,
-    details: Mapping[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-    extra: Mapping[str, Any] | None = None,
-) -> Response:
-    """The one place the error envelope is rendered."""
-    body: dict[str, Any] = {"code": code, "message": message, "details": dict(details or {})}
-    body.update(extra or {})
-    return Response(
-        orjson.dumps({"error": body}),
-        status_code=STATUS_FOR_CODE.get(code, 500),
-        media_type="application/json",
-        headers=dict(headers or {}),
-    )
 
 
 def field_path(location: Sequence[Any]) -> str:
@@ -119,8 +85,6 @@ def _render(
 ) -> Response:
     """In the dialect of the request's URL space (``api.dialects``): Grafana OnCall's routes answer
     ``{"detail": …}``, Splunk On-Call's ``{"error": …}``, everything else the native envelope."""
-    from tocsin.api.dialects import NATIVE  # noqa: PLC0415 - dialects renders through this module
-
     dialects: Dialects | None = getattr(request.app.state, "dialects", None)
     dialect = NATIVE if dialects is None else dialects.render_for(request.url.path)
     return dialect.render(code, message, details, headers, extra)
@@ -142,7 +106,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        code = _CODE_FOR_STATUS.get(exc.status_code, "INTERNAL_ERROR")
+        code = CODE_FOR_STATUS.get(exc.status_code, "INTERNAL_ERROR")
         messages = {404: "No such route", 405: "Method not allowed on this route"}
         message = messages.get(exc.status_code, str(exc.detail))
         return _render(request, code, message, {"method": request.method}, exc.headers)

@@ -16,8 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tocsin.api.auth import KeyResolver
 from tocsin.api.dialects import NATIVE, Credentials, Dialect, Dialects
 from tocsin.api.errors import ApiError
-from tocsin.api.ingest.oversize import TooLarge, native_too_large
 from tocsin.api.metrics import Metrics
+from tocsin.api.oversize import TooLarge, native_too_large
 from tocsin.api.ratelimit import Decision, LimiterUnavailable, RateLimiter
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.domain.scopes import is_read_only

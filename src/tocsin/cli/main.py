@@ -4,9 +4,7 @@ oncall, schedules, services, users, teams, keys) talk HTTP to a server and never
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -71,46 +69,12 @@ def serve(
     (TOCSIN_ENGINE_PROCESS=false), or not at all (TOCSIN_ENGINE_ENABLED=false; run `tocsin worker`
     elsewhere). On a SQLite file, events are committed by a second child, the ingest writer
     (TOCSIN_INGEST_WRITER=process, the default there). Run `tocsin migrate` first."""
-    import uvicorn
-
-    from tocsin.api.app import create_app
-    from tocsin.db.session import Database
-    from tocsin.engine import child
-    from tocsin.engine.app import running
     from tocsin.logs import configure_logging
+    from tocsin.server.processes import serve as run
 
     config = settings()
     configure_logging(config.log_level, config.log_format)
-    database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
-    writer = None
-    if config.ingest_writer == "process" or (config.ingest_writer == "auto" and database.is_sqlite_file):
-        from tocsin.services.ingest.writer import IngestWriter
-
-        writer = IngestWriter()
-    engine_db: Database | None = None  # only when the engine runs in this process
-    background: list[Callable[[], AbstractAsyncContextManager[Any]]] = []
-    if config.engine_enabled and config.engine_process:
-        background.append(child.supervised)
-    elif config.engine_enabled:
-        in_process = engine_db = Database(
-            config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous, yields_to_ingest=True
-        )
-        background.append(lambda: running(config, in_process))
-    application = create_app(config, database=database, background=background, ingest_writer=writer)
-    try:
-        uvicorn.run(
-            application,
-            host=host or config.host,
-            port=port if port is not None else config.port,
-            loop="uvloop",
-            http="httptools",
-            log_config=None,
-            access_log=False,
-        )
-    finally:
-        database.dispose()
-        if engine_db is not None:
-            engine_db.dispose()
+    run(config, host=host or config.host, port=port if port is not None else config.port)
 
 
 @app.command(epilog="Example: TOCSIN_DATABASE_URL=postgresql+psycopg://... tocsin worker")
@@ -122,36 +86,16 @@ def worker(
     """Run only the engine (escalation steps, pages, webhook deliveries), without the HTTP API.
     Several workers and servers on one PostgreSQL share the jobs; a killed one's jobs are taken
     over when its lease (TOCSIN_ENGINE_LEASE_SECONDS) runs out. Stops cleanly on SIGINT/SIGTERM."""
-    import asyncio
-    import signal
-
-    from tocsin.db.session import Database
-    from tocsin.engine.app import running
-    from tocsin.engine.child import follow_parent
     from tocsin.logs import configure_logging
+    from tocsin.server.processes import worker as run
 
     config = settings()
     configure_logging(config.log_level, config.log_format)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        database = Database(
-            config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous, yields_to_ingest=True
-        )
-        try:
-            async with running(config, database) as engine:
-                if wake_fd is not None:
-                    follow_parent(wake_fd, engine.wake)
-                else:
-                    stdout().print("Engine running; Ctrl-C to stop.", markup=False)
-                await stop.wait()
-        finally:
-            database.dispose()
-
-    asyncio.run(main())
+    run(
+        config,
+        wake_fd=wake_fd,
+        on_ready=lambda: stdout().print("Engine running; Ctrl-C to stop.", markup=False),
+    )
 
 
 @app.command(
@@ -162,28 +106,14 @@ def worker(
 def ingest_writer(
     fd: Annotated[int, typer.Option(help="The socket `tocsin serve` hands its child.")],
 ) -> None:
-    """The ingest writer child of `tocsin serve` (services.ingest.writer): commits the batches of
+    """The ingest writer child of `tocsin serve` (server.processes): commits the batches of
     events the server sends over socket FD, and exits when the server closes it."""
-    import signal
-    import socket
-
-    from tocsin.db.session import Database
     from tocsin.logs import configure_logging
-    from tocsin.services.ingest.writer import serve_batches
-    from tocsin.services.writes.group_commit import GroupCommitter
+    from tocsin.server.processes import ingest_writer as run
 
     config = settings()
     configure_logging(config.log_level, config.log_format)
-    # Only the server's end-of-file stops it: a SIGTERM from a process group or a supervisor must
-    # not drop a batch in hand, and the server closes the socket when it stops.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
-    committer = GroupCommitter(database, max_batch=config.ingest_batch_max, name="ingest-writer")
-    try:
-        serve_batches(socket.socket(fileno=fd), committer, database.priority)
-    finally:
-        database.dispose()
+    run(config, fd=fd)
 
 
 if __name__ == "__main__":

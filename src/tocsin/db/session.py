@@ -13,13 +13,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tocsin.db.sqlite.lock_wait import WriteLockBusy
 from tocsin.db.sqlite.write_priority import WritePriority, flag_path
 
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-class WriteLockBusy(Exception):
-    """SQLite's write lock is held by another connection (``Database.write_nowait``)."""
 
 
 def _sqlite_engine(

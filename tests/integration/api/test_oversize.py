@@ -1,5 +1,5 @@
 """A body over ``TOCSIN_MAX_BODY_BYTES`` is refused before any route reads it, and each URL space
-answers in the shape its senders' clients read (``api.ingest.oversize``): PagerDuty's invalid-event body,
+answers in the shape its senders' clients read (``api.oversize``): PagerDuty's invalid-event body,
 Opsgenie's message with ``took`` and ``requestId``, VictorOps' failure, Grafana OnCall's plain
 text on its integration URLs and ``{"detail"}`` on its API, Splunk's ``{"error"}``, and the native
 envelope everywhere else. Declared and streamed (chunked) bodies alike; nothing is recorded."""

@@ -1,4 +1,4 @@
-"""``engine.child`` with a stand-in child (a small Python script in place of ``tocsin worker``):
+"""``server.engine_child`` with a stand-in child (a small Python script in place of ``tocsin worker``):
 wake bytes reach it through the pipe, end-of-file tells it the parent is gone, SIGTERM stops it,
 and ``supervised`` starts it again when it dies alone."""
 
@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from tests.factories.waiting import eventually
-from tocsin.engine import child
+from tocsin.engine.child import WAKE_BYTE, follow_parent
+from tocsin.server import engine_child as child
 from tocsin.services import jobs
 
 # Counts the bytes of the wake pipe into ``<dir>/wakes`` and its own start into ``<dir>/starts``;
@@ -99,12 +100,12 @@ def test_supervised_wakes_on_commits_and_restarts_a_dead_child(tmp_path: Path) -
 def test_follow_parent_passes_on_a_burst_of_wakes_as_a_few() -> None:
     read_fd, write_fd = os.pipe()  # left open: end-of-file would end this process, as in the child
     woken: list[float] = []
-    child.follow_parent(read_fd, lambda: woken.append(time.monotonic()), coalesce=0.2)
-    os.write(write_fd, child.WAKE_BYTE)
+    follow_parent(read_fd, lambda: woken.append(time.monotonic()), coalesce=0.2)
+    os.write(write_fd, WAKE_BYTE)
     assert eventually(lambda: len(woken) == 1)
     time.sleep(0.3)  # the pause after that wake is over; the thread reads again
     for _ in range(200):  # a storm: one wake per committed batch
-        os.write(write_fd, child.WAKE_BYTE)
+        os.write(write_fd, WAKE_BYTE)
     last = time.monotonic()
     assert eventually(lambda: woken[-1] >= last)  # the last byte still woke the engine
     time.sleep(0.3)

@@ -26,11 +26,12 @@ from starlette.types import Receive, Scope, Send
 
 from tocsin.api.auth import KeyResolver, secret_from_headers
 from tocsin.api.dialects import NATIVE, Credentials
-from tocsin.api.errors import ApiError, error_response
+from tocsin.api.envelope import error_response
+from tocsin.api.errors import ApiError
 from tocsin.api.ingest.events import accept, accepted_body
-from tocsin.api.ingest.oversize import native_too_large
 from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import Refused, admit
+from tocsin.api.oversize import native_too_large
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.services.errors import ServiceError

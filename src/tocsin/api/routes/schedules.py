@@ -26,6 +26,7 @@ from tocsin.api.schemas.schedules import (
 )
 from tocsin.domain.scopes import grants
 from tocsin.services.errors import Invalid
+from tocsin.services.people import lookup
 from tocsin.services.schedules import ical_layers, oncall, schedules
 from tocsin.services.schedules import overrides as schedule_overrides
 
@@ -57,7 +58,7 @@ def _window(since: str | None, until: str | None) -> tuple[datetime, datetime]:
 def _read(session: Any, key: Any, items: list[Any], now: datetime) -> list[ScheduleRead]:
     """Schedules with their layers' users named, in one user query for all of them, and the events
     of their iCal layers that match nobody in the next 30 days."""
-    users = schedules.user_refs(session, key.tenant, schedules.layer_user_ids(items))
+    users = lookup.user_refs(session, key.tenant, schedules.layer_user_ids(items))
     unmapped = ical_layers.unmapped_labels(session, key.tenant, items, now)
     return [ScheduleRead.of(schedule, users, unmapped) for schedule in items]
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Generic, TypeVar
 
-from tocsin.db.session import Database, WriteLockBusy
 from tocsin.db.sqlite.write_priority import WritePriority
 
 # While another writer holds SQLite's lock, the batch tries again after these pauses (s).
@@ -21,6 +20,10 @@ FIRST_PAUSE = 0.0002
 MAX_PAUSE = 0.002
 
 T = TypeVar("T")
+
+
+class WriteLockBusy(Exception):
+    """SQLite's write lock is held by another connection right now (``Database.write_nowait``)."""
 
 
 class LockTimeout(Exception):
@@ -38,9 +41,12 @@ class LockWait(Generic[T]):
     ``WriteLockBusy`` at once: ``Database.write_nowait`` (a session) or ``write_raw_nowait``."""
 
     def __init__(
-        self, database: Database, timeout: float, begin: Callable[[], AbstractContextManager[T]]
+        self,
+        priority: WritePriority | None,
+        timeout: float,
+        begin: Callable[[], AbstractContextManager[T]],
     ) -> None:
-        self._db = database
+        self._priority = priority
         self._begin = begin
         self._timeout = timeout
         self._deadline = time.monotonic() + timeout
@@ -58,7 +64,7 @@ class LockWait(Generic[T]):
         except WriteLockBusy:
             if time.monotonic() >= self._deadline:
                 raise LockTimeout(self._timeout) from None
-        shared = self._db.priority
+        shared = self._priority
         if self._raised is None and shared is not None and shared.waiting_since() is None:
             self._raised = shared
             shared.raise_flag()  # the engine holds back its next transactions
@@ -78,12 +84,12 @@ class LockWait(Generic[T]):
 
 @contextmanager
 def begin_when_free(
-    database: Database, timeout: float, begin: Callable[[], AbstractContextManager[T]]
+    priority: WritePriority | None, timeout: float, begin: Callable[[], AbstractContextManager[T]]
 ) -> Iterator[T]:
     """``begin``'s transaction once the lock is had, for a thread with nothing else to do
     meanwhile (the ingest writer): it sleeps between tries. Committed when the block ends without
     an exception, else rolled back."""
-    wait = LockWait(database, timeout, begin)
+    wait = LockWait(priority, timeout, begin)
     try:
         while (begun := wait.attempt()) is None:
             time.sleep(wait.pause())

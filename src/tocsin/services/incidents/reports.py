@@ -29,7 +29,7 @@ from tocsin.db.models import (
 from tocsin.domain.actor import Tenant
 from tocsin.domain.incident import Status
 from tocsin.services.errors import Invalid, NotFound
-from tocsin.services.schedules.schedules import user_refs
+from tocsin.services.people.lookup import user_refs
 from tocsin.services.sql import tenant_filter
 
 UNACKED: Final = "UNACKED"

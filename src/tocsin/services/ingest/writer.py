@@ -1,4 +1,5 @@
 """The ingest writer: the group commit's SQL and COMMIT in a child process of ``tocsin serve``.
+This module is the child's side (``serve_batches``); ``server.ingest_writer`` is the server's.
 
 Why: on SQLite the server is CPU-bound on one interpreter under an alert storm, and half of its
 time per event went to the batch's statements and COMMIT (four rows and seventeen B-trees for each
@@ -21,34 +22,24 @@ The frames on the socket are ``services.ingest.frames``."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import logging
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from tocsin.db.sqlite.lock_wait import LockTimeout, begin_when_free
 from tocsin.db.sqlite.write_priority import WritePriority
 from tocsin.services import jobs
-from tocsin.services.errors import DatabaseBusy, ServiceError
+from tocsin.services.errors import DatabaseBusy
 from tocsin.services.ingest.bulk import IngestItem, ingest_batch, ingest_triggers_raw
 from tocsin.services.ingest.frames import (
     READY,
     complete_frames,
     encode_frame,
-    pack_items,
     pack_result,
-    read_frame,
     unpack_items,
-    unpack_result,
 )
 from tocsin.services.writes.group_commit import GroupCommitter
-from tocsin.services.writes.remote_commit import BatchHandler, RemoteUnavailable
 
 log = logging.getLogger("tocsin.ingest")
 
@@ -60,175 +51,6 @@ _QUIET_SECONDS = 0.005
 # engine back would only delay pages (200 new incidents a second: first page p50 8 s with the
 # engine free to take its turns, 18 s yielding to every small batch).
 _STORM_ITEMS = 8
-# Pauses before the next start of a writer that died, growing with each death in a row.
-_RESTART_PAUSES = (0.5, 1.0, 2.0, 5.0, 10.0)
-_START_SECONDS = 60.0  # a writer that has not said ready by then is killed and started again
-
-
-class WriterLost(ServiceError):
-    """The writer died with a batch in hand; whether it committed is unknown, so the caller is
-    asked to send the event again (the answer to a crash of the whole server too)."""
-
-    code = "SERVICE_UNAVAILABLE"
-
-
-def writer_command() -> list[str]:
-    """``tocsin ingest-writer`` with this interpreter; the child reads the same environment."""
-    return [sys.executable, "-m", "tocsin.cli", "ingest-writer"]
-
-
-class IngestWriter:
-    """The server's side: one child process, started and restarted in the background, and the
-    connection to it. ``GroupCommitter(remote=...)`` sends it the batches of ``handler``."""
-
-    def __init__(self, command: list[str] | None = None) -> None:
-        self.handler: BatchHandler = ingest_batch
-        self._command = command or writer_command()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._listening: asyncio.Task[None] | None = None
-        self._starting: asyncio.Task[None] | None = None
-        self._waiting: dict[int, asyncio.Future[list[Any]]] = {}
-        self._frames = itertools.count()
-        self._deaths = 0
-        self._next_start = 0.0
-        self._closed = False
-        self.batches = 0
-
-    @property
-    def connected(self) -> bool:
-        return self._writer is not None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    def start(self) -> None:
-        """Start the child in the background; batches commit in the server until it is ready."""
-        if self._closed or self._starting is not None or self.connected:
-            return
-        if time.monotonic() + 0.01 < self._next_start:  # call_later may fire a hair early
-            return
-        self._starting = asyncio.get_running_loop().create_task(self._start(), name="tocsin-ingest-writer")
-
-    async def _start(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        writer: asyncio.StreamWriter | None = None
-        try:
-            try:
-                self._process = subprocess.Popen(
-                    [*self._command, "--fd", str(theirs.fileno())],
-                    pass_fds=(theirs.fileno(),),
-                    close_fds=True,
-                    start_new_session=True,
-                )
-            finally:
-                theirs.close()
-            reader, writer = await asyncio.open_connection(sock=ours)
-            hello = await asyncio.wait_for(read_frame(reader), timeout=_START_SECONDS)
-            if hello != READY:
-                raise RuntimeError(f"unexpected greeting {hello!r}")
-        except BaseException as exc:
-            if writer is not None:
-                writer.close()
-            else:
-                ours.close()
-            self._reap(kill=True)
-            if not isinstance(exc, Exception):
-                raise  # cancelled by close(): no child is left behind
-            log.error("the ingest writer did not start (%r); batches commit in the server", exc)
-            self._died()
-            return
-        finally:
-            self._starting = None
-        self._writer = writer
-        self._listening = asyncio.get_running_loop().create_task(self._listen(reader, writer))
-        assert self._process is not None
-        log.info("ingest writer ready in child process %d", self._process.pid)
-
-    def send(self, items: Sequence[Any]) -> asyncio.Future[list[Any]]:
-        """Hand ``items`` to the writer, after every batch sent before; the future gives a result
-        or exception per item once the writer has committed them. ``RemoteUnavailable`` when no
-        writer is connected (nothing was sent)."""
-        writer = self._writer
-        if writer is None or writer.is_closing():
-            self.start()
-            raise RemoteUnavailable
-        frame = next(self._frames)
-        answer: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._waiting[frame] = answer
-        writer.write(encode_frame((frame, pack_items(items))))
-        return answer
-
-    async def _listen(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Settle each batch's future as the writer's answers come in; when the writer is lost,
-        fail the batches it had in hand with ``WriterLost`` and start another."""
-        try:
-            while True:
-                enqueued, answered = await read_frame(reader)
-                if enqueued:
-                    jobs.committed_elsewhere()
-                self._deaths = 0
-                for frame, results in answered:
-                    answer = self._waiting.pop(frame)
-                    self.batches += 1
-                    if not answer.done():
-                        answer.set_result([unpack_result(result) for result in results])
-        except (OSError, EOFError, asyncio.IncompleteReadError) as exc:
-            if not self._closed:
-                log.error("the ingest writer was lost with %d batches in hand: %r", len(self._waiting), exc)
-        except Exception:  # an answer we cannot read: this writer cannot be trusted with more
-            log.exception("the ingest writer was lost with %d batches in hand", len(self._waiting))
-        finally:
-            self._writer = None
-            writer.close()
-            waiting, self._waiting = self._waiting, {}
-            for answer in waiting.values():
-                if not answer.done():
-                    answer.set_exception(WriterLost("The event may not have been recorded; send it again."))
-            if not self._closed:
-                self._reap(kill=True)
-                self._died()
-
-    def _died(self) -> None:
-        """Start another writer after a pause that grows with each death in a row."""
-        pause = _RESTART_PAUSES[min(self._deaths, len(_RESTART_PAUSES) - 1)]
-        self._deaths += 1
-        self._next_start = time.monotonic() + pause
-        asyncio.get_running_loop().call_later(pause, self.start)
-
-    def _reap(self, *, kill: bool) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if kill and process.poll() is None:
-            process.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=5)
-
-    async def close(self) -> None:
-        """End the child: it reads end-of-file, finishes the batches in hand and exits."""
-        self._closed = True
-        if self._starting is not None:
-            self._starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._starting
-        if self._waiting:  # answers still due: wait for them (the server stops after its requests)
-            await asyncio.wait(list(self._waiting.values()), timeout=30)
-        writer = self._writer
-        if writer is not None:
-            writer.close()
-        if self._listening is not None:
-            with contextlib.suppress(Exception):
-                await self._listening
-        process = self._process
-        if process is not None:
-            loop = asyncio.get_running_loop()
-            try:
-                await loop.run_in_executor(None, process.wait, 30)
-            except subprocess.TimeoutExpired:
-                log.warning("ingest writer %d did not stop; killing it", process.pid)
-            self._reap(kill=True)
 
 
 def serve_batches(
@@ -306,7 +128,9 @@ def commit_items(committer: GroupCommitter, items: list[IngestItem]) -> list[Any
     for start in range(0, len(items), committer.max_batch):
         chunk = items[start : start + committer.max_batch]
         try:
-            with begin_when_free(database, committer.lock_timeout, database.write_raw_nowait) as connection:
+            with begin_when_free(
+                database.priority, committer.lock_timeout, database.write_raw_nowait
+            ) as connection:
                 done, enqueued = ingest_triggers_raw(connection, chunk)
         except LockTimeout as exc:  # waited the whole lock timeout already: no second wait
             results += [DatabaseBusy(exc.waited_seconds)] * len(chunk)

@@ -4,7 +4,8 @@ oldest first, exact case-insensitive matches, and each user's team ids in one qu
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -60,3 +61,27 @@ def list_teams(
     if name:
         stmt = stmt.where(Team.name == name)
     return paginate(session, stmt, limit=limit, offset=offset)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """Who a layer or shift names: as the native API shows them, and the handle Grafana OnCall and
+    Splunk On-Call name them by."""
+
+    id: str
+    name: str
+    email: str
+    username: str | None
+
+
+def user_refs(session: Session, tenant: Tenant, ids: Iterable[str]) -> dict[str, UserRef]:
+    """Name, email and username of the tenant's users among ``ids``; a deleted user is absent."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(User.id, User.name, User.email, User.username).where(
+            *tenant_filter(User, tenant), User.id.in_(wanted)
+        )
+    )
+    return {row.id: UserRef(row.id, row.name, row.email, row.username) for row in rows}

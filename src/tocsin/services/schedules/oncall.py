@@ -25,8 +25,9 @@ from tocsin.domain import schedule as rota
 from tocsin.domain.actor import Tenant
 from tocsin.services.errors import Invalid, NotFound
 from tocsin.services.pagination import Page
+from tocsin.services.people.lookup import UserRef, user_refs
 from tocsin.services.schedules import ical_layers
-from tocsin.services.schedules.schedules import UserRef, get_schedule, user_refs
+from tocsin.services.schedules.schedules import get_schedule
 from tocsin.services.schedules.specs import check_instant, to_layer
 from tocsin.services.sql import tenant_filter
 

@@ -20,9 +20,9 @@ from tocsin.domain import schedule as rota
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.services.errors import Invalid
 from tocsin.services.people import directory
+from tocsin.services.people.lookup import UserRef
 from tocsin.services.schedules import oncall
 from tocsin.services.schedules.overrides import TakenShift, take_shift
-from tocsin.services.schedules.schedules import UserRef
 from tocsin.services.sql import tenant_filter
 
 

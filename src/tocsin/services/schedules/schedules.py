@@ -7,7 +7,6 @@ team and the people a layer names) and the rows. ``oncall`` turns the rows into 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,17 +28,6 @@ from tocsin.services.schedules.specs import (
     layer_name,
 )
 from tocsin.services.sql import load, tenant_filter
-
-
-@dataclass(frozen=True, slots=True)
-class UserRef:
-    """Who a layer or shift names: as the native API shows them, and the handle Grafana OnCall and
-    Splunk On-Call name them by."""
-
-    id: str
-    name: str
-    email: str
-    username: str | None
 
 
 def _check_team(session: Session, tenant: Tenant, team_id: str | None) -> str | None:
@@ -200,19 +188,6 @@ def delete_schedule(*, session: Session, tenant: Tenant, schedule_id: str) -> No
     """Its layers and overrides go with it."""
     session.delete(get_schedule(session=session, tenant=tenant, schedule_id=schedule_id))
     session.flush()
-
-
-def user_refs(session: Session, tenant: Tenant, ids: Iterable[str]) -> dict[str, UserRef]:
-    """Name, email and username of the tenant's users among ``ids``; a deleted user is absent."""
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(User.id, User.name, User.email, User.username).where(
-            *tenant_filter(User, tenant), User.id.in_(wanted)
-        )
-    )
-    return {row.id: UserRef(row.id, row.name, row.email, row.username) for row in rows}
 
 
 def layer_user_ids(schedules: Iterable[Schedule]) -> set[str]:

@@ -27,9 +27,10 @@ from tocsin.ids import new_id
 from tocsin.services import jobs
 from tocsin.services.errors import Conflict, Forbidden, Invalid, NotFound
 from tocsin.services.pagination import Page, paginate
+from tocsin.services.people.lookup import UserRef, user_refs
 from tocsin.services.schedules import events as schedule_events
 from tocsin.services.schedules import oncall
-from tocsin.services.schedules.schedules import UserRef, get_schedule, user_refs
+from tocsin.services.schedules.schedules import get_schedule
 from tocsin.services.schedules.specs import check_instant
 from tocsin.services.sql import load, tenant_filter
 

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from tocsin.db.models import ScheduleOverride, SwapRequest
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.services.errors import Invalid
+from tocsin.services.people.lookup import user_refs
 from tocsin.services.schedules import events as schedule_events
 from tocsin.services.schedules.overrides import create_override
-from tocsin.services.schedules.schedules import user_refs
 from tocsin.services.sql import tenant_filter
 from tocsin.services.swaps.requests import (
     OPEN,

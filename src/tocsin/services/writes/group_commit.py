@@ -275,7 +275,7 @@ class GroupCommitter:
         """Take SQLite's write lock without ever blocking the loop (``lock_wait``): while another
         connection (the engine, an API write, another process) holds it, try again every fraction
         of a millisecond and keep serving requests meanwhile; they make the next batch bigger."""
-        wait = LockWait(self._db, self._lock_timeout, self._db.write_nowait)
+        wait = LockWait(self._db.priority, self._lock_timeout, self._db.write_nowait)
         try:
             while (begun := wait.attempt()) is None:
                 await asyncio.sleep(wait.pause())
@@ -341,7 +341,9 @@ class GroupCommitter:
         outcomes = [_Outcome() for _ in items]
         works = [_Work(handler, item, outcome) for item, outcome in zip(items, outcomes, strict=True)]
         # ``_begin_when_free`` for a thread that has nothing else to do meanwhile.
-        when_free = functools.partial(begin_when_free, self._db, self._lock_timeout, self._db.write_nowait)
+        when_free = functools.partial(
+            begin_when_free, self._db.priority, self._lock_timeout, self._db.write_nowait
+        )
         for start in range(0, len(works), self._max_batch):
             self._commit(works[start : start + self._max_batch], write=when_free)
         return [outcome.error or outcome.value for outcome in outcomes]

@@ -1,5 +1,5 @@
 """What ``GroupCommitter`` needs of an applier that commits its batches elsewhere (the ingest
-writer child, ``ingest_process``), kept apart so that neither module imports the other's insides."""
+writer child, ``server.ingest_writer``), kept apart so that neither module imports the other's insides."""
 
 from __future__ import annotations
 
@@ -16,11 +16,23 @@ class RemoteUnavailable(Exception):
 
 
 class RemoteApplier(Protocol):
-    """Commits batches of ``handler`` elsewhere (``ingest_process.IngestWriter``)."""
+    """Commits batches of ``handler`` elsewhere (``server.ingest_writer.IngestWriter``)."""
 
     handler: BatchHandler
 
     def send(self, items: Sequence[Any]) -> asyncio.Future[list[Any]]:
         """Hand ``items`` over, in order after every earlier batch; the future gives one result or
         exception per item, after the COMMIT that holds it. ``RemoteUnavailable`` if it cannot."""
+        ...
+
+
+class ManagedApplier(RemoteApplier, Protocol):
+    """A remote applier the app starts with itself and closes after its last request."""
+
+    def start(self) -> None:
+        """Begin (in the background): batches commit locally until it is connected."""
+        ...
+
+    async def close(self) -> None:
+        """Finish the batches in hand and let go."""
         ...

@@ -28,6 +28,7 @@ from tests.factories.waiting import eventually
 from tocsin.db.models import Alert, Incident
 from tocsin.db.session import Database
 from tocsin.domain.actor import Actor, Tenant
+from tocsin.server.ingest_writer import IngestWriter, WriterLost
 from tocsin.services import jobs
 from tocsin.services.catalog import services as catalog
 from tocsin.services.catalog.services import IngestRoute
@@ -35,7 +36,7 @@ from tocsin.services.errors import DatabaseBusy, Invalid, ServiceError
 from tocsin.services.ingest.bulk import IngestItem, ingest_batch
 from tocsin.services.ingest.events import Event, IngestResult
 from tocsin.services.ingest.frames import Failure, pack_items, unpack_items
-from tocsin.services.ingest.writer import IngestWriter, WriterLost, commit_items
+from tocsin.services.ingest.writer import commit_items
 from tocsin.services.writes.group_commit import GroupCommitter
 
 ACTOR = Actor(type="api_key", id=None, name="test")
@@ -199,7 +200,7 @@ def test_without_a_writer_batches_commit_here(orgs: OrgFactory, database: Databa
             *(committer.run(ingest_batch, _item(route, f"k{n}")) for n in range(5))
         )
         assert [a.outcome for a in answers] == ["created"] * 5
-        await _until(lambda: writer._starting is None)
+        await _until(lambda: writer.failed_starts >= 1)
         assert not writer.connected
         again = await committer.run(ingest_batch, _item(route, "k0"))
         assert again.outcome == "appended"

@@ -34,8 +34,8 @@ from starlette.routing import BaseRoute
 from starlette.types import Scope
 
 from tocsin.api.compat.common import ApiError, Event, IngestRoute, find_route, integration_actor, submit
-from tocsin.api.ingest.oversize import TooLarge, too_large_message
 from tocsin.api.middleware import LabelledRoute
+from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.domain import alertmanager
 from tocsin.domain import templates as integration_templates
 from tocsin.domain.alertmanager import PayloadError
@@ -258,7 +258,7 @@ def too_large(scope: Scope, max_bytes: int) -> Response:
     return _text(413, too_large_message(max_bytes))
 
 
-# ``TOCSIN_MAX_BODY_BYTES`` answered in Grafana OnCall's shape on its URLs (``api.ingest.oversize``).
+# ``TOCSIN_MAX_BODY_BYTES`` answered in Grafana OnCall's shape on its URLs (``api.oversize``).
 OVERSIZE: tuple[tuple[str, TooLarge], ...] = (("/integrations/v1/", too_large),)
 
 

@@ -15,8 +15,8 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from tocsin.api.compat.common import ApiError
-from tocsin.api.errors import STATUS_FOR_CODE
-from tocsin.api.ingest.oversize import TooLarge, too_large_message
+from tocsin.api.envelope import STATUS_FOR_CODE
+from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.services.errors import Invalid, ServiceError
 
 NOT_PROCESSABLE = "Request body is not processable. Please check the errors."
@@ -68,7 +68,7 @@ def too_large(scope: Scope, max_bytes: int) -> Response:
     return _render(Request(scope), time.perf_counter(), 413, {"message": too_large_message(max_bytes)}, {})
 
 
-# ``TOCSIN_MAX_BODY_BYTES`` answered in Opsgenie's shape on its URLs (``api.ingest.oversize``).
+# ``TOCSIN_MAX_BODY_BYTES`` answered in Opsgenie's shape on its URLs (``api.oversize``).
 OVERSIZE: tuple[tuple[str, TooLarge], ...] = (("/v2/alerts/", too_large),)
 
 

@@ -74,8 +74,8 @@ from tocsin.api.compat.pagerduty.fields import (
     v2_event,
 )
 from tocsin.api.errors import ApiError
-from tocsin.api.ingest.oversize import TooLarge, too_large_message
 from tocsin.api.middleware import LabelledRoute
+from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.services.catalog.services import IngestRoute
 from tocsin.services.ingest import change_events
 from tocsin.services.writes.group_commit import call_each
@@ -213,7 +213,7 @@ def too_large(scope: Scope, max_bytes: int) -> Response:
     return _invalid([too_large_message(max_bytes)], status=413)
 
 
-# ``TOCSIN_MAX_BODY_BYTES`` answered in PagerDuty's shape on its three URLs (``api.ingest.oversize``).
+# ``TOCSIN_MAX_BODY_BYTES`` answered in PagerDuty's shape on its three URLs (``api.oversize``).
 OVERSIZE: tuple[tuple[str, TooLarge], ...] = (
     ("/v2/enqueue/", too_large),
     ("/v2/change/enqueue/", too_large),

@@ -49,9 +49,9 @@ from starlette.routing import BaseRoute
 from starlette.types import Scope
 
 from tocsin.api.compat.common import ApiError, Event, IngestRoute, find_route, integration_actor, submit
-from tocsin.api.errors import STATUS_FOR_CODE
-from tocsin.api.ingest.oversize import TooLarge, too_large_message
+from tocsin.api.envelope import STATUS_FOR_CODE
 from tocsin.api.middleware import LabelledRoute
+from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.domain.actor import Actor
 from tocsin.services.catalog.services import ROUTING_KEY
 from tocsin.services.errors import NotFound, ServiceError
@@ -230,7 +230,7 @@ def too_large(scope: Scope, max_bytes: int) -> Response:
     return _json(413, {"result": "failure", "message": too_large_message(max_bytes)})
 
 
-# ``TOCSIN_MAX_BODY_BYTES`` answered in VictorOps' shape on its URLs (``api.ingest.oversize``).
+# ``TOCSIN_MAX_BODY_BYTES`` answered in VictorOps' shape on its URLs (``api.oversize``).
 OVERSIZE: tuple[tuple[str, TooLarge], ...] = (("/integrations/generic/20131114/", too_large),)
 
 

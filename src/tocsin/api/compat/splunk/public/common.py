@@ -17,7 +17,8 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from tocsin.api.dialects import Credentials
-from tocsin.api.errors import STATUS_FOR_CODE, ApiError
+from tocsin.api.envelope import STATUS_FOR_CODE
+from tocsin.api.errors import ApiError
 from tocsin.services.access.keys import KeyRecord
 
 PUBLIC = "/api-public"

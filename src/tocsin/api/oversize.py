@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from tocsin.api.dialects import Dialects, claims
-from tocsin.api.errors import error_response
+from tocsin.api.envelope import error_response
 
 # The response for a refused body: the request's scope (its path, its request id) and the limit.
 TooLarge = Callable[[Scope, int], Response]
