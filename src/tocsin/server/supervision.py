@@ -29,6 +29,8 @@ class Restarts:
         healthy: float = HEALTHY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not pauses:
+            raise ValueError("a restart needs at least one pause")
         self._pauses = tuple(pauses)
         self._healthy = healthy
         self._clock = clock
