@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 
 from tests.factories.locks import sqlite_write_lock_held
+from tests.factories.waiting import eventually_async
 from tocsin.db.migrate import upgrade
 from tocsin.db.session import Database
 from tocsin.db.sqlite.write_priority import MAX_YIELD, STALE_AFTER, WritePriority, flag_path
@@ -82,21 +83,27 @@ def test_a_yielding_database_begins_after_the_flag_comes_down(tmp_path: Path) ->
         engine.dispose()
 
 
+def _raised_at(priority: WritePriority) -> float:
+    """The flag's raw value, 0.0 when down: unlike ``waiting_since`` it does not go stale, so a
+    slow test cannot mistake an old raised flag for a lowered one."""
+    return float(struct.unpack_from("d", priority._map, 0)[0])
+
+
 def test_the_committer_raises_the_flag_only_while_it_waits(tmp_path: Path) -> None:
     url = _url(tmp_path)
     database, other = Database(url), Database(url)
     committer = GroupCommitter(database, inline=True)
     committer.start()
-    seen: list[float | None] = []
+    priority = database.priority
+    assert priority is not None
 
     def handler(*, session: Any, items: list[Any]) -> list[int]:
         return [1] * len(items)
 
     async def scenario(release: threading.Event) -> Any:
         task = asyncio.ensure_future(committer.run(handler, 1))
-        await asyncio.sleep(0.05)
-        assert database.priority is not None
-        seen.append(database.priority.waiting_since())  # raised while the batch waits
+        raised = await eventually_async(lambda: _raised_at(priority) > 0.0 or task.done())
+        assert raised and not task.done(), "the batch did not wait for the lock with the flag up"
         release.set()
         return await asyncio.wait_for(task, 10)
 
@@ -105,8 +112,7 @@ def test_the_committer_raises_the_flag_only_while_it_waits(tmp_path: Path) -> No
             assert asyncio.run(scenario(release)) == 1
     finally:
         committer.stop()
-    assert seen[0] is not None
-    assert database.priority is not None and database.priority.waiting_since() is None
+    assert _raised_at(priority) == 0.0  # lowered once the batch had the lock
     database.dispose()
     other.dispose()
 
@@ -132,6 +138,8 @@ def test_one_process_writers_take_turns_before_sqlite_is_asked(tmp_path: Path) -
     assert inside.wait(10)
     two.start()
     try:
+        # A window on purpose: the second writer must not get in while the first holds its turn. It
+        # cannot pass by luck (the first holds on until ``leave``); a slow box only shortens the look.
         assert not second_done.wait(0.2)  # its turn has not come
         leave.set()
         assert second_done.wait(10)
