@@ -8,16 +8,19 @@ import asyncio
 import struct
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from tests.factories.locks import sqlite_write_lock_held
 from tests.factories.waiting import eventually_async
 from tocsin.db.migrate import upgrade
 from tocsin.db.session import Database
-from tocsin.db.sqlite.write_priority import MAX_YIELD, STALE_AFTER, WritePriority, flag_path
+from tocsin.db.sqlite import write_priority
+from tocsin.db.sqlite.write_priority import _STEP, MAX_YIELD, STALE_AFTER, WritePriority, flag_path
 from tocsin.services.writes.group_commit import GroupCommitter
 
 
@@ -34,50 +37,80 @@ def test_flag_path_only_for_sqlite_files(tmp_path: Path) -> None:
     assert flag_path("postgresql+psycopg://u:p@localhost/db") is None
 
 
-def test_the_flag_is_shared_through_the_file(tmp_path: Path) -> None:
+class _SteppedClock:
+    """Stands in for ``time`` in ``db.sqlite.write_priority``: the wall clock stands still (a flag
+    never goes stale by itself) and a sleep moves the monotonic clock on by what it asked, then
+    runs ``on_sleep``. The yield's steps are counted, not timed."""
+
+    def __init__(self) -> None:
+        self.wall = time.time()
+        self.now = 0.0
+        self.sleeps = 0
+        self.on_sleep: Callable[[int], None] = lambda n: None
+
+    def time(self) -> float:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.sleeps += 1
+        self.on_sleep(self.sleeps)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _SteppedClock:
+    stepped = _SteppedClock()
+    monkeypatch.setattr(write_priority, "time", stepped)
+    return stepped
+
+
+def test_the_flag_is_shared_through_the_file(tmp_path: Path, clock: _SteppedClock) -> None:
     path = tmp_path / "db-priority"
     ingest, engine = WritePriority(path), WritePriority(path)  # two processes map one file
     try:
         assert engine.waiting_since() is None and engine.yield_to_ingest() == 0.0
         ingest.raise_flag()
         assert engine.waiting_since() is not None
-        threading.Timer(0.005, ingest.lower_flag).start()
+        clock.on_sleep = lambda n: ingest.lower_flag() if n == 3 else None
         slept = engine.yield_to_ingest(max_wait=5.0)
-        assert 0.0 < slept < 5.0  # woke when the flag came down, not at the bound
+        assert clock.sleeps == 3 and slept == pytest.approx(3 * _STEP)  # woke when the flag came down
         assert engine.waiting_since() is None
     finally:
         ingest.close()
         engine.close()
 
 
-def test_a_yield_is_bounded_and_a_stale_flag_ignored(tmp_path: Path) -> None:
+def test_a_yield_is_bounded_and_a_stale_flag_ignored(tmp_path: Path, clock: _SteppedClock) -> None:
     priority = WritePriority(tmp_path / "db-priority")
     try:
-        priority.raise_flag()
-        started = time.monotonic()
-        priority.yield_to_ingest()
-        assert MAX_YIELD <= time.monotonic() - started < MAX_YIELD + 1.0
-        struct.pack_into("d", priority._map, 0, time.time() - STALE_AFTER - 1)  # a killed server's
+        priority.raise_flag()  # and never lowered
+        slept = priority.yield_to_ingest()
+        assert MAX_YIELD <= slept < MAX_YIELD + _STEP
+        struct.pack_into("d", priority._map, 0, clock.time() - STALE_AFTER - 1)  # a killed server's
         assert priority.waiting_since() is None and priority.yield_to_ingest() == 0.0
     finally:
         priority.close()
 
 
-def test_a_yielding_database_begins_after_the_flag_comes_down(tmp_path: Path) -> None:
+def test_a_yielding_database_begins_after_the_flag_comes_down(tmp_path: Path, clock: _SteppedClock) -> None:
     url = _url(tmp_path)
     server, engine = Database(url), Database(url, yields_to_ingest=True)
     try:
-        assert server.priority is not None
-        server.priority.raise_flag()
-        threading.Timer(0.01, server.priority.lower_flag).start()
-        started = time.monotonic()
+        priority = server.priority
+        assert priority is not None
+        priority.raise_flag()
+        clock.on_sleep = lambda n: priority.lower_flag() if n == 2 else None
         with engine.write() as session:
             session.execute(text("SELECT 1"))
-        assert time.monotonic() - started >= 0.005  # it waited for the flag
+        assert clock.sleeps == 2  # it waited for the flag, and no longer
         with server.write() as session:  # a database that does not yield never waits on it
-            server.priority.raise_flag()
+            priority.raise_flag()
             session.execute(text("SELECT 1"))
-        server.priority.lower_flag()
+        assert clock.sleeps == 2
+        priority.lower_flag()
     finally:
         server.dispose()
         engine.dispose()
