@@ -83,7 +83,9 @@ def test_two_engine_processes_on_one_postgres_never_double_send(tmp_path: Path) 
         # Two jobs at a time each, so neither can take the whole burst alone.
         workers = [world.worker(log, TOCSIN_ENGINE_CONCURRENCY="2") for _ in range(2)]
         try:
-            time.sleep(1.0)  # both listening
+            # Most likely both listening by now. Only speed rests on it: a worker that is not
+            # yet listening finds the jobs at its next poll (0.25 s), and the count is the same.
+            time.sleep(1.0)
             for n in range(incidents):
                 world.trigger(port, f"incident-{n}")
             _settle(smtp, world, incidents * world.pages_per_incident)

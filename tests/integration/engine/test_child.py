@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.factories.waiting import eventually
-from tocsin.engine.child import WAKE_BYTE, follow_parent
+from tocsin.engine import child as pipe
 from tocsin.server import engine_child as child
 from tocsin.services import jobs
 
@@ -70,12 +75,17 @@ def test_a_full_pipe_never_blocks_the_committing_thread(tmp_path: Path) -> None:
     engine.start()
     try:
         os.kill(engine.pid or 0, signal.SIGSTOP)  # the child reads nothing
-        started = time.monotonic()
-        for _ in range(200_000):  # far more than a pipe buffer holds
-            engine.wake()
-        assert time.monotonic() - started < 30  # returned: writes past a full pipe are dropped
-        os.kill(engine.pid or 0, signal.SIGCONT)
+
+        def wake_many() -> None:
+            for _ in range(200_000):  # far more than a pipe buffer holds
+                engine.wake()
+
+        storm = threading.Thread(target=wake_many, daemon=True)
+        storm.start()
+        storm.join(60)  # the deadline only turns a hang into a failure
+        assert not storm.is_alive(), "wake() blocked on the full pipe; writes past it should be dropped"
     finally:
+        os.kill(engine.pid or 0, signal.SIGCONT)
         engine.stop(grace=10)
 
 
@@ -97,16 +107,52 @@ def test_supervised_wakes_on_commits_and_restarts_a_dead_child(tmp_path: Path) -
     assert all(getattr(listener, "__self__", None) is not engine for listener in jobs._LISTENERS)
 
 
-def test_follow_parent_passes_on_a_burst_of_wakes_as_a_few() -> None:
+class _Pauses:
+    """Stands in for ``time`` in ``engine.child``: the reading thread's pause after a wake lasts
+    until the test ends it, so the test knows the thread is pausing (not reading) while it writes."""
+
+    def __init__(self) -> None:
+        self.lengths: list[float] = []  # the pauses begun, in seconds asked for
+        self._ended = 0
+        self._changed = threading.Condition()
+
+    def sleep(self, seconds: float) -> None:
+        with self._changed:
+            self.lengths.append(seconds)
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: self._ended >= len(self.lengths), timeout=60)
+
+    def end_pause(self) -> None:
+        with self._changed:
+            self._ended += 1
+            self._changed.notify_all()
+
+    def end_all(self) -> None:
+        with self._changed:
+            self._ended = 1 << 30
+            self._changed.notify_all()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def test_follow_parent_passes_on_a_burst_of_wakes_as_a_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses = _Pauses()
+    monkeypatch.setattr(pipe, "time", pauses)
     read_fd, write_fd = os.pipe()  # left open: end-of-file would end this process, as in the child
-    woken: list[float] = []
-    follow_parent(read_fd, lambda: woken.append(time.monotonic()), coalesce=0.2)
-    os.write(write_fd, WAKE_BYTE)
-    assert eventually(lambda: len(woken) == 1)
-    time.sleep(0.3)  # the pause after that wake is over; the thread reads again
-    for _ in range(200):  # a storm: one wake per committed batch
-        os.write(write_fd, WAKE_BYTE)
-    last = time.monotonic()
-    assert eventually(lambda: woken[-1] >= last)  # the last byte still woke the engine
-    time.sleep(0.3)
-    assert 2 <= len(woken) <= 3  # the 200 bytes came as one or two wakes
+    woken: list[int] = []
+    pipe.follow_parent(read_fd, lambda: woken.append(1), coalesce=0.2)
+    try:
+        os.write(write_fd, pipe.WAKE_BYTE)
+        # The first wake after a quiet spell is passed on at once, then the thread pauses.
+        assert eventually(lambda: len(pauses.lengths) == 1), f"no pause after a wake; woken {len(woken)}"
+        assert (len(woken), pauses.lengths) == (1, [0.2])
+        for _ in range(200):  # a storm during the pause: one wake per committed batch
+            os.write(write_fd, pipe.WAKE_BYTE)
+        pauses.end_pause()
+        # After the pause one read takes the whole storm: one wake, then the next pause.
+        assert eventually(lambda: len(pauses.lengths) == 2), f"no second pause; woken {len(woken)}"
+        assert len(woken) == 2, f"the 200 bytes came as {len(woken) - 1} wakes, not one"
+        assert select.select([read_fd], [], [], 0)[0] == [], "bytes of the storm are left for more wakes"
+    finally:
+        pauses.end_all()  # the thread goes back to reading (nothing comes) for the rest of the run

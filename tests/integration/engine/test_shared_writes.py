@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from tests.factories.waiting import eventually_async
 from tocsin.db.migrate import upgrade
 from tocsin.db.session import Database
 from tocsin.db.sqlite.write_priority import MAX_YIELD
@@ -74,7 +75,8 @@ def test_waiting_writes_commit_together_and_a_lost_lease_fails_alone(sqlite_file
                 asyncio.ensure_future(ctx.write(_insert("lost", lose_lease=True))),
                 asyncio.ensure_future(ctx.write(_insert("b"))),
             ]
-            await asyncio.sleep(0.05)  # all three are queued behind the open transaction
+            queued = await eventually_async(lambda: writes._queue.qsize() == 3)
+            assert queued, f"{writes._queue.qsize()} writes queued behind the open transaction, not 3"
             release.set()
             return await asyncio.gather(first, *rest, return_exceptions=True)
 

@@ -230,6 +230,8 @@ def test_inline_batch_waits_for_another_writer_without_stopping_the_loop(databas
         ticks = 0
         task = asyncio.ensure_future(committer.run(handler, 7))
         while ticks < 20:  # the loop runs on while the batch waits for the lock
+            # A sleep on purpose: these ticks are the other work. The lock is held until
+            # ``release``, so the batch cannot finish meanwhile, however slow the box.
             await asyncio.sleep(0.005)
             ticks += 1
             assert not task.done()

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from tests.e2e.engine_proc import alive
 from tests.factories.locks import sqlite_write_lock_held
 from tests.factories.orgs import OrgFactory
-from tests.factories.waiting import eventually
+from tests.factories.waiting import eventually, eventually_async
 from tocsin.db.models import Alert, Incident
 from tocsin.db.session import Database
 from tocsin.domain.actor import Actor, Tenant
@@ -89,13 +89,6 @@ def _serving(
     asyncio.run(main())
 
 
-async def _until(condition: Callable[[], bool], seconds: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 def test_batches_commit_in_the_child_in_order(orgs: OrgFactory, database: Database) -> None:
     route = _route(orgs, database)
     writer = IngestWriter()
@@ -104,7 +97,7 @@ def test_batches_commit_in_the_child_in_order(orgs: OrgFactory, database: Databa
     child: list[int] = []
 
     async def body(committer: GroupCommitter) -> None:
-        await _until(lambda: writer.connected)
+        assert await eventually_async(lambda: writer.connected, 60), "the writer never said ready"
         assert writer.pid is not None and writer.pid != os.getpid()
         child.append(writer.pid)
         first = await committer.run(ingest_batch, _item(route, "disk"))
@@ -135,11 +128,11 @@ def test_many_concurrent_triggers_of_one_key_open_one_incident(orgs: OrgFactory,
     writer = IngestWriter()
 
     async def body(committer: GroupCommitter) -> None:
-        await _until(lambda: writer.connected)
+        assert await eventually_async(lambda: writer.connected, 60), "the writer never said ready"
         waits = []
         for _ in range(10):  # ten turns of the loop: several frames in flight at once
             waits += [committer.run(ingest_batch, _item(route, "storm")) for _ in range(20)]
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # one turn of the loop, not a wait
         answers = await asyncio.gather(*waits)
         assert sorted(a.outcome for a in answers).count("created") == 1
 
@@ -156,7 +149,7 @@ def test_a_bad_item_fails_alone_with_its_error(orgs: OrgFactory, database: Datab
     writer = IngestWriter()
 
     async def body(committer: GroupCommitter) -> None:
-        await _until(lambda: writer.connected)
+        assert await eventually_async(lambda: writer.connected, 60), "the writer never said ready"
         answers = await asyncio.gather(
             committer.run(ingest_batch, _item(route, "good-1")),
             committer.run(ingest_batch, _item(ghost, "bad")),
@@ -200,7 +193,9 @@ def test_without_a_writer_batches_commit_here(orgs: OrgFactory, database: Databa
             *(committer.run(ingest_batch, _item(route, f"k{n}")) for n in range(5))
         )
         assert [a.outcome for a in answers] == ["created"] * 5
-        await _until(lambda: writer.failed_starts >= 1)
+        assert await eventually_async(lambda: writer.failed_starts >= 1, 60), (
+            "the writer's start never failed"
+        )
         assert not writer.connected
         again = await committer.run(ingest_batch, _item(route, "k0"))
         assert again.outcome == "appended"
@@ -231,7 +226,7 @@ def test_a_writer_lost_with_a_batch_in_hand_answers_retry(
     writer = IngestWriter([sys.executable, "-c", script])
 
     async def body(committer: GroupCommitter) -> None:
-        await _until(lambda: writer.connected)
+        assert await eventually_async(lambda: writer.connected, 60), "the writer never said ready"
         lost = await asyncio.gather(
             *(committer.run(ingest_batch, _item(route, f"lost-{n}")) for n in range(3)),
             return_exceptions=True,
