@@ -36,8 +36,8 @@ ZONE_EXAMPLE: Final = "an IANA name such as Europe/Berlin or UTC"
 
 
 def check_int(value: Any, field: str, low: int, high: int) -> int:
-    """An integer in ``[low, high]``; ``true`` and ``"5"`` are not integers (JSON says what it
-    means, and a bool taken for 1 would page someone a minute late without a word)."""
+    """An integer in ``[low, high]``; ``true`` and ``"5"`` are not integers: a client sending them
+    has a bug better told than guessed around."""
     if value is None:
         raise Invalid(field, "required", f"{field} is required, an integer from {low} to {high}")
     if isinstance(value, bool) or not isinstance(value, int):
@@ -58,11 +58,7 @@ def check_bool(value: Any, field: str) -> bool:
 
 def check_name(value: Any, field: str = "name", longest: int = MAX_NAME) -> str:
     """A required display name, trimmed; the limit applies to what is stored (the trimmed text)."""
-    if value is not None and not isinstance(value, str):
-        raise Invalid(field, "string_type", f"{field} must be a string, not {_kind(value)}")
-    text = (value or "").strip()
-    if not text:
-        raise Invalid(field, "required", f"{field} is required and cannot be blank")
+    text = _required_text(value, field, expected="", required=" and cannot be blank")
     if len(text) > longest:
         raise Invalid(
             field, "too_long", f"{field} is at most {longest} characters ({len(text)} given); shorten it"
@@ -94,11 +90,9 @@ def check_url(value: Any, field: str = "url") -> str:
     characters, no spaces or control characters, and no ``user:password@``: the URL is shown back
     by the API and logged in clear, so a secret belongs in the receiver's settings (a webhook's
     receiver checks our signature instead)."""
-    if value is not None and not isinstance(value, str):
-        raise Invalid(field, "string_type", f"{field} must be a string, an https:// URL, not {_kind(value)}")
-    url = (value or "").strip()
-    if not url:
-        raise Invalid(field, "required", f"{field} is required: an https:// URL such as {URL_EXAMPLE}")
+    url = _required_text(
+        value, field, expected=", an https:// URL", required=f": an https:// URL such as {URL_EXAMPLE}"
+    )
     if len(url) > MAX_URL:
         raise Invalid(field, "too_long", f"{field} is at most {MAX_URL} characters ({len(url)} given)")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
@@ -134,11 +128,7 @@ def check_time_zone(value: Any, field: str = "time_zone") -> str:
     """An IANA zone name, trimmed and required, checked by the rule the rotation math applies
     (``load_zone``). Case counts, as in the tz database: ``utc`` is refused (on a case-insensitive
     disk it would load, and then differ between hosts), with the right spelling suggested."""
-    if value is not None and not isinstance(value, str):
-        raise Invalid(field, "string_type", f"{field} must be a string, {ZONE_EXAMPLE}, not {_kind(value)}")
-    name = (value or "").strip()
-    if not name:
-        raise Invalid(field, "required", f"{field} is required: {ZONE_EXAMPLE}")
+    name = _required_text(value, field, expected=f", {ZONE_EXAMPLE}", required=f": {ZONE_EXAMPLE}")
     spelled = _zone_spellings().get(name.lower())
     try:
         load_zone(name)
@@ -164,7 +154,7 @@ def _zone_spellings() -> dict[str, str]:
 def check_team(session: Session, tenant: Tenant, team_id: Any, field: str = "team_id") -> str | None:
     """A team id of the tenant, or ``None`` to unset. Another org's (or mode's) team is "unknown"
     on the field, a 400 like any other bad value: it never tells whether the id exists elsewhere."""
-    return _reference(session, tenant, Team, team_id, field, "team")
+    return _reference(session, tenant, Team, team_id, field, ("team", "teams"))
 
 
 def check_policy_ref(
@@ -172,22 +162,42 @@ def check_policy_ref(
 ) -> str | None:
     """An escalation policy id of the tenant, or ``None`` to unset; for services that page
     through one. Another org's policy is "unknown", as for ``check_team``."""
-    return _reference(session, tenant, EscalationPolicy, policy_id, field, "escalation policy")
+    return _reference(
+        session, tenant, EscalationPolicy, policy_id, field, ("escalation policy", "escalation policies")
+    )
 
 
-def _reference(session: Session, tenant: Tenant, model: Any, ident: Any, field: str, noun: str) -> str | None:
+def _reference(
+    session: Session, tenant: Tenant, model: Any, ident: Any, field: str, nouns: tuple[str, str]
+) -> str | None:
+    noun, plural = nouns
     if ident is None:
         return None
     if not isinstance(ident, str):
-        raise Invalid(field, "string_type", f"{field} must be a {noun} id (a string), not {_kind(ident)}")
+        raise Invalid(
+            field,
+            "string_type",
+            f"{field} must be the id (a string) of one of this org's {plural}, not {_kind(ident)}",
+        )
     found = session.scalar(select(model.id).where(*tenant_filter(model, tenant), model.id == ident))
     if found is None:
         raise Invalid(
             field,
             "not_found",
-            f"{field}: unknown {noun} id {ident!r}; use the id of one of this org's {noun}s",
+            f"{field}: unknown {noun} id {ident!r}; use the id of one of this org's {plural}",
         )
     return str(found)
+
+
+def _required_text(value: Any, field: str, *, expected: str, required: str) -> str:
+    """The trimmed text of a required string field; ``expected`` and ``required`` end the two
+    messages with what the field takes."""
+    if value is not None and not isinstance(value, str):
+        raise Invalid(field, "string_type", f"{field} must be a string{expected}, not {_kind(value)}")
+    text = (value or "").strip()
+    if not text:
+        raise Invalid(field, "required", f"{field} is required{required}")
+    return text
 
 
 def _kind(value: Any) -> str:

@@ -1,5 +1,5 @@
 """A ``team_id`` on a service, a schedule or an escalation policy goes through one check
-(``services.checks.check_team``): through HTTP, an unknown id, another org's team and a live team
+(``services.checks.check_team``; a service's ``escalation_policy_id`` through its twin): through HTTP, an unknown id, another org's team and a live team
 seen from test mode are all the same 400 naming ``team_id``, on create and on update, and nothing
 is written. The tenant's own team is taken, and ``null`` unsets it."""
 
@@ -87,3 +87,18 @@ def test_own_team_is_taken_and_null_unsets_it(orgs: OrgFactory, path: str, body:
     assert org.patch(url, json={"team_id": second}).json()["data"]["team_id"] == second
     assert org.patch(url, json={"team_id": None}).json()["data"]["team_id"] is None
     assert org.get(url).json()["data"]["team_id"] is None
+
+
+def test_a_services_policy_outside_the_tenant_is_refused_alike(orgs: OrgFactory) -> None:
+    """The escalation policy a service pages through is the same kind of reference."""
+    org, other = orgs.new(), orgs.new()
+    theirs = other.post("/api/escalation-policies", json=_policy(other)).json()["data"]["id"]
+    for policy_id in ("ep_nope", theirs):
+        body = {"name": "Payments", "escalation_policy_id": policy_id}
+        error = expect_error(org.post("/api/services", json=body), 400, "VALIDATION_ERROR")
+        assert error["details"] == {"field": "escalation_policy_id", "reason": "not_found"}
+        assert error["message"] == (
+            f"escalation_policy_id: unknown escalation policy id {policy_id!r}; "
+            "use the id of one of this org's escalation policies"
+        )
+    assert org.get("/api/services").json()["pagination"]["total"] == 0
