@@ -1,6 +1,6 @@
 """Service channels: chat rooms and endpoints (Slack, Teams, a webhook) told about every incident of
-a service, whoever is paged. The URL is checked as a contact method's is
-(``contact_addresses.check_url``)."""
+a service, whoever is paged. The URL and label are checked as a contact method's are
+(``checks.check_url``, ``checks.check_optional_text``)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from tocsin.db.models import ServiceChannel
 from tocsin.domain.actor import Tenant
 from tocsin.ids import new_id
 from tocsin.services.catalog.services import get_service
+from tocsin.services.checks import MAX_LABEL, check_optional_text, check_url
 from tocsin.services.errors import Invalid, NotFound
 from tocsin.services.pagination import Page, paginate
-from tocsin.services.people.contact_addresses import check_label, check_url
 from tocsin.services.sql import tenant_filter
 
 CHANNEL_TYPES = ("slack", "teams", "webhook")
@@ -54,7 +54,7 @@ def create_channel(
         service_id=service.id,
         type=type,
         url=check_url(url, "url"),
-        label=check_label(label),
+        label=check_optional_text(label, "label", MAX_LABEL),
         created_at=now,
     )
     session.add(channel)

@@ -12,13 +12,13 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from tocsin.db.models import Incident, Integration, MaintenanceWindow, Org, Service, Team
+from tocsin.db.models import Incident, Integration, MaintenanceWindow, Org, Service
 from tocsin.domain import integration_urls
 from tocsin.domain.actor import Tenant
 from tocsin.domain.incident import Status
 from tocsin.ids import new_id
+from tocsin.services.checks import check_int, check_name, check_policy_ref, check_team
 from tocsin.services.errors import Conflict, Invalid, NotFound
-from tocsin.services.escalation.policies import check_policy_ref
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
 
@@ -46,28 +46,8 @@ class IngestRoute:
         return Tenant(self.org_id, self.livemode)
 
 
-def _check_name(name: str | None, field: str = "name") -> str:
-    value = (name or "").strip()
-    if not value:
-        raise Invalid(field, "required", f"{field} is required")
-    if len(value) > 200:
-        raise Invalid(field, "too_long", f"{field} is at most 200 characters")
-    return value
-
-
-def _check_team(session: Session, tenant: Tenant, team_id: str | None) -> str | None:
-    if team_id is None:
-        return None
-    found = session.scalar(select(Team.id).where(*tenant_filter(Team, tenant), Team.id == team_id))
-    if found is None:
-        raise Invalid("team_id", "not_found", f"unknown team id {team_id!r}")
-    return team_id
-
-
 def _check_ack_timeout(value: int | None) -> int | None:
-    if value is not None and not 1 <= value <= 7 * 24 * 60:
-        raise Invalid("ack_timeout_minutes", "range", "ack_timeout_minutes must be between 1 and 10080")
-    return value
+    return None if value is None else check_int(value, "ack_timeout_minutes", 1, 7 * 24 * 60)
 
 
 def get_service(*, session: Session, tenant: Tenant, service_id: str) -> Service:
@@ -113,9 +93,9 @@ def create_service(
         id=new_id("service"),
         org_id=tenant.org_id,
         livemode=tenant.livemode,
-        name=_check_name(name),
+        name=check_name(name),
         description=description,
-        team_id=_check_team(session, tenant, team_id),
+        team_id=check_team(session, tenant, team_id),
         ack_timeout_minutes=_check_ack_timeout(ack_timeout_minutes),
         escalation_policy_id=check_policy_ref(session, tenant, escalation_policy_id, "escalation_policy_id"),
         created_at=now,
@@ -133,11 +113,11 @@ def update_service(
 ) -> Service:
     service = get_service(session=session, tenant=tenant, service_id=service_id)
     if "name" in changes:
-        service.name = _check_name(changes["name"])
+        service.name = check_name(changes["name"])
     if "description" in changes:
         service.description = changes["description"]
     if "team_id" in changes:
-        service.team_id = _check_team(session, tenant, changes["team_id"])
+        service.team_id = check_team(session, tenant, changes["team_id"])
     if "ack_timeout_minutes" in changes:
         service.ack_timeout_minutes = _check_ack_timeout(changes["ack_timeout_minutes"])
     if "escalation_policy_id" in changes:
@@ -192,7 +172,7 @@ def add_integration(
         org_id=tenant.org_id,
         livemode=tenant.livemode,
         service_id=service.id,
-        name=_check_name(name or type.replace("_", " ").title()),
+        name=check_name(name or type.replace("_", " ").title()),
         type=type,
         routing_key=routing_key,
         config=config,
@@ -253,7 +233,7 @@ def update_integration(
     config = changes["config"] if "config" in changes else integration.config
     checked = _check_config(new_type, config)
     if "name" in changes:
-        integration.name = _check_name(changes["name"])
+        integration.name = check_name(changes["name"])
     integration.type = new_type
     if checked != integration.config:
         integration.config = checked

@@ -20,6 +20,7 @@ from tocsin.db.models import EscalationPolicy, EscalationRule, Schedule, Service
 from tocsin.domain.actor import Tenant
 from tocsin.domain.escalation import RULE_KINDS
 from tocsin.ids import new_id
+from tocsin.services.checks import check_bool, check_int, check_name, check_optional_text, check_team
 from tocsin.services.errors import Conflict, Invalid
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
@@ -29,7 +30,6 @@ MAX_RULES = 20
 MAX_TARGETS = 20
 MAX_REPEAT = 9
 MAX_DELAY_MINUTES = 24 * 60
-MAX_NAME = 200
 MAX_DESCRIPTION = 2000
 
 
@@ -47,59 +47,6 @@ class ServiceRef:
 
     id: str
     name: str
-
-
-def check_int(value: Any, field: str, low: int, high: int) -> int:
-    """An integer in ``[low, high]``; ``true`` and ``"5"`` are not integers."""
-    if value is None:
-        raise Invalid(field, "required", f"{field} is required, an integer from {low} to {high}")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(field, "int_type", f"{field} must be an integer from {low} to {high}")
-    if not low <= value <= high:
-        raise Invalid(field, "range", f"{field} must be between {low} and {high}")
-    return value
-
-
-def _check_name(value: Any, field: str = "name") -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        raise Invalid(field, "required", f"{field} is required")
-    if len(text) > MAX_NAME:
-        raise Invalid(field, "too_long", f"{field} is at most {MAX_NAME} characters")
-    return text
-
-
-def _check_description(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Invalid("description", "string_type", "description must be a string")
-    if len(value) > MAX_DESCRIPTION:
-        raise Invalid("description", "too_long", f"description is at most {MAX_DESCRIPTION} characters")
-    return value.strip() or None
-
-
-def _check_team(session: Session, tenant: Tenant, team_id: Any) -> str | None:
-    if team_id is None:
-        return None
-    found = session.scalar(select(Team.id).where(*tenant_filter(Team, tenant), Team.id == team_id))
-    if found is None:
-        raise Invalid("team_id", "not_found", f"unknown team id {team_id!r}")
-    return str(found)
-
-
-def check_policy_ref(session: Session, tenant: Tenant, policy_id: str | None, field: str) -> str | None:
-    """A policy id of the tenant, or ``None`` to unset; for services that point at a policy."""
-    if policy_id is None:
-        return None
-    found = session.scalar(
-        select(EscalationPolicy.id).where(
-            *tenant_filter(EscalationPolicy, tenant), EscalationPolicy.id == policy_id
-        )
-    )
-    if found is None:
-        raise Invalid(field, "not_found", f"unknown escalation policy id {policy_id!r}")
-    return str(found)
 
 
 def lookup_targets(
@@ -179,9 +126,7 @@ def check_rule(spec: Any, field: str, known: Mapping[tuple[str, str], TargetRef]
     if kind not in RULE_KINDS:
         raise Invalid(f"{field}.kind", "invalid", f"{field}.kind must be one of {', '.join(RULE_KINDS)}")
     important = spec.get("important")
-    important = False if important is None else important
-    if not isinstance(important, bool):
-        raise Invalid(f"{field}.important", "bool_type", f"{field}.important must be true or false")
+    important = False if important is None else check_bool(important, f"{field}.important")
     targets = spec.get("targets")
     if kind != "notify":
         if targets:
@@ -283,9 +228,9 @@ def create_policy(
         id=new_id("escalation_policy"),
         org_id=tenant.org_id,
         livemode=tenant.livemode,
-        name=_check_name(name),
-        description=_check_description(description),
-        team_id=_check_team(session, tenant, team_id),
+        name=check_name(name),
+        description=check_optional_text(description, "description", MAX_DESCRIPTION),
+        team_id=check_team(session, tenant, team_id),
         repeat_count=check_int(repeat_count, "repeat_count", 0, MAX_REPEAT),
         repeat_delay_minutes=check_int(repeat_delay_minutes, "repeat_delay_minutes", 0, MAX_DELAY_MINUTES),
         created_at=now,
@@ -342,11 +287,11 @@ def update_policy(
     with its ``id`` keeps it, one sent without gets a new id)."""
     policy = get_policy(session=session, tenant=tenant, policy_id=policy_id)
     if "name" in changes:
-        policy.name = _check_name(changes["name"])
+        policy.name = check_name(changes["name"])
     if "description" in changes:
-        policy.description = _check_description(changes["description"])
+        policy.description = check_optional_text(changes["description"], "description", MAX_DESCRIPTION)
     if "team_id" in changes:
-        policy.team_id = _check_team(session, tenant, changes["team_id"])
+        policy.team_id = check_team(session, tenant, changes["team_id"])
     if "repeat_count" in changes:
         policy.repeat_count = check_int(changes["repeat_count"], "repeat_count", 0, MAX_REPEAT)
     if "repeat_delay_minutes" in changes:

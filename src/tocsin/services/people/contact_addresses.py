@@ -1,21 +1,20 @@
 """What a contact address may be, per type: an email, an E.164 number, an ntfy topic or an
-``https://`` URL. Apart from ``contacts`` because service channels hold their URLs and labels to the
-same rules: one set of checks, so an address is never fine in one place and refused in another.
+``https://`` URL (``checks.check_url``, the rule webhooks follow too). Apart from ``contacts`` because
+service channels hold their URLs and labels to the same rules: one set of checks, so an address is
+never fine in one place and refused in another.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
+from tocsin.services.checks import check_url
 from tocsin.services.errors import Invalid
 
 CONTACT_TYPES = ("email", "sms", "voice", "push", "slack", "teams", "webhook")
 URL_TYPES = ("slack", "teams", "webhook")
 MAX_EMAIL = 320
-MAX_URL = 2048
-MAX_LABEL = 200
 
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -51,30 +50,6 @@ def _check_phone(value: str, field: str) -> str:
     return number
 
 
-def check_url(value: Any, field: str) -> str:
-    """An ``https://`` (or, for self-hosted receivers, ``http://``) URL with a host and no
-    credentials in it: a secret belongs in the receiver's config, not in a URL we show back."""
-    if not isinstance(value, str) or not value.strip():
-        raise Invalid(field, "required", f"{field} is required, an https:// URL")
-    url = value.strip()
-    if len(url) > MAX_URL:
-        raise Invalid(field, "too_long", f"{field} is at most {MAX_URL} characters")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise Invalid(field, "invalid", f"{field} must not contain spaces or control characters")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise Invalid(field, "invalid", f"{field} is not a valid URL") from None
-    if parts.scheme.lower() not in ("https", "http"):
-        raise Invalid(field, "scheme", f"{field} must start with https:// (or http://)")
-    if parts.username is not None or parts.password is not None:
-        raise Invalid(field, "credentials", f"{field} must not carry a user name or password")
-    if not parts.hostname:
-        raise Invalid(field, "invalid", f"{field} needs a host, e.g. https://hooks.example.com/...")
-    return url
-
-
 def check_address(kind: str, value: Any, field: str = "address") -> str:
     """The address normalised for its type (trimmed; a phone number without spaces or dashes; an
     email with its domain lower-cased), or a 400 saying what that type expects."""
@@ -94,17 +69,6 @@ def check_address(kind: str, value: Any, field: str = "address") -> str:
             )
         return text
     raise Invalid("type", "invalid", f"type must be one of {', '.join(CONTACT_TYPES)}")
-
-
-def check_label(value: Any, field: str = "label") -> str | None:
-    """The label trimmed, ``None`` when blank: a label is a note for people, never required."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Invalid(field, "string_type", f"{field} must be a string")
-    if len(value.strip()) > MAX_LABEL:
-        raise Invalid(field, "too_long", f"{field} is at most {MAX_LABEL} characters")
-    return value.strip() or None
 
 
 def check_contact_type(value: Any) -> str:

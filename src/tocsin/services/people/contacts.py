@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from tocsin.db.models import ContactMethod, NotificationRule, User
 from tocsin.domain.actor import Tenant
 from tocsin.ids import new_id
+from tocsin.services.checks import MAX_LABEL, check_int, check_optional_text
 from tocsin.services.errors import Conflict, Invalid, NotFound
-from tocsin.services.escalation.policies import check_int
 from tocsin.services.pagination import Page, paginate
-from tocsin.services.people.contact_addresses import check_address, check_contact_type, check_label
+from tocsin.services.people.contact_addresses import check_address, check_contact_type
 from tocsin.services.sql import load, tenant_filter
 
 RULE_URGENCIES = ("high", "low")
@@ -119,7 +119,7 @@ def create_contact_method(
         user_id=user.id,
         type=kind,
         address=checked,
-        label=check_label(label),
+        label=check_optional_text(label, "label", MAX_LABEL),
         created_at=now,
         updated_at=now,
     )
@@ -145,7 +145,7 @@ def update_contact_method(
         _refuse_duplicate_method(session, tenant, method.user_id, kind, address, exclude_id=method.id)
         method.type, method.address = kind, address
     if "label" in changes:
-        method.label = check_label(changes["label"])
+        method.label = check_optional_text(changes["label"], "label", MAX_LABEL)
     method.updated_at = now
     session.flush()
     return method

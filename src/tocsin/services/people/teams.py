@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from tocsin.db.models import Team, TeamMember, User
 from tocsin.domain.actor import Tenant
 from tocsin.ids import new_id
+from tocsin.services.checks import check_name
 from tocsin.services.errors import Conflict, Invalid, NotFound
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.people.handles import assign_slug
@@ -20,11 +21,7 @@ MEMBER_ROLES = ("manager", "responder", "observer")
 
 
 def _check_name(session: Session, tenant: Tenant, name: str | None, exclude_id: str | None = None) -> str:
-    value = (name or "").strip()
-    if not value:
-        raise Invalid("name", "required", "name is required")
-    if len(value) > 200:
-        raise Invalid("name", "too_long", "name is at most 200 characters")
+    value = check_name(name)
     stmt = select(Team.id).where(*tenant_filter(Team, tenant), func.lower(Team.name) == value.lower())
     if exclude_id:
         stmt = stmt.where(Team.id != exclude_id)

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.models import ApiKey, IncidentAssignee, User
 from tocsin.domain.actor import Tenant
-from tocsin.domain.restrictions import load_zone
 from tocsin.ids import new_id
+from tocsin.services.checks import check_time_zone
 from tocsin.services.errors import Conflict, Invalid
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.people.handles import assign_username
@@ -21,15 +21,6 @@ from tocsin.services.sql import load, tenant_filter
 ROLES = ("admin", "user", "observer")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
-
-
-def check_time_zone(value: str, field: str = "time_zone") -> str:
-    """An IANA zone name such as ``Europe/Berlin``; anything else is a 400 naming the field."""
-    try:
-        load_zone(value)
-    except ValueError:
-        raise Invalid(field, "invalid", f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
-    return value
 
 
 def _check_email(session: Session, tenant: Tenant, email: str, exclude_id: str | None = None) -> str:
@@ -44,15 +35,18 @@ def _check_email(session: Session, tenant: Tenant, email: str, exclude_id: str |
     return value
 
 
-def _check_fields(changes: dict[str, Any]) -> None:
+def _check_fields(changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` as stored: checked, the time zone trimmed."""
+    checked = dict(changes)
     if "name" in changes and not (changes["name"] or "").strip():
         raise Invalid("name", "required", "name is required")
     if "role" in changes and changes["role"] not in ROLES:
         raise Invalid("role", "invalid", f"role must be one of {', '.join(ROLES)}")
     if "time_zone" in changes:
-        check_time_zone(changes["time_zone"] or "")
+        checked["time_zone"] = check_time_zone(changes["time_zone"])
     if changes.get("phone") is not None and not PHONE.match(changes["phone"]):
         raise Invalid("phone", "invalid", "phone must be in E.164 form, e.g. +14155550123")
+    return checked
 
 
 def create_user(
@@ -68,7 +62,7 @@ def create_user(
     username: str | None = None,
 ) -> User:
     """A new user; ``username`` (Splunk On-Call's handle) is derived from the email when not given."""
-    _check_fields({"name": name, "role": role, "time_zone": time_zone, "phone": phone})
+    checked = _check_fields({"name": name, "role": role, "time_zone": time_zone, "phone": phone})
     checked_email = _check_email(session, tenant, email)
     user = User(
         id=new_id("user"),
@@ -78,7 +72,7 @@ def create_user(
         email=checked_email,
         username=assign_username(session, tenant, wanted=username, email=checked_email),
         role=role,
-        time_zone=time_zone,
+        time_zone=checked["time_zone"],
         phone=phone,
         created_at=now,
         updated_at=now,
@@ -120,7 +114,7 @@ def update_user(
     *, session: Session, tenant: Tenant, user_id: str, changes: dict[str, Any], now: datetime
 ) -> User:
     user = get_user(session=session, tenant=tenant, user_id=user_id)
-    _check_fields(changes)
+    changes = _check_fields(changes)
     if "email" in changes:
         user.email = _check_email(session, tenant, changes["email"] or "", exclude_id=user.id)
     if changes.get("username") is not None:

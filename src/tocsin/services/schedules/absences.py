@@ -19,12 +19,13 @@ from tocsin.db.models import Absence, EscalationPolicy, Schedule, ScheduleOverri
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.restrictions import load_zone
 from tocsin.ids import new_id
+from tocsin.services.checks import check_time_zone
 from tocsin.services.errors import Invalid, NotFound
 from tocsin.services.people import directory
 from tocsin.services.schedules import oncall
 from tocsin.services.schedules.overrides import create_override
 from tocsin.services.schedules.policy_oncall import schedule_ids
-from tocsin.services.schedules.specs import check_instant, check_time_zone
+from tocsin.services.schedules.specs import check_instant
 from tocsin.services.sql import tenant_filter
 
 RESOURCE: Final = "override"

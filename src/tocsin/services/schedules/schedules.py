@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from tocsin.db.models import Schedule, ScheduleLayer, Team, User
+from tocsin.db.models import Schedule, ScheduleLayer, User
 from tocsin.domain.actor import Tenant
 from tocsin.ids import new_id
+from tocsin.services.checks import check_name, check_team, check_time_zone
 from tocsin.services.errors import Invalid
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.schedules.ical_layers import ical_layer_values
@@ -23,20 +24,9 @@ from tocsin.services.schedules.specs import (
     LAYER_SOURCES,
     MAX_LAYERS,
     check_layer,
-    check_name,
-    check_time_zone,
     layer_name,
 )
 from tocsin.services.sql import load, tenant_filter
-
-
-def _check_team(session: Session, tenant: Tenant, team_id: str | None) -> str | None:
-    if team_id is None:
-        return None
-    found = session.scalar(select(Team.id).where(*tenant_filter(Team, tenant), Team.id == team_id))
-    if found is None:
-        raise Invalid("team_id", "not_found", f"unknown team id {team_id!r}")
-    return team_id
 
 
 def _existing_users(session: Session, tenant: Tenant, ids: Iterable[str]) -> set[str]:
@@ -121,7 +111,7 @@ def create_schedule(
         name=check_name(name, "name"),
         description=description,
         time_zone=check_time_zone(time_zone),
-        team_id=_check_team(session, tenant, team_id),
+        team_id=check_team(session, tenant, team_id),
         created_at=now,
         updated_at=now,
     )
@@ -176,7 +166,7 @@ def update_schedule(
     if "time_zone" in changes:
         schedule.time_zone = check_time_zone(changes["time_zone"])
     if "team_id" in changes:
-        schedule.team_id = _check_team(session, tenant, changes["team_id"])
+        schedule.team_id = check_team(session, tenant, changes["team_id"])
     if "layers" in changes:
         _set_layers(session, tenant, schedule, changes["layers"], now)
     schedule.updated_at = now

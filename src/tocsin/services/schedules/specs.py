@@ -1,5 +1,6 @@
-"""A schedule's checked parts (instants, zones, names, layers and their restrictions) and the
-pure rotation model they become. No database: ``schedules`` looks up the ids these name.
+"""A schedule's checked parts (instants, layers and their restrictions; zone and name checks are
+shared, in ``checks``) and the pure rotation model they become. No database: ``schedules`` looks
+up the ids these name.
 
 Every check names the field the client sent (``layers.0.users``), so a bad schedule is a 400 the
 caller can fix, never a 500 from the rotation math."""
@@ -12,6 +13,7 @@ from typing import Any, cast
 
 from tocsin.db.models import ScheduleLayer
 from tocsin.domain import schedule as rota
+from tocsin.services.checks import check_name
 from tocsin.services.errors import Invalid
 
 LAYER_SOURCES = ("rotation", "ical")
@@ -41,26 +43,6 @@ def check_instant(value: Any, field: str) -> datetime:
     if not EARLIEST <= instant < LATEST:
         raise Invalid(field, "range", f"{field} must be between 1970 and 3000")
     return instant
-
-
-def check_time_zone(value: Any, field: str = "time_zone") -> str:
-    """An IANA zone name, checked by the same rule the rotation math applies."""
-    if not isinstance(value, str) or not value.strip():
-        raise Invalid(field, "required", f"{field} is required, an IANA name such as Europe/Berlin")
-    try:
-        rota.Schedule(time_zone=value.strip(), layers=())
-    except ValueError as exc:
-        raise Invalid(field, "invalid", str(exc)) from None
-    return value.strip()
-
-
-def check_name(value: Any, field: str) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        raise Invalid(field, "required", f"{field} is required")
-    if len(text) > 200:
-        raise Invalid(field, "too_long", f"{field} is at most 200 characters")
-    return text
 
 
 def _wall_time(value: Any, field: str) -> time:

@@ -25,6 +25,7 @@ from tocsin.db.models import SwapRequest, User
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.ids import new_id
 from tocsin.services import jobs
+from tocsin.services.checks import check_optional_text
 from tocsin.services.errors import Conflict, Forbidden, Invalid, NotFound
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.people.lookup import UserRef, user_refs
@@ -81,17 +82,6 @@ def _window(start: Any, end: Any, now: datetime) -> tuple[datetime, datetime]:
     if end - start > MAX_WINDOW:
         raise Invalid("end", "range", f"a swap window is at most {MAX_WINDOW.days} days")
     return start, end
-
-
-def _description(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Invalid("description", "invalid", "description must be a string")
-    text = value.strip()
-    if len(text) > MAX_DESCRIPTION:
-        raise Invalid("description", "too_long", f"description is at most {MAX_DESCRIPTION} characters")
-    return text or None
 
 
 def _check_on_call(
@@ -191,7 +181,7 @@ def create_request(
         raise Invalid("user_id", "required", "user_id is required with a service key: whose shift is it?")
     user = tenant_user(session, tenant, beneficiary_id, "user_id")
     start, end = _window(start, end, now)
-    text = _description(description)
+    text = check_optional_text(description, "description", MAX_DESCRIPTION)
     _check_on_call(session, tenant, schedule.id, user, start, end)
     swap = SwapRequest(
         id=new_id("swap_request"),
@@ -292,7 +282,7 @@ def update_request(
         raise not_open(swap, now, "changed")
     values: dict[str, Any] = {}
     if "description" in changes:
-        values["description"] = _description(changes["description"])
+        values["description"] = check_optional_text(changes["description"], "description", MAX_DESCRIPTION)
     if "start" in changes or "end" in changes:
         start, end = _window(changes.get("start", swap.start), changes.get("end", swap.end), now)
         beneficiary = tenant_user(session, tenant, swap.beneficiary_id, "user_id")

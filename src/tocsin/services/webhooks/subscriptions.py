@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,12 +16,12 @@ from tocsin.domain import webhook_events
 from tocsin.domain.actor import Tenant
 from tocsin.domain.webhook_events import EVENTS
 from tocsin.ids import new_id
+from tocsin.services.checks import check_bool, check_optional_text, check_url
 from tocsin.services.errors import Invalid
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
 
 SECRET_PREFIX: Final = "whsec_"
-MAX_URL: Final = 2048
 MIN_SECRET: Final = 16
 MAX_SECRET: Final = 200
 MAX_DESCRIPTION: Final = 2000
@@ -35,33 +34,6 @@ def mask_secret(secret: str) -> str:
 
 def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
-
-
-def check_url(value: Any, field: str = "url") -> str:
-    """An absolute http(s) URL with a host and no credentials (they would sit in logs in clear)."""
-    if not isinstance(value, str) or not value.strip():
-        raise Invalid(field, "required", f"{field} is required, e.g. https://example.com/hooks/tocsin")
-    url = value.strip()
-    if len(url) > MAX_URL:
-        raise Invalid(field, "too_long", f"{field} is at most {MAX_URL} characters")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise Invalid(field, "invalid", f"{field} must not contain spaces or control characters")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-    except ValueError:
-        raise Invalid(field, "invalid", f"{field}: {url!r} is not a valid URL") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise Invalid(field, "scheme", f"{field} must start with http:// or https://")
-    if not parts.hostname:
-        raise Invalid(field, "invalid", f"{field} needs a host, e.g. https://example.com/hooks/tocsin")
-    if parts.username is not None or parts.password is not None:
-        raise Invalid(
-            field,
-            "credentials",
-            f"{field} must not carry a user name or password; the receiver checks the signature instead",
-        )
-    return url
 
 
 def check_events(value: Any, field: str = "events") -> list[str]:
@@ -89,22 +61,6 @@ def check_secret(value: Any, field: str = "secret") -> str:
             "length",
             f"{field} is {MIN_SECRET} to {MAX_SECRET} characters without spaces; leave it out to get one",
         )
-    return value
-
-
-def _check_description(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Invalid("description", "invalid", "description must be a string")
-    if len(value) > MAX_DESCRIPTION:
-        raise Invalid("description", "too_long", f"description is at most {MAX_DESCRIPTION} characters")
-    return value.strip() or None
-
-
-def _check_enabled(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise Invalid("enabled", "invalid", "enabled must be true or false")
     return value
 
 
@@ -144,8 +100,8 @@ def create_webhook(
         url=check_url(url),
         secret=new_secret() if secret is None else check_secret(secret),
         events=check_events(None if events is None else list(events)),
-        description=_check_description(description),
-        enabled=_check_enabled(enabled),
+        description=check_optional_text(description, "description", MAX_DESCRIPTION),
+        enabled=check_bool(enabled, "enabled"),
         created_at=now,
         updated_at=now,
     )
@@ -164,9 +120,9 @@ def update_webhook(
     if "events" in changes:
         webhook.events = check_events(changes["events"])
     if "description" in changes:
-        webhook.description = _check_description(changes["description"])
+        webhook.description = check_optional_text(changes["description"], "description", MAX_DESCRIPTION)
     if "enabled" in changes:
-        webhook.enabled = _check_enabled(changes["enabled"])
+        webhook.enabled = check_bool(changes["enabled"], "enabled")
     webhook.updated_at = now
     session.flush()
     return webhook
