@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from tocsin.api.auth import KeyResolver, secret_from_headers
 from tocsin.api.dialects import NATIVE, Credentials
-from tocsin.api.errors import ApiError, error_response
+from tocsin.api.errors import ApiError, error_response, service_error_headers
 from tocsin.api.ingest.events import accept, accepted_body
 from tocsin.api.ingest.oversize import native_too_large
 from tocsin.api.metrics import Metrics
@@ -114,7 +114,7 @@ class EventsLane:
         except ApiError as exc:
             response = error_response(exc.code, exc.message, exc.details, exc.headers, exc.extra)
         except ServiceError as exc:
-            response = error_response(exc.code, exc.message, exc.details)
+            response = error_response(exc.code, exc.message, exc.details, service_error_headers(exc))
         except IntegrityError as exc:
             log.info("unique constraint race answered as 409: %s", exc)
             response = error_response(
