@@ -292,3 +292,62 @@ def test_inline_batch_gives_up_when_the_lock_never_comes(database: Database) -> 
     finally:
         committer.stop()
     assert isinstance(outcome, DatabaseBusy) and outcome.code == "SERVICE_UNAVAILABLE"  # a 503: send again
+
+
+class _Conflict(Exception):
+    """What psycopg raises when PostgreSQL breaks a deadlock (or a serialization conflict)."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
+def test_group_commit_runs_a_batch_again_after_a_lock_conflict(
+    orgs: OrgFactory, database: Database, sqlstate: str
+) -> None:
+    """The database rolled the batch back to break a cycle: it runs again, whole, and its callers
+    never hear of it."""
+    org = orgs.new()
+    _, rk = org.make_service()
+    with database.read() as session:
+        route = catalog.find_route(session=session, routing_key=rk)
+    assert route is not None
+    conflicts = 2
+
+    def handler(*, session: Any, items: list[IngestItem]) -> list[Any]:
+        nonlocal conflicts
+        results = ingest_batch(session=session, items=items)
+        if conflicts:
+            conflicts -= 1
+            raise _Conflict(sqlstate)  # after its writes, which the rollback undoes
+        return results
+
+    committer = GroupCommitter(database)
+    results = committer.commit_now(handler, [_item(route, "retried"), _item(route, "retried")])
+    assert [result.outcome for result in results] == ["created", "appended"]
+    assert committer.batches == 1
+    with database.read() as session:
+        [incident] = session.scalars(select(Incident).where(Incident.org_id == org.org_id)).all()
+    assert (incident.number, incident.alert_count) == (1, 2)
+
+
+def test_group_commit_answers_busy_when_lock_conflicts_persist(database: Database) -> None:
+    """Retries are bounded: an item that deadlocks every time is refused with a 503 to send again,
+    never an internal error (a 500 lost the event)."""
+    calls = 0
+
+    def handler(*, session: Any, items: list[Any]) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        raise _Conflict("40P01")
+
+    committer = GroupCommitter(database)
+    [outcome] = committer.commit_now(handler, [1])
+    assert isinstance(outcome, DatabaseBusy)
+    assert (outcome.code, outcome.retry_after, outcome.details["reason"]) == (
+        "SERVICE_UNAVAILABLE",
+        1,
+        "lock_conflict",
+    )
+    assert 1 < calls < 10
