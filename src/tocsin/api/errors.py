@@ -41,6 +41,11 @@ class ApiError(Exception):
         self.extra = dict(extra or {})
 
 
+def service_error_headers(exc: ServiceError) -> dict[str, str]:
+    """``Retry-After`` for a service error that says when sending again is worth it (a 503)."""
+    return {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
+
+
 def field_path(location: Sequence[Any]) -> str:
     """``("body", "payload", "summary")`` becomes ``"payload.summary"``: the name the client sent."""
     parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
@@ -97,7 +102,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_service_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceError)
-        return _render(request, exc.code, exc.message, exc.details)
+        return _render(request, exc.code, exc.message, exc.details, service_error_headers(exc))
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -7,6 +7,8 @@ from typing import Any
 
 class ServiceError(Exception):
     code = "INTERNAL_ERROR"
+    # Seconds after which sending the same request again is worth it (``Retry-After``), if any.
+    retry_after: int | None = None
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -40,12 +42,14 @@ class Forbidden(ServiceError):
 
 class DatabaseBusy(ServiceError):
     """The database's write lock did not come within the writer's patience (another writer held
-    SQLite's lock all along): nothing was written, so the caller may simply send it again."""
+    SQLite's lock all along), or PostgreSQL kept breaking the same write's deadlocks after every
+    retry: nothing was written, so the caller may simply send it again."""
 
     code = "SERVICE_UNAVAILABLE"
+    retry_after = 1
 
-    def __init__(self, waited_seconds: float) -> None:
+    def __init__(self, waited_seconds: float, reason: str = "database_busy") -> None:
         super().__init__(
             f"The database stayed busy for {waited_seconds:g} s and nothing was recorded; send it again.",
-            {"reason": "database_busy", "waited_seconds": waited_seconds},
+            {"reason": reason, "waited_seconds": waited_seconds},
         )

@@ -234,3 +234,28 @@ def test_an_event_from_a_user_key_is_recorded_as_that_user(orgs: OrgFactory) -> 
     [incident] = _incidents(org)
     [entry] = org.get(f"/api/incidents/{incident['id']}/timeline").json()["data"]
     assert (entry["actor_type"], entry["actor_id"], entry["actor_name"]) == ("user", user_id, "Dana Scully")
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
+
+
+def test_a_deadlock_that_outlasts_the_retries_is_a_503_to_send_again(
+    orgs: OrgFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never a 500 for a lock conflict: the envelope's SERVICE_UNAVAILABLE with Retry-After, and
+    nothing stored."""
+    org = orgs.new()
+    _, rk = org.make_service()
+
+    def deadlocked(*, session: Any, items: list[Any]) -> list[Any]:
+        raise _Deadlock("deadlock detected")
+
+    monkeypatch.setattr("tocsin.api.ingest.events.ingest_batch", deadlocked)
+    response = org.trigger(rk, dedup_key="stuck")
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "1"
+    error = response.json()["error"]
+    assert (error["code"], error["details"]["reason"]) == ("SERVICE_UNAVAILABLE", "lock_conflict")
+    monkeypatch.undo()
+    assert _incidents(org) == []

@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from tocsin.api.auth import KeyResolver, secret_from_headers
 from tocsin.api.dialects import NATIVE, Credentials
 from tocsin.api.envelope import error_response
-from tocsin.api.errors import ApiError
+from tocsin.api.errors import ApiError, service_error_headers
 from tocsin.api.ingest.events import accept, accepted_body
 from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import Refused, admit
@@ -115,7 +115,7 @@ class EventsLane:
         except ApiError as exc:
             response = error_response(exc.code, exc.message, exc.details, exc.headers, exc.extra)
         except ServiceError as exc:
-            response = error_response(exc.code, exc.message, exc.details)
+            response = error_response(exc.code, exc.message, exc.details, service_error_headers(exc))
         except IntegrityError as exc:
             log.info("unique constraint race answered as 409: %s", exc)
             response = error_response(

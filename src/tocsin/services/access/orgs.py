@@ -6,14 +6,12 @@ import re
 from datetime import datetime
 
 from limits import parse as parse_limit
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.db.models import Counter, Org
-from tocsin.domain.actor import Tenant
+from tocsin.db.models import Org
 from tocsin.ids import new_id
 from tocsin.services.errors import Conflict, Invalid, NotFound
-from tocsin.services.sql import dialect_insert
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LIMIT_CATEGORIES = ("events", "read", "write", "integration", "org_alerts")
@@ -65,28 +63,3 @@ def set_rate_limits(*, session: Session, org_id: str, overrides: dict[str, str |
     org.rate_limits = merged
     session.flush()
     return org
-
-
-def next_number(*, session: Session, tenant: Tenant, name: str) -> int:
-    """The next value of a per-org sequence. The upsert's row lock serialises concurrent callers."""
-    stmt = (
-        dialect_insert(session, Counter)
-        .values(org_id=tenant.org_id, livemode=tenant.livemode, name=name, value=1)
-        .on_conflict_do_update(
-            index_elements=[Counter.org_id, Counter.livemode, Counter.name],
-            set_={"value": Counter.value + 1},
-        )
-        .returning(Counter.value)
-    )
-    value: int = session.execute(stmt).scalar_one()
-    return value
-
-
-def give_back_number(*, session: Session, tenant: Tenant, name: str) -> None:
-    """Undo ``next_number`` in the same transaction (its row lock is still held, so nobody took a
-    number since): a lost dedup race must not leave a gap in incident numbers."""
-    session.execute(
-        update(Counter)
-        .where(Counter.org_id == tenant.org_id, Counter.livemode == tenant.livemode, Counter.name == name)
-        .values(value=Counter.value - 1)
-    )

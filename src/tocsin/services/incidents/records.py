@@ -1,28 +1,27 @@
-"""Incidents: opening (deduplicated), reading, filtering and editing. State changes live in
-``incident_actions``; the timeline in ``timeline``."""
+"""Incidents: reading, filtering, editing, and the manual incident (opened, like every incident,
+by ``opening``). State changes live in ``actions``; the timeline in ``timeline``."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, case, exists, func, select
 from sqlalchemy.orm import Session
 
-from tocsin.db.models import Incident, IncidentAssignee, MaintenanceWindow, Service, User
-from tocsin.db.models.incident import OPEN_PREDICATE
+from tocsin.db.models import Incident, IncidentAssignee, Service, User
+from tocsin.db.raw import RawSQL
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.incident import PRIORITIES, STATUS_RANK, URGENCY_RANK, Status, Urgency
-from tocsin.ids import new_id
-from tocsin.services import paging
-from tocsin.services.access import orgs
+from tocsin.services import jobs
 from tocsin.services.errors import Conflict, Invalid, NotFound
-from tocsin.services.incidents import timeline
+from tocsin.services.incidents import opening
+from tocsin.services.incidents.opening import NewIncident, OpenRequest, Placement
 from tocsin.services.pagination import Page, paginate
-from tocsin.services.sql import dialect_insert, load, tenant_filter
+from tocsin.services.sql import load, tenant_filter
 
 SORT_FIELDS = ("created_at", "updated_at", "urgency", "status")
 MAX_TITLE = 1024
@@ -38,20 +37,6 @@ class IncidentFilters:
     assignee_ids: tuple[str, ...] = ()
     created_after: datetime | None = None
     created_before: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NewIncident:
-    title: str
-    urgency: Urgency
-    dedup_key: str
-    description: str | None = None
-    priority: str | None = None
-    source: str | None = None
-    severity: str | None = None
-    custom_details: dict[str, Any] | None = None
-    links: list[dict[str, Any]] = field(default_factory=list)
-    assignee_ids: tuple[str, ...] = ()
 
 
 def _sort_column(sort: str) -> Any:
@@ -131,21 +116,6 @@ def find_open_by_dedup(
     )
 
 
-def in_maintenance(*, session: Session, service_id: str, at: datetime) -> bool:
-    return (
-        session.scalar(
-            select(MaintenanceWindow.id)
-            .where(
-                MaintenanceWindow.service_id == service_id,
-                MaintenanceWindow.start <= at,
-                MaintenanceWindow.end > at,
-            )
-            .limit(1)
-        )
-        is not None
-    )
-
-
 def check_users(*, session: Session, tenant: Tenant, user_ids: Iterable[str], field: str) -> tuple[str, ...]:
     """The given user ids, de-duplicated in order, each checked to exist in the tenant."""
     wanted = tuple(dict.fromkeys(user_ids))
@@ -178,82 +148,6 @@ def set_assignees(*, session: Session, incident: Incident, user_ids: Sequence[st
             )
 
 
-def open_incident(
-    *,
-    session: Session,
-    tenant: Tenant,
-    service: Service,
-    spec: NewIncident,
-    actor: Actor,
-    now: datetime,
-    via: str,
-) -> Incident | None:
-    """Insert a new incident, or return ``None`` if an open one with the same dedup key won the
-    race: the partial unique index, not a read-then-write, is what keeps dedup exact across replicas."""
-    suppressed = in_maintenance(session=session, service_id=service.id, at=now)
-    status = Status.SUPPRESSED if suppressed else Status.OPEN
-    incident_id = new_id("incident")
-    number = orgs.next_number(session=session, tenant=tenant, name="incident")
-    values = {
-        "id": incident_id,
-        "org_id": tenant.org_id,
-        "livemode": tenant.livemode,
-        "number": number,
-        "title": spec.title[:MAX_TITLE],
-        "description": spec.description,
-        "status": status.value,
-        "urgency": spec.urgency.value,
-        "priority": spec.priority,
-        "service_id": service.id,
-        "team_id": service.team_id,
-        "escalation_policy_id": service.escalation_policy_id,
-        "escalation_level": 0,
-        "dedup_key": spec.dedup_key,
-        "alert_count": 1,
-        "source": spec.source,
-        "severity": spec.severity,
-        "custom_details": spec.custom_details,
-        "links": spec.links,
-        "created_at": now,
-        "updated_at": now,
-    }
-    stmt = (
-        dialect_insert(session, Incident)
-        .values(**values)
-        .on_conflict_do_nothing(
-            index_elements=["org_id", "livemode", "service_id", "dedup_key"], index_where=OPEN_PREDICATE
-        )
-        .returning(Incident.id)
-    )
-    if session.execute(stmt).scalar_one_or_none() is None:
-        orgs.give_back_number(session=session, tenant=tenant, name="incident")
-        return None
-    incident = session.get_one(Incident, incident_id)
-    if spec.assignee_ids:
-        set_assignees(session=session, incident=incident, user_ids=spec.assignee_ids, now=now)
-    timeline.record(
-        session=session,
-        incident=incident,
-        type="triggered",
-        message=f"Incident #{number} triggered via {via}",
-        actor=actor,
-        now=now,
-        data={"dedup_key": spec.dedup_key, "urgency": spec.urgency.value},
-    )
-    if suppressed:
-        timeline.record(
-            session=session,
-            incident=incident,
-            type="suppressed",
-            message="Suppressed: the service is in a maintenance window; nobody is paged",
-            actor=Actor.system(),
-            now=now,
-        )
-    paging.on_opened(session, incident=incident, now=now)
-    session.flush()
-    return incident
-
-
 def create_incident(
     *,
     session: Session,
@@ -278,23 +172,32 @@ def create_incident(
     service = session.scalar(select(Service).where(*tenant_filter(Service, tenant), Service.id == service_id))
     if service is None:
         raise Invalid("service_id", "not_found", f"unknown service id {service_id!r}")
+    key = dedup_key or uuid.uuid4().hex
+    assignees = check_users(session=session, tenant=tenant, user_ids=assignee_ids, field="assignee_ids")
     spec = NewIncident(
         title=title.strip(),
         urgency=urgency,
-        dedup_key=dedup_key or uuid.uuid4().hex,
+        dedup_key=key,
+        actor=actor,
+        created_at=now,
+        updated_at=now,
         description=description,
         priority=normalize_priority(priority),
         source=actor.name,
-        assignee_ids=check_users(session=session, tenant=tenant, user_ids=assignee_ids, field="assignee_ids"),
     )
-    incident = open_incident(
-        session=session, tenant=tenant, service=service, spec=spec, actor=actor, now=now, via="API"
-    )
-    if incident is None:
+    request = OpenRequest(Placement(tenant, service.id, "API"), [spec])
+    if opening.open_incidents(RawSQL.of(session.connection()), [request]):
+        jobs.mark_enqueued(session)
+    opened = request.opened.get(key)
+    if opened is None:
         raise Conflict(
-            f"an open incident with dedup_key {spec.dedup_key!r} already exists on this service",
+            f"an open incident with dedup_key {key!r} already exists on this service",
             {"field": "dedup_key"},
         )
+    incident = session.get_one(Incident, opened.id)
+    if assignees:
+        set_assignees(session=session, incident=incident, user_ids=assignees, now=now)
+        session.flush()
     return incident
 
 

@@ -1,58 +1,44 @@
-"""The storm path of ingest: a batch of triggers from many requests in a handful of statements.
+"""Open-or-append, the one implementation of a trigger on SQLite and PostgreSQL alike: a batch of
+triggers from many requests in a handful of statements.
 
-Per batch and service: one SELECT finds the open incidents for all dedup keys, one reads the
-service (team, policy, maintenance), one reserves incident numbers, one multi-row INSERT opens
-the new incidents, one UPDATE per already-open incident adds to its count; then one INSERT each
-for all alerts and all timeline entries. The statements are hand-written (``db.raw``): through
-the ORM the same work took ~3 ms an event, which capped a server at ~300 events/s."""
+Per batch and integration: one SELECT finds the open incidents for all its dedup keys; the keys
+with none are opened together (``incidents.opening``: numbers, one multi-row INSERT per service,
+timeline entries, first escalation steps); on PostgreSQL one ``SELECT … ORDER BY id FOR UPDATE``
+then holds every incident appended to; one UPDATE per such incident adds to its count, and one
+INSERT writes all alerts. The statements are hand-written (``db.raw``): through the ORM the same
+work took ~3 ms an event, which capped a server at ~300 events/s.
+
+Lock order on PostgreSQL: the incident-number counters first (inside ``opening``), then incident
+rows in id order, all of them in one statement. Taken the other way round (an incident held while
+waiting for the counter), two replicas in a burst of new and repeated keys deadlocked."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tocsin.db.raw import RawSQL
-from tocsin.domain.actor import Actor, Tenant
-from tocsin.domain.escalation import Step, step_key
-from tocsin.domain.incident import Status, urgency_for_severity
+from tocsin.domain.actor import Actor
+from tocsin.domain.incident import urgency_for_severity
 from tocsin.ids import new_id
 from tocsin.services import jobs as job_queue
-from tocsin.services import paging
 from tocsin.services.catalog.services import IngestRoute
-from tocsin.services.ingest.events import Event, IngestResult, ingest_event
+from tocsin.services.incidents.opening import NewIncident, OpenRequest, Placement, open_incidents
+from tocsin.services.ingest.events import Event, IngestResult, acknowledge_or_resolve
 
-_INCIDENT_COLUMNS = (
-    "id, org_id, livemode, number, title, status, urgency, service_id, team_id, escalation_policy_id, "
-    "escalation_level, dedup_key, alert_count, source, severity, custom_details, links, "
-    "created_at, updated_at, priority, description"
-)
 _ALERTS = (
     "INSERT INTO alerts (id, org_id, livemode, incident_id, integration_id, summary, severity, source, "
     "payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_TIMELINE = (
-    "INSERT INTO timeline_entries (id, org_id, livemode, incident_id, type, message, actor_type, actor_id, "
-    "actor_name, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_JOBS = (
-    "INSERT INTO jobs (id, org_id, livemode, kind, key, status, run_at, incident_id, payload, attempts, "
-    "max_attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, 0, 8, ?, ?)"
-)
 _BUMP = "UPDATE incidents SET alert_count = alert_count + ?, updated_at = ? WHERE id = ?"
-_RESERVE = (
-    "INSERT INTO counters (org_id, livemode, name, value) VALUES (?, ?, 'incident', ?) "
-    "ON CONFLICT (org_id, livemode, name) DO UPDATE SET value = counters.value + excluded.value "
-    "RETURNING value"
-)
-_FACTS = (
-    "SELECT team_id, escalation_policy_id, EXISTS (SELECT 1 FROM maintenance_windows "
-    'WHERE service_id = ? AND start <= ? AND "end" > ?) FROM services WHERE id = ?'
-)
+# Rounds of open-then-hold: another round only when an incident found open was resolved by
+# another writer before we held it (its key then opens a new incident).
+_ROUNDS = 5
 
 
 class _BatchSQL(RawSQL):
@@ -80,114 +66,97 @@ class IngestItem:
     now: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class _Open:
-    id: str
-    number: int
+@dataclass(slots=True)
+class _Group:
+    """The triggers of one integration in a batch: item indices by dedup key, and where each key
+    stands (found open, or opened by this batch)."""
+
+    route: IngestRoute
+    indices: dict[str, list[int]] = field(default_factory=dict)
+    found: dict[str, tuple[str, int]] = field(default_factory=dict)
+    created: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def unsettled(self) -> list[str]:
+        return [key for key in self.indices if key not in self.found and key not in self.created]
 
 
-def _open_incidents(raw: RawSQL, tenant: Tenant, service_id: str, keys: Sequence[str]) -> dict[str, _Open]:
-    sql = (
+def _find_open(raw: RawSQL, route: IngestRoute, keys: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """The open incident (id, number) of each key that has one; no lock taken (see ``_hold``)."""
+    rows = raw.rows(
         "SELECT id, number, dedup_key FROM incidents WHERE org_id = ? AND livemode = ? AND service_id = ? "
-        f"AND status != 'RESOLVED' AND dedup_key IN ({raw.marks(len(keys))})"
+        f"AND status != 'RESOLVED' AND dedup_key IN ({raw.marks(len(keys))})",
+        [route.org_id, route.livemode, route.service_id, *keys],
     )
-    if raw.postgres:
-        sql += " FOR UPDATE"  # hold them, so another replica cannot resolve one we are appending to
-    rows = raw.rows(sql, [tenant.org_id, tenant.livemode, service_id, *keys])
-    return {dedup_key: _Open(incident_id, number) for incident_id, number, dedup_key in rows}
+    return {dedup_key: (incident_id, number) for incident_id, number, dedup_key in rows}
 
 
-def _timeline_row(
-    raw: RawSQL,
-    tenant: Tenant,
-    incident_id: str,
-    kind: str,
-    message: str,
-    actor: Actor,
-    at: datetime,
-    data: dict[str, Any],
-) -> tuple[Any, ...]:
-    return (
-        new_id("timeline"), tenant.org_id, tenant.livemode, incident_id, kind, message,
-        actor.type, actor.id, actor.name, raw.json(data), raw.time(at),
-    )  # fmt: skip
+def _hold(raw: RawSQL, groups: Sequence[_Group]) -> bool:
+    """PostgreSQL: lock every incident the batch appends to, so another replica cannot resolve
+    one meanwhile; all in one statement, in id order, after any counter (the global lock order).
+    False when one was resolved before we held it: its key is unsettled again."""
+    ids = [incident_id for group in groups for incident_id, _ in group.found.values()]
+    if not ids:
+        return True
+    held = {
+        incident_id
+        for (incident_id,) in raw.rows(
+            f"SELECT id FROM incidents WHERE id IN ({raw.marks(len(ids))}) AND status != 'RESOLVED' "
+            "ORDER BY id FOR UPDATE",
+            ids,
+        )
+    }
+    if len(held) == len(ids):
+        return True
+    for group in groups:
+        group.found = {key: found for key, found in group.found.items() if found[0] in held}
+    return False
 
 
-def _first_step(raw: RawSQL, tenant: Tenant, incident_id: str, at: datetime) -> tuple[Any, ...]:
-    """The job row of a new incident's first escalation step, as ``paging.start_escalation`` writes
-    it (same kind, key and payload), in the same transaction as the incident."""
-    return (
-        new_id("job"), tenant.org_id, tenant.livemode, paging.ESCALATE,
-        step_key(incident_id, 0, Step(0, 0)), raw.time(at), incident_id,
-        raw.json({"run": 0, "cycle": 0, "level": 0, "first": True}), raw.time(at), raw.time(at),
-    )  # fmt: skip
-
-
-def _open_new(
-    raw: RawSQL,
-    route: IngestRoute,
-    groups: dict[str, list[int]],
-    new_keys: list[str],
-    items: Sequence[IngestItem],
-    timeline: list[tuple[Any, ...]],
-    jobs: list[tuple[Any, ...]],
-) -> dict[str, _Open]:
-    tenant = route.tenant
-    first_at = items[groups[new_keys[0]][0]].now
-    [(team_id, policy_id, suppressed)] = raw.rows(
-        _FACTS, [route.service_id, raw.time(first_at), raw.time(first_at), route.service_id]
+def _new_incident(key: str, indices: Sequence[int], items: Sequence[IngestItem]) -> NewIncident:
+    """The incident a key's first trigger opens; the batch's later triggers of it are its alerts."""
+    first = items[indices[0]]
+    event = first.event
+    return NewIncident(
+        title=(event.summary or "")[:1024],
+        urgency=urgency_for_severity(event.severity or "critical"),
+        dedup_key=key,
+        actor=first.actor,
+        created_at=first.now,
+        updated_at=items[indices[-1]].now,
+        description=event.description,
+        priority=event.priority,
+        source=event.source,
+        severity=(event.severity or "").lower() or None,
+        custom_details=event.custom_details,
+        links=event.links,
+        alert_count=len(indices),
     )
-    status = Status.SUPPRESSED if suppressed else Status.OPEN
-    [(last,)] = raw.rows(_RESERVE, [tenant.org_id, tenant.livemode, len(new_keys)])
-    number = last - len(new_keys) + 1
-    values: list[Any] = []
-    planned: dict[str, tuple[str, int, str]] = {}
-    for offset, key in enumerate(new_keys):
-        indices = groups[key]
-        first = items[indices[0]]
-        event = first.event
-        incident_id = new_id("incident")
-        urgency = urgency_for_severity(event.severity or "critical").value
-        planned[key] = (incident_id, number + offset, urgency)
-        values += [
-            incident_id, tenant.org_id, tenant.livemode, number + offset, (event.summary or "")[:1024],
-            status.value, urgency, route.service_id, team_id, policy_id, 0, key, len(indices),
-            event.source, (event.severity or "").lower() or None, raw.json(event.custom_details),
-            raw.json(event.links), raw.time(first.now), raw.time(items[indices[-1]].now),
-            event.priority, event.description,
-        ]  # fmt: skip
-    row_marks = ", ".join([f"({raw.marks(21)})"] * len(new_keys))
-    inserted = raw.rows(
-        f"INSERT INTO incidents ({_INCIDENT_COLUMNS}) VALUES {row_marks} "
-        "ON CONFLICT (org_id, livemode, service_id, dedup_key) WHERE status != 'RESOLVED' DO NOTHING "
-        "RETURNING id",
-        values,
-    )
-    won = {incident_id for (incident_id,) in inserted}
-    created: dict[str, _Open] = {}
-    for key, (incident_id, incident_number, urgency) in planned.items():
-        if incident_id not in won:
-            continue  # another replica opened it first; the caller appends to theirs
-        first = items[groups[key][0]]
-        created[key] = _Open(incident_id, incident_number)
-        timeline.append(
-            _timeline_row(
-                raw, tenant, incident_id, "triggered",
-                f"Incident #{incident_number} triggered via {route.integration_name}",
-                first.actor, first.now, {"dedup_key": key, "urgency": urgency},
-            )
-        )  # fmt: skip
-        if not suppressed:
-            jobs.append(_first_step(raw, tenant, incident_id, first.now))
-        if suppressed:
-            timeline.append(
-                _timeline_row(
-                    raw, tenant, incident_id, "suppressed",
-                    "Suppressed: the service is in a maintenance window; nobody is paged",
-                    Actor.system(), first.now, {},
-                )
-            )  # fmt: skip
-    return created
+
+
+def _settle(raw: RawSQL, groups: Sequence[_Group], items: Sequence[IngestItem]) -> bool:
+    """Open the keys with no open incident, then (PostgreSQL) hold the rest; whether jobs were
+    enqueued. A key that loses the race to open is appended to the winner's incident."""
+    enqueued = False
+    for _ in range(_ROUNDS):
+        requests: list[tuple[_Group, OpenRequest]] = []
+        for group in groups:
+            keys = group.unsettled()
+            if keys:
+                route = group.route
+                specs = [_new_incident(key, group.indices[key], items) for key in keys]
+                placement = Placement(route.tenant, route.service_id, route.integration_name)
+                requests.append((group, OpenRequest(placement, specs)))
+        if requests:
+            enqueued = open_incidents(raw, [request for _, request in requests]) or enqueued
+            for group, request in requests:
+                group.created.update((key, (o.id, o.number)) for key, o in request.opened.items())
+                lost = [spec.dedup_key for spec in request.specs if spec.dedup_key not in request.opened]
+                if lost:
+                    group.found.update(_find_open(raw, group.route, lost))
+        held = not raw.postgres or _hold(raw, groups)
+        if held and not any(group.unsettled() for group in groups):
+            return enqueued
+    raise RuntimeError("could not settle a batch's dedup keys after repeated races")
 
 
 def ingest_triggers(*, session: Session, items: Sequence[IngestItem]) -> list[IngestResult]:
@@ -206,42 +175,39 @@ def ingest_triggers_raw(dbapi: Any, items: Sequence[IngestItem]) -> tuple[list[I
     return apply_triggers(_BatchSQL(dbapi, postgres=False), items)
 
 
-def apply_triggers(raw: _BatchSQL, items: Sequence[IngestItem]) -> tuple[list[IngestResult], bool]:
-    """The statements of a run of triggers; whether they enqueued jobs (new incidents' first
-    escalation steps)."""
+def apply_triggers(raw: RawSQL, items: Sequence[IngestItem]) -> tuple[list[IngestResult], bool]:
+    """The statements of a run of triggers: each item's result (its incident's id and number,
+    created or appended), and whether they enqueued jobs (new incidents' first escalation steps)."""
     keys = [item.event.dedup_key or uuid.uuid4().hex for item in items]
-    by_integration: dict[str, tuple[IngestRoute, dict[str, list[int]]]] = {}
+    by_integration: dict[str, _Group] = {}
     for index, item in enumerate(items):
-        _, groups = by_integration.setdefault(item.route.integration_id, (item.route, {}))
-        groups.setdefault(keys[index], []).append(index)
+        group = by_integration.setdefault(item.route.integration_id, _Group(item.route))
+        group.indices.setdefault(keys[index], []).append(index)
+    groups = list(by_integration.values())
+    for group in groups:
+        group.found = _find_open(raw, group.route, list(group.indices))
+    enqueued = _settle(raw, groups, items)
     results: list[IngestResult | None] = [None] * len(items)
     alerts: list[tuple[Any, ...]] = []
-    timeline: list[tuple[Any, ...]] = []
-    jobs: list[tuple[Any, ...]] = []
     bumps: list[tuple[Any, ...]] = []
-    for route, groups in by_integration.values():
-        existing = _open_incidents(raw, route.tenant, route.service_id, list(groups))
-        new_keys = [key for key in groups if key not in existing]
-        created = _open_new(raw, route, groups, new_keys, items, timeline, jobs) if new_keys else {}
-        lost = [key for key in new_keys if key not in created]
-        if lost:
-            existing.update(_open_incidents(raw, route.tenant, route.service_id, lost))
-        for key, indices in groups.items():
-            incident = created.get(key)
+    for group in groups:
+        route = group.route
+        for key, indices in group.indices.items():
             appended = indices
-            if incident is not None:
-                results[indices[0]] = IngestResult(key, "created", incident.id, incident.number)
+            if key in group.created:
+                incident_id, number = group.created[key]
+                results[indices[0]] = IngestResult(key, "created", incident_id, number)
                 appended = indices[1:]
             else:
-                incident = existing[key]
-                bumps.append((len(indices), raw.time(items[indices[-1]].now), incident.id))
+                incident_id, number = group.found[key]
+                bumps.append((len(indices), raw.time(items[indices[-1]].now), incident_id))
             for index in appended:
-                results[index] = IngestResult(key, "appended", incident.id, incident.number)
+                results[index] = IngestResult(key, "appended", incident_id, number)
             for index in indices:
                 event = items[index].event
                 alerts.append(
                     (
-                        new_id("alert"), route.org_id, route.livemode, incident.id, route.integration_id,
+                        new_id("alert"), route.org_id, route.livemode, incident_id, route.integration_id,
                         (event.summary or "")[:1024], event.severity, event.source, raw.json(event.raw),
                         raw.time(items[index].now),
                     )
@@ -249,13 +215,9 @@ def apply_triggers(raw: _BatchSQL, items: Sequence[IngestItem]) -> tuple[list[In
     if bumps:
         raw.many(_BUMP, bumps)
     raw.many(_ALERTS, alerts)
-    if timeline:
-        raw.many(_TIMELINE, timeline)
-    if jobs:
-        raw.many(_JOBS, jobs)
     done = [result for result in results if result is not None]
     assert len(done) == len(items), "every trigger gets a result"
-    return done, bool(jobs)
+    return done, enqueued
 
 
 def ingest_batch(*, session: Session, items: Sequence[IngestItem]) -> list[IngestResult]:
@@ -272,7 +234,7 @@ def ingest_batch(*, session: Session, items: Sequence[IngestItem]) -> list[Inges
         else:
             item = items[start]
             results.append(
-                ingest_event(
+                acknowledge_or_resolve(
                     session=session, route=item.route, event=item.event, actor=item.actor, now=item.now
                 )
             )

@@ -25,6 +25,7 @@ import functools
 import itertools
 import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from tocsin.db.conflicts import is_retryable_conflict
 from tocsin.db.session import Database
 from tocsin.db.sqlite.lock_wait import LockTimeout, LockWait, begin_when_free
 from tocsin.services.errors import DatabaseBusy, ServiceError
@@ -47,6 +49,11 @@ T = TypeVar("T")
 # events/s (each batch waited for the one before it to come back); with many, the remote merges
 # them and the bench rose to 3.7-3.9k.
 _MAX_IN_FLIGHT = 64
+# A batch that PostgreSQL rolls back to break a deadlock (40P01) or a serialization conflict
+# (40001) runs again, up to this many times in all, after a random pause of up to
+# ``_CONFLICT_PAUSE`` times the attempt (seconds) so that the two sides do not collide again.
+_CONFLICT_ATTEMPTS = 5
+_CONFLICT_PAUSE = 0.01
 
 
 @dataclass(slots=True)
@@ -286,6 +293,8 @@ class GroupCommitter:
             wait.done()
 
     async def _retry_alone(self, batch: list[_Work], exc: Exception) -> None:
+        if len(batch) == 1 and is_retryable_conflict(exc):  # PostgreSQL's, should one come here
+            exc = DatabaseBusy(0.0, "lock_conflict")
         if len(batch) == 1:
             if not isinstance(exc, ServiceError):
                 log.exception("group commit of one item failed", exc_info=exc)
@@ -368,11 +377,12 @@ class GroupCommitter:
         started = time.perf_counter()
         write = write or self._db.write
         try:
-            with write() as session:
-                outcomes = self._apply(session, batch)
+            outcomes = self._attempts(batch, write)
         except Exception as exc:
             if isinstance(exc, LockTimeout):
                 exc = DatabaseBusy(exc.waited_seconds)
+            elif is_retryable_conflict(exc) and len(batch) == 1:  # every retry deadlocked: a 503
+                exc = DatabaseBusy(round(time.perf_counter() - started, 3), "lock_conflict")
             if len(batch) == 1 or isinstance(exc, DatabaseBusy):  # the lock never came: no retry
                 if not isinstance(exc, ServiceError):
                     log.exception("group commit of one item failed")
@@ -384,6 +394,23 @@ class GroupCommitter:
                 self._commit([work], write)
             return
         self._done(batch, outcomes, started)
+
+    def _attempts(
+        self, batch: list[_Work], write: Callable[[], AbstractContextManager[Session]]
+    ) -> list[tuple[_Work, Any]]:
+        """The batch in one transaction, run again (a bounded number of times, after a short random
+        pause) when PostgreSQL broke a deadlock or serialization conflict by rolling it back: the
+        other transaction has usually committed by then, and callers must not see the collision."""
+        for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
+            try:
+                with write() as session:
+                    return self._apply(session, batch)
+            except Exception as exc:
+                if attempt == _CONFLICT_ATTEMPTS or not is_retryable_conflict(exc):
+                    raise
+                log.info("batch of %d rolled back by a lock conflict (%s), try %d", len(batch), exc, attempt)
+                time.sleep(random.uniform(0, _CONFLICT_PAUSE * attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _done(self, batch: list[_Work], outcomes: list[tuple[_Work, Any]], started: float) -> None:
         self.batches += 1

@@ -1,8 +1,12 @@
-"""Ingest at the service level on a real database: dedup across racing replicas, and group commit."""
+"""Ingest at the service level on a real database: dedup across racing replicas on the one
+open-or-append path (``services.ingest.bulk``), and group commit."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import logging
+import random
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -17,8 +21,10 @@ from tocsin.db.models import Alert, Incident
 from tocsin.db.session import Database
 from tocsin.domain.actor import Actor
 from tocsin.services.catalog import services as catalog
+from tocsin.services.catalog.services import IngestRoute
 from tocsin.services.errors import DatabaseBusy, Invalid
-from tocsin.services.ingest.events import Event, ingest_event
+from tocsin.services.ingest.bulk import IngestItem, ingest_batch
+from tocsin.services.ingest.events import Event
 from tocsin.services.writes.group_commit import GroupCommitter
 
 ACTOR = Actor(type="api_key", id=None, name="test")
@@ -35,44 +41,74 @@ def _event(dedup_key: str, action: str = "trigger") -> Event:
     )
 
 
-def test_racing_replicas_open_one_incident(orgs: OrgFactory, db_url: str) -> None:
-    """Several writers, each with its own engine (as separate replicas would have), race on one key."""
+def _item(route: IngestRoute, key: str, action: str = "trigger") -> IngestItem:
+    return IngestItem(route=route, event=_event(key, action), actor=ACTOR, now=datetime.now(UTC))
+
+
+def _burst_keys(writer: int, burst: int) -> list[str]:
+    """What one writer sends in one burst: the previous burst's keys again (their incidents are
+    open by now: appends), keys every writer opens in this burst (a race to create), and one key
+    of its own (a create nobody contests), shuffled the same way each run."""
+    repeats = [f"b{burst - 1}-shared-{n}" for n in range(2)] + [f"b{burst - 1}-own-{writer}"] if burst else []
+    keys = repeats + [f"b{burst}-shared-{n}" for n in range(2)] + [f"b{burst}-own-{writer}"]
+    random.Random(writer * 1000 + burst).shuffle(keys)
+    return keys
+
+
+def test_racing_replicas_open_one_incident(
+    orgs: OrgFactory, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Replicas (each its own engine and connection, in its own thread) send bursts that mix new
+    dedup keys, raced on by all of them, with repeats of keys opened a burst before, through the
+    group commit as ``tocsin serve`` does. Each key gets exactly one open incident counting every
+    send; whoever lost a race to open it got the winner's incident (id and number); numbers have
+    no gaps; nothing failed, and on PostgreSQL no transaction even deadlocked (the lock order)."""
     org = orgs.new()
     _, rk = org.make_service()
-    replicas = [Database(db_url, sqlite_synchronous="NORMAL") for _ in range(4)]
+    writers, bursts = 4, 6
+    replicas = [Database(db_url, sqlite_synchronous="NORMAL") for _ in range(writers)]
     with replicas[0].read() as session:
         route = catalog.find_route(session=session, routing_key=rk)
     assert route is not None
-    barrier = threading.Barrier(len(replicas) * 3)
+    barrier = threading.Barrier(writers)
 
-    def fire(n: int) -> str:
-        db = replicas[n % len(replicas)]
-        barrier.wait()
-        with db.write() as session:
-            result = ingest_event(
-                session=session, route=route, event=_event("race"), actor=ACTOR, now=datetime.now(UTC)
-            )
-        return result.outcome
+    def replica(writer: int) -> tuple[list[tuple[str, Any]], int]:
+        committer = GroupCommitter(replicas[writer], max_batch=64)
+        sent: list[tuple[str, Any]] = []
+        for burst in range(bursts):
+            keys = _burst_keys(writer, burst)
+            barrier.wait(timeout=30)  # every writer starts the burst together
+            results = committer.commit_now(ingest_batch, [_item(route, key) for key in keys])
+            sent += zip(keys, results, strict=True)
+        return sent, committer.batches
 
+    caplog.set_level(logging.INFO, logger="tocsin.ingest")
     try:
-        with ThreadPoolExecutor(max_workers=len(replicas) * 3) as pool:
-            outcomes = list(pool.map(fire, range(len(replicas) * 3)))
+        with ThreadPoolExecutor(max_workers=writers) as pool:
+            done = list(pool.map(replica, range(writers)))
     finally:
         for db in replicas:
             db.dispose()
-    assert outcomes.count("created") == 1
-    assert outcomes.count("appended") == len(outcomes) - 1
+    sent = [pair for pairs, _ in done for pair in pairs]
+    # Each burst committed as one batch: none was split into items after a failure.
+    assert [batches for _, batches in done] == [bursts] * writers
+    failures = [result for _, result in sent if isinstance(result, BaseException)]
+    assert failures == []
+    assert not [r for r in caplog.records if "lock conflict" in r.getMessage()], "a deadlock was retried"
     with org.database.read() as session:
         incidents = session.scalars(select(Incident).where(Incident.org_id == org.org_id)).all()
         alerts = session.scalar(select(func.count()).select_from(Alert).where(Alert.org_id == org.org_id))
-    assert len(incidents) == 1
-    assert incidents[0].alert_count == len(outcomes) == alerts
-    # Losing the race gave the incident number back: the next incident is #2, not #13.
-    with org.database.write() as session:
-        nxt = ingest_event(
-            session=session, route=route, event=_event("next"), actor=ACTOR, now=datetime.now(UTC)
-        )
-    assert (incidents[0].number, nxt.incident_number) == (1, 2)
+    by_key = {incident.dedup_key: incident for incident in incidents}
+    assert len(by_key) == len(incidents), "one open incident per key"
+    sends = collections.Counter(key for key, _ in sent)
+    assert {key: incident.alert_count for key, incident in by_key.items()} == dict(sends)
+    assert alerts == len(sent)
+    for key, result in sent:
+        assert (result.incident_id, result.incident_number) == (by_key[key].id, by_key[key].number)
+    outcomes = collections.Counter((key, result.outcome) for key, result in sent)
+    assert all(outcomes[(key, "created")] == 1 for key in by_key)
+    # Lost races gave their numbers back: 1..N with no gaps.
+    assert sorted(incident.number for incident in incidents) == list(range(1, len(incidents) + 1))
 
 
 def _held_batch(committer: GroupCommitter, works: list[Any]) -> list[Future[Any]]:
@@ -91,9 +127,7 @@ def _held_batch(committer: GroupCommitter, works: list[Any]) -> list[Future[Any]
 
 
 def _trigger(route: Any, key: str) -> Any:
-    return lambda session: ingest_event(
-        session=session, route=route, event=_event(key), actor=ACTOR, now=datetime.now(UTC)
-    )
+    return lambda session: ingest_batch(session=session, items=[_item(route, key)])[0]
 
 
 def test_group_commit_shares_one_commit_and_isolates_a_bad_item(orgs: OrgFactory, database: Database) -> None:
@@ -143,9 +177,7 @@ def test_stop_drains_what_was_submitted(database: Database, orgs: OrgFactory) ->
     committer.start()
     futures = [
         committer.submit_call(
-            lambda session, n=n: ingest_event(
-                session=session, route=route, event=_event(f"d{n}"), actor=ACTOR, now=datetime.now(UTC)
-            )
+            lambda session, n=n: ingest_batch(session=session, items=[_item(route, f"d{n}")])[0]
         )
         for n in range(50)
     ]
@@ -262,3 +294,62 @@ def test_inline_batch_gives_up_when_the_lock_never_comes(database: Database) -> 
     finally:
         committer.stop()
     assert isinstance(outcome, DatabaseBusy) and outcome.code == "SERVICE_UNAVAILABLE"  # a 503: send again
+
+
+class _Conflict(Exception):
+    """What psycopg raises when PostgreSQL breaks a deadlock (or a serialization conflict)."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
+def test_group_commit_runs_a_batch_again_after_a_lock_conflict(
+    orgs: OrgFactory, database: Database, sqlstate: str
+) -> None:
+    """The database rolled the batch back to break a cycle: it runs again, whole, and its callers
+    never hear of it."""
+    org = orgs.new()
+    _, rk = org.make_service()
+    with database.read() as session:
+        route = catalog.find_route(session=session, routing_key=rk)
+    assert route is not None
+    conflicts = 2
+
+    def handler(*, session: Any, items: list[IngestItem]) -> list[Any]:
+        nonlocal conflicts
+        results = ingest_batch(session=session, items=items)
+        if conflicts:
+            conflicts -= 1
+            raise _Conflict(sqlstate)  # after its writes, which the rollback undoes
+        return results
+
+    committer = GroupCommitter(database)
+    results = committer.commit_now(handler, [_item(route, "retried"), _item(route, "retried")])
+    assert [result.outcome for result in results] == ["created", "appended"]
+    assert committer.batches == 1
+    with database.read() as session:
+        [incident] = session.scalars(select(Incident).where(Incident.org_id == org.org_id)).all()
+    assert (incident.number, incident.alert_count) == (1, 2)
+
+
+def test_group_commit_answers_busy_when_lock_conflicts_persist(database: Database) -> None:
+    """Retries are bounded: an item that deadlocks every time is refused with a 503 to send again,
+    never an internal error (a 500 lost the event)."""
+    calls = 0
+
+    def handler(*, session: Any, items: list[Any]) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        raise _Conflict("40P01")
+
+    committer = GroupCommitter(database)
+    [outcome] = committer.commit_now(handler, [1])
+    assert isinstance(outcome, DatabaseBusy)
+    assert (outcome.code, outcome.retry_after, outcome.details["reason"]) == (
+        "SERVICE_UNAVAILABLE",
+        1,
+        "lock_conflict",
+    )
+    assert 1 < calls < 10

@@ -16,6 +16,7 @@ from starlette.types import Scope
 
 from tocsin.api.compat.common import ApiError
 from tocsin.api.envelope import STATUS_FOR_CODE
+from tocsin.api.errors import service_error_headers
 from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.services.errors import Invalid, ServiceError
 
@@ -78,7 +79,7 @@ def _refusal_for(exc: ApiError | ServiceError) -> Refusal:
         return Refusal(429, {"message": f"You are making too many requests! {exc.message}"}, exc.headers)
     if isinstance(exc, Invalid):
         return not_processable({str(exc.details.get("field", "body")): exc.message})
-    headers = exc.headers if isinstance(exc, ApiError) else {}
+    headers = exc.headers if isinstance(exc, ApiError) else service_error_headers(exc)
     return Refusal(STATUS_FOR_CODE.get(exc.code, 500), {"message": exc.message}, headers)
 
 

@@ -50,6 +50,7 @@ from starlette.types import Scope
 
 from tocsin.api.compat.common import ApiError, Event, IngestRoute, find_route, integration_actor, submit
 from tocsin.api.envelope import STATUS_FOR_CODE
+from tocsin.api.errors import service_error_headers
 from tocsin.api.middleware import LabelledRoute
 from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.domain.actor import Actor
@@ -217,7 +218,7 @@ async def post_alert(request: Request) -> Response:
     except Failure as failure:
         return _json(failure.status, {"result": "failure", "message": failure.message}, failure.headers)
     except (ApiError, ServiceError) as exc:
-        headers = exc.headers if isinstance(exc, ApiError) else {}
+        headers = exc.headers if isinstance(exc, ApiError) else service_error_headers(exc)
         status = STATUS_FOR_CODE.get(exc.code, 500)
         return _json(status, {"result": "failure", "message": exc.message}, headers)
 
