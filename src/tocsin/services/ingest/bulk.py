@@ -8,6 +8,7 @@ the ORM the same work took ~3 ms an event, which capped a server at ~300 events/
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from tocsin.services import jobs as job_queue
 from tocsin.services import paging
 from tocsin.services.catalog.services import IngestRoute
 from tocsin.services.ingest.events import Event, IngestResult, ingest_event
+from tocsin.services.paging import PagingSettings
+from tocsin.services.writes.remote_commit import BatchHandler
 
 _INCIDENT_COLUMNS = (
     "id, org_id, livemode, number, title, status, urgency, service_id, team_id, escalation_policy_id, "
@@ -258,7 +261,9 @@ def apply_triggers(raw: _BatchSQL, items: Sequence[IngestItem]) -> tuple[list[In
     return done, bool(jobs)
 
 
-def ingest_batch(*, session: Session, items: Sequence[IngestItem]) -> list[IngestResult]:
+def ingest_batch(
+    *, session: Session, items: Sequence[IngestItem], paging: PagingSettings
+) -> list[IngestResult]:
     """The group-commit handler for events: runs of triggers go in bulk, acknowledge and resolve
     one by one, all in arrival order (a resolve after a trigger of the same key sees it)."""
     results: list[IngestResult] = []
@@ -273,8 +278,21 @@ def ingest_batch(*, session: Session, items: Sequence[IngestItem]) -> list[Inges
             item = items[start]
             results.append(
                 ingest_event(
-                    session=session, route=item.route, event=item.event, actor=item.actor, now=item.now
+                    session=session,
+                    route=item.route,
+                    event=item.event,
+                    actor=item.actor,
+                    now=item.now,
+                    paging=paging,
                 )
             )
         start = end
     return results
+
+
+def batch_handler(paging: PagingSettings) -> BatchHandler:
+    """``ingest_batch`` bound to ``paging``: the group-commit handler for events, built once by the
+    app (or the writer child) from its settings. The group commit batches items of one handler
+    together and sends a batch to the writer child only when all of it is that writer's handler, by
+    identity, so every event of an app goes through this one object."""
+    return functools.partial(ingest_batch, paging=paging)

@@ -17,6 +17,7 @@ from tocsin.ids import new_id
 from tocsin.services.catalog.services import IngestRoute
 from tocsin.services.incidents.actions import transition
 from tocsin.services.incidents.records import NewIncident, find_open_by_dedup, open_incident
+from tocsin.services.paging import PagingSettings
 
 Action = Literal["trigger", "acknowledge", "resolve"]
 Outcome = Literal["created", "appended", "acknowledged", "resolved", "unchanged", "no_incident"]
@@ -116,7 +117,7 @@ def _trigger(
 
 
 def ingest_event(
-    *, session: Session, route: IngestRoute, event: Event, actor: Actor, now: datetime
+    *, session: Session, route: IngestRoute, event: Event, actor: Actor, now: datetime, paging: PagingSettings
 ) -> IngestResult:
     """Trigger opens or extends the open incident with that dedup key; acknowledge and resolve act
     on it, and are accepted (as PagerDuty does) even when there is nothing to act on."""
@@ -132,7 +133,13 @@ def ingest_event(
     if target == Status.ACKNOWLEDGED and incident.status == Status.ACKNOWLEDGED.value:
         return IngestResult(event.dedup_key, "unchanged", incident.id, incident.number)
     transition(
-        session=session, incident=incident, target=target, actor=actor, now=now, via=route.integration_name
+        session=session,
+        incident=incident,
+        target=target,
+        actor=actor,
+        now=now,
+        via=route.integration_name,
+        paging=paging,
     )
     outcome: Outcome = "acknowledged" if target == Status.ACKNOWLEDGED else "resolved"
     return IngestResult(event.dedup_key, outcome, incident.id, incident.number)

@@ -19,9 +19,11 @@ from tocsin.domain.actor import Actor
 from tocsin.services.catalog import services as catalog
 from tocsin.services.errors import DatabaseBusy, Invalid
 from tocsin.services.ingest.events import Event, ingest_event
+from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
 
 ACTOR = Actor(type="api_key", id=None, name="test")
+PAGING = PagingSettings()
 
 
 def _event(dedup_key: str, action: str = "trigger") -> Event:
@@ -50,7 +52,12 @@ def test_racing_replicas_open_one_incident(orgs: OrgFactory, db_url: str) -> Non
         barrier.wait()
         with db.write() as session:
             result = ingest_event(
-                session=session, route=route, event=_event("race"), actor=ACTOR, now=datetime.now(UTC)
+                session=session,
+                route=route,
+                event=_event("race"),
+                actor=ACTOR,
+                now=datetime.now(UTC),
+                paging=PAGING,
             )
         return result.outcome
 
@@ -70,7 +77,12 @@ def test_racing_replicas_open_one_incident(orgs: OrgFactory, db_url: str) -> Non
     # Losing the race gave the incident number back: the next incident is #2, not #13.
     with org.database.write() as session:
         nxt = ingest_event(
-            session=session, route=route, event=_event("next"), actor=ACTOR, now=datetime.now(UTC)
+            session=session,
+            route=route,
+            event=_event("next"),
+            actor=ACTOR,
+            now=datetime.now(UTC),
+            paging=PAGING,
         )
     assert (incidents[0].number, nxt.incident_number) == (1, 2)
 
@@ -92,7 +104,7 @@ def _held_batch(committer: GroupCommitter, works: list[Any]) -> list[Future[Any]
 
 def _trigger(route: Any, key: str) -> Any:
     return lambda session: ingest_event(
-        session=session, route=route, event=_event(key), actor=ACTOR, now=datetime.now(UTC)
+        session=session, route=route, event=_event(key), actor=ACTOR, now=datetime.now(UTC), paging=PAGING
     )
 
 
@@ -144,7 +156,12 @@ def test_stop_drains_what_was_submitted(database: Database, orgs: OrgFactory) ->
     futures = [
         committer.submit_call(
             lambda session, n=n: ingest_event(
-                session=session, route=route, event=_event(f"d{n}"), actor=ACTOR, now=datetime.now(UTC)
+                session=session,
+                route=route,
+                event=_event(f"d{n}"),
+                actor=ACTOR,
+                now=datetime.now(UTC),
+                paging=PAGING,
             )
         )
         for n in range(50)
