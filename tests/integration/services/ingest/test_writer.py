@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import socket
 import sys
 import textwrap
 import threading
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from tests.e2e.engine_proc import alive
 from tests.factories.locks import sqlite_write_lock_held
 from tests.factories.orgs import OrgFactory
 from tests.factories.waiting import eventually
-from tocsin.db.models import Alert, Incident
+from tocsin.db.models import Alert, Incident, Job, WebhookDelivery
 from tocsin.db.session import Database
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.server.ingest_writer import IngestWriter, WriterLost
@@ -132,6 +133,55 @@ def test_batches_commit_in_the_child_in_order(orgs: OrgFactory, database: Databa
     finally:
         unsubscribe()
     assert eventually(lambda: not alive(child[0]), 10), "the writer outlived the server's socket"
+
+
+def test_the_child_pages_with_the_settings_of_its_environment(
+    orgs: OrgFactory, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An acknowledgement the child commits arms the ack timeout in the configured policy minutes
+    and queues webhook deliveries linked to ``TOCSIN_BASE_URL`` with the configured attempts: the
+    child builds its paging settings from its environment, as the server and the engine do."""
+    monkeypatch.setenv("TOCSIN_BASE_URL", "https://oncall.example/")
+    monkeypatch.setenv("TOCSIN_ENGINE_MINUTE_SECONDS", "2")
+    monkeypatch.setenv("TOCSIN_WEBHOOK_MAX_ATTEMPTS", "3")
+    org = orgs.new()
+    service_id, routing_key = org.make_service()
+    response = org.patch(f"/api/services/{service_id}", json={"ack_timeout_minutes": 5})
+    assert response.status_code == 200, response.text
+    response = org.post("/api/webhooks", json={"url": "http://127.0.0.1:9/hook"})
+    assert response.status_code == 201, response.text
+    with database.read() as session:
+        route = catalog.find_route(session=session, routing_key=routing_key)
+    assert route is not None
+    writer = IngestWriter(INGEST)
+    opened: list[IngestResult] = []
+
+    async def body(committer: GroupCommitter) -> None:
+        await _until(lambda: writer.connected)
+        opened.append(await committer.run(INGEST, _item(route, "slow")))
+        acknowledged = await committer.run(INGEST, _item(route, "slow", "acknowledge"))
+        assert acknowledged.outcome == "acknowledged"
+        assert writer.batches >= 2, "both went to the child"
+
+    _serving(database, writer, body)
+    incident_id = opened[0].incident_id
+    with database.read() as session:
+        incident = session.get_one(Incident, incident_id)
+        timeout = session.scalars(
+            select(Job).where(Job.incident_id == incident_id, Job.kind == "ack_timeout")
+        ).one()
+        delivery = session.scalars(
+            select(WebhookDelivery).where(
+                WebhookDelivery.incident_id == incident_id, WebhookDelivery.event == "incident.acknowledged"
+            )
+        ).one()
+        sent = session.scalars(select(Job).where(Job.key == f"webhook:{delivery.id}")).one()
+    assert incident.acknowledged_at is not None
+    assert timeout.run_at - incident.acknowledged_at == timedelta(seconds=5 * 2)
+    assert (
+        json.loads(delivery.body)["incident"]["html_url"] == f"https://oncall.example/incidents/{incident_id}"
+    )
+    assert sent.max_attempts == 3
 
 
 def test_many_concurrent_triggers_of_one_key_open_one_incident(orgs: OrgFactory, database: Database) -> None:
