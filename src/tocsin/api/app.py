@@ -51,8 +51,9 @@ from tocsin.api.usage import KeyUsageTracker
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, get_settings
 from tocsin.db.session import Database
-from tocsin.services import paging
 from tocsin.services.incidents import records as incident_service
+from tocsin.services.ingest.bulk import batch_handler
+from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
 from tocsin.services.writes.remote_commit import ManagedApplier
 
@@ -96,11 +97,10 @@ def create_app(
     passes the engine, which the API layer may not import. ``ingest_writer``: the child process
     that commits events (``tocsin serve`` on SQLite); batches commit here until it is ready."""
     settings = settings or get_settings()
-    paging.configure(
-        minute_seconds=settings.engine_minute_seconds,
-        base_url=settings.base_url,
-        webhook_max_attempts=settings.webhook_max_attempts,
-    )
+    paging = PagingSettings.from_settings(settings)
+    # Every event goes through this one handler, the writer child's when there is one (it commits
+    # the batches of that handler): see ``bulk.batch_handler``.
+    ingest = ingest_writer.handler if ingest_writer is not None else batch_handler(paging)
     owns_db = database is None
     db = database or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     clock = clock or SystemClock()
@@ -160,6 +160,8 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock
+    app.state.paging = paging
+    app.state.ingest = ingest
     app.state.metrics = metrics
     app.state.limiter = limiter
     app.state.resolver = resolver

@@ -14,6 +14,7 @@ from tocsin.db.session import Database
 from tocsin.domain.scopes import grants
 from tocsin.services.access.keys import KeyRecord
 from tocsin.services.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from tocsin.services.paging import PagingSettings
 
 
 def _database(request: Request) -> Database:
@@ -24,6 +25,11 @@ def _database(request: Request) -> Database:
 def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
+
+
+def _paging(request: Request) -> PagingSettings:
+    paging: PagingSettings = request.app.state.paging
+    return paging
 
 
 def _now(request: Request) -> datetime:
@@ -39,6 +45,8 @@ def _key(request: Request) -> KeyRecord:
 
 Db = Annotated[Database, Depends(_database)]
 Now = Annotated[datetime, Depends(_now)]
+# What the services that write paging jobs need (policy minutes, webhook links and attempts).
+Paging = Annotated[PagingSettings, Depends(_paging)]
 CurrentKey = Annotated[KeyRecord, Depends(_key)]
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (max 100)")]

@@ -25,7 +25,7 @@ from tocsin.notify.email import EmailConfig
 from tocsin.notify.ntfy import NtfyConfig
 from tocsin.notify.registry import Channels
 from tocsin.notify.twilio import TwilioConfig
-from tocsin.services import paging
+from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
 
 log = logging.getLogger("tocsin.engine")
@@ -101,18 +101,15 @@ def build_engine(
     channels: Channels | None = None,
     owner: str | None = None,
 ) -> Engine:
-    paging.configure(
-        minute_seconds=settings.engine_minute_seconds,
-        base_url=settings.base_url,
-        webhook_max_attempts=settings.webhook_max_attempts,
-    )
     clock = clock or SystemClock()
     ctx = JobContext(
         database=database,
         http=http,
         now=clock.now,
-        config=settings,
-        extras={"channels": channels or channels_from(settings, http), "journal": journal_for(database.url)},
+        settings=settings,
+        channels=channels or channels_from(settings, http),
+        paging=PagingSettings.from_settings(settings),
+        journal=journal_for(database.url),
         owner=owner or default_owner(),
         writes=_shared_writes(database),
     )

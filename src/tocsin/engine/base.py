@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import Protocol, TypeVar
 
 import httpx
 from sqlalchemy.orm import Session
 
+from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.engine.journal import SentJournal
+from tocsin.notify.base import Channel
 from tocsin.services.jobs import ClaimedJob
+from tocsin.services.paging import PagingSettings
+from tocsin.services.responders import links
 from tocsin.services.writes.group_commit import GroupCommitter
 
 T = TypeVar("T")
@@ -47,16 +53,27 @@ class GiveUp(Exception):  # noqa: N818
         self.reason = reason
 
 
-@dataclass
+class ChannelSource(Protocol):
+    """Where the engine finds the channel of a contact type (the recording sink for test mode)."""
+
+    def channel_for(self, channel_type: str, *, livemode: bool = True) -> Channel: ...
+
+
+@dataclass(kw_only=True)
 class JobContext:
-    """Shared by every handler of one engine: the database, one pooled HTTP client, the clock and
-    the settings-derived channel configuration."""
+    """Shared by every handler of one engine, built once from the settings (``engine.app``): the
+    database, one pooled HTTP client, the clock, the channels, and what the paging services need.
+    Everything a handler reads is a typed field here, so a test builds exactly the engine it means."""
 
     database: Database
     http: httpx.AsyncClient
     now: Callable[[], datetime]
-    config: Any = None  # tocsin.config.Settings; typed loosely so handlers stay testable
-    extras: dict[str, Any] = field(default_factory=dict)
+    settings: Settings
+    channels: ChannelSource
+    # Policy minutes, webhook links and attempts for the escalation steps and timers.
+    paging: PagingSettings
+    # SQLite: the pages providers accepted, read before a retried page is sent again.
+    journal: SentJournal | None = None
     # The lease holder name of this engine: a handler that finishes its job inside its own
     # transaction (so the effect and the "done" commit together) passes it to ``jobs.finish``.
     owner: str = "engine"
@@ -73,6 +90,13 @@ class JobContext:
         if self.writes is None:
             return await asyncio.to_thread(_write_alone, self.database, work)
         return await asyncio.wrap_future(self.writes.submit_call(lambda session: work(session)))
+
+    @cached_property
+    def link_key(self) -> str:
+        """The one-click link signing key, read (or made) on first use, once per engine. It
+        writes, so a handler reads it from a worker thread, never from the event loop."""
+        with self.database.write() as session:
+            return links.signing_key(session, self.now())
 
 
 class Settled(str):

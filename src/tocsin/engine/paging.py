@@ -12,13 +12,12 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tocsin.engine.base import GiveUp, Handler, JobContext, LeaseLost, RetryLater, Settled
-from tocsin.engine.journal import SentJournal
-from tocsin.notify.base import Channel, Page, Permanent, Transient
+from tocsin.notify.base import Page, Permanent, Transient
 from tocsin.services import jobs, paging
 from tocsin.services.escalation import delivery as page_delivery
 from tocsin.services.escalation import steps as escalation
@@ -26,12 +25,6 @@ from tocsin.services.jobs import ClaimedJob
 from tocsin.services.responders import links
 
 StepFunction = Callable[..., str]
-
-
-class ChannelSource(Protocol):
-    """Where the engine finds the channel of a contact type (the recording sink for test mode)."""
-
-    def channel_for(self, channel_type: str, *, livemode: bool = True) -> Channel: ...
 
 
 def _in_one_transaction(function: StepFunction) -> Handler:
@@ -45,6 +38,7 @@ def _in_one_transaction(function: StepFunction) -> Handler:
                 incident_id=job.incident_id,
                 payload=job.payload,
                 now=ctx.now(),
+                paging=ctx.paging,
             )
             if not jobs.finish(session, job, owner=ctx.owner, now=ctx.now(), result=result):
                 raise LeaseLost(job.id)
@@ -62,7 +56,7 @@ ack_timed_out = _in_one_transaction(escalation.ack_timed_out)
 
 def _base_url(ctx: JobContext) -> str:
     """The public URL links in pages and posts point at (``TOCSIN_BASE_URL``)."""
-    return str(getattr(ctx.config, "base_url", "http://127.0.0.1:8080")).rstrip("/")
+    return ctx.settings.base_url.rstrip("/")
 
 
 def _incident_page(
@@ -124,18 +118,8 @@ async def _record(ctx: JobContext, job: ClaimedJob, outcome: str, error: str | N
     await ctx.write(work)
 
 
-def _link_key(ctx: JobContext) -> str:
-    """The link signing key, read (or made) once per engine."""
-    key = ctx.extras.get("link_key")
-    if key is None:
-        with ctx.database.write() as session:
-            key = links.signing_key(session, ctx.now())
-        ctx.extras["link_key"] = key
-    return str(key)
-
-
 def _plan(ctx: JobContext, job: ClaimedJob) -> page_delivery.PagePlan | str:
-    key = _link_key(ctx)
+    key = ctx.link_key
     with ctx.database.read() as session:
         return page_delivery.plan_page(
             session, tenant=job.tenant, incident_id=str(job.incident_id), payload=job.payload, link_key=key
@@ -147,12 +131,12 @@ async def send_page(job: ClaimedJob, ctx: JobContext) -> str | None:
     plan = await asyncio.to_thread(_plan, ctx, job)
     if isinstance(plan, str):
         return plan
-    journal: SentJournal | None = ctx.extras.get("journal")
+    journal = ctx.journal
     if journal is not None and job.attempts > 1 and journal.contains(job.id):
         # Accepted by the provider just before a crash: catch the record up, do not page again.
         await _record(ctx, job, "sent", None, "done")
         return Settled("sent before a restart (from the sent journal)")
-    channels: ChannelSource = ctx.extras["channels"]
+    channels = ctx.channels
     base_url = _base_url(ctx)
     page = _page(plan, job, base_url, ctx.now())
     try:
@@ -193,7 +177,7 @@ async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
     plan = await asyncio.to_thread(_announcement, ctx, job)
     if plan is None:
         return "incident deleted"
-    channels: ChannelSource = ctx.extras["channels"]
+    channels = ctx.channels
     base_url = _base_url(ctx)
     event = str(job.payload["event"])
     # The state the event announces, not whatever the incident has moved on to since.

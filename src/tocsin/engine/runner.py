@@ -73,12 +73,11 @@ class Engine:
         """After ``run`` or ``drain`` returned: the shared writes' thread and the journal."""
         if self.ctx.writes is not None:
             self.ctx.writes.stop()
-        journal = self.ctx.extras.get("journal")
-        if journal is not None:
-            journal.close()
+        if self.ctx.journal is not None:
+            self.ctx.journal.close()
 
     def _compact_journal(self) -> None:
-        journal = self.ctx.extras.get("journal")
+        journal = self.ctx.journal
         if journal is None:
             return
         listed = journal.listed()

@@ -17,14 +17,12 @@ from tocsin.notify.outbound import Attempt, post_signed
 from tocsin.services.jobs import ClaimedJob
 from tocsin.services.webhooks import deliveries as webhook_deliveries
 
-DEFAULT_TIMEOUT_SECONDS: Final = 10.0
 # A receiver asking for more than this in Retry-After is retried after this.
 MAX_RETRY_AFTER: Final = timedelta(hours=1)
 
 
 def _timeout(ctx: JobContext) -> float:
-    value = getattr(ctx.config, "webhook_timeout_seconds", None)
-    return float(value) if isinstance(value, int | float) and value > 0 else DEFAULT_TIMEOUT_SECONDS
+    return ctx.settings.webhook_timeout_seconds
 
 
 def _delay(attempt: Attempt) -> timedelta | None:

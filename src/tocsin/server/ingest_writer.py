@@ -19,7 +19,6 @@ from typing import Any
 from tocsin.server.supervision import supervise
 from tocsin.services import jobs
 from tocsin.services.errors import ServiceError
-from tocsin.services.ingest.bulk import ingest_batch
 from tocsin.services.ingest.frames import READY, encode_frame, pack_items, read_frame, unpack_result
 from tocsin.services.writes.remote_commit import BatchHandler, RemoteUnavailable
 
@@ -43,10 +42,11 @@ def writer_command() -> list[str]:
 
 class IngestWriter:
     """One child process, started and restarted in the background, and the connection to it.
-    ``GroupCommitter(remote=...)`` sends it the batches of ``handler``."""
+    ``GroupCommitter(remote=...)`` sends it the batches of ``handler`` (``bulk.batch_handler``'s,
+    which the app then submits its events with; the child builds its own from its settings)."""
 
-    def __init__(self, command: list[str] | None = None) -> None:
-        self.handler: BatchHandler = ingest_batch
+    def __init__(self, handler: BatchHandler, command: list[str] | None = None) -> None:
+        self.handler = handler
         self._command = command or writer_command()
         self._process: subprocess.Popen[bytes] | None = None
         self._writer: asyncio.StreamWriter | None = None

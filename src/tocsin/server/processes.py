@@ -20,7 +20,9 @@ from tocsin.engine.app import running
 from tocsin.engine.child import follow_parent
 from tocsin.server import engine_child
 from tocsin.server.ingest_writer import IngestWriter
+from tocsin.services.ingest.bulk import batch_handler
 from tocsin.services.ingest.writer import serve_batches
+from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
 
 
@@ -31,7 +33,7 @@ def serve(config: Settings, *, host: str, port: int) -> None:
     database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
     writer = None
     if config.ingest_writer == "process" or (config.ingest_writer == "auto" and database.is_sqlite_file):
-        writer = IngestWriter()
+        writer = IngestWriter(batch_handler(PagingSettings.from_settings(config)))
     engine_db: Database | None = None  # only when the engine runs in this process
     background: list[Callable[[], AbstractAsyncContextManager[Any]]] = []
     if config.engine_enabled and config.engine_process:
@@ -93,6 +95,11 @@ def ingest_writer(config: Settings, *, fd: int) -> None:
     database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
     committer = GroupCommitter(database, max_batch=config.ingest_batch_max, name="ingest-writer")
     try:
-        serve_batches(socket.socket(fileno=fd), committer, database.priority)
+        serve_batches(
+            socket.socket(fileno=fd),
+            committer,
+            database.priority,
+            paging=PagingSettings.from_settings(config),
+        )
     finally:
         database.dispose()

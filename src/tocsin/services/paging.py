@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -20,6 +21,9 @@ from tocsin.domain.incident import Status
 from tocsin.services import jobs
 from tocsin.services.sql import tenant_binds, tenant_bound
 from tocsin.services.webhooks import deliveries as webhook_deliveries
+
+if TYPE_CHECKING:
+    from tocsin.config import Settings
 
 ESCALATE = "escalate"
 NOTIFY = "notify"
@@ -34,33 +38,34 @@ _ROOMS = select(ServiceChannel).where(
 )
 
 
-@dataclass
-class PagingConfig:
-    """Process-wide settings of paging, set once at startup by ``configure`` (from ``Settings``).
+@dataclass(frozen=True, slots=True)
+class PagingSettings:
+    """What paging reads from the settings, built once by whoever owns them (the app, the engine,
+    the ingest writer child: ``from_settings``) and passed down to every call that writes paging
+    jobs, so two processes or two apps in one test never share or overwrite it.
 
     ``minute`` is how long a policy "minute" lasts: one minute in production; tests and demos may
     shrink it (``TOCSIN_ENGINE_MINUTE_SECONDS``) so a five-minute escalation is watched in seconds.
-    ``base_url`` fills links in webhook payloads."""
+    ``base_url`` fills links in webhook payloads (none without it)."""
 
     minute: timedelta = timedelta(minutes=1)
     base_url: str | None = None
     webhook_max_attempts: int = 8
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PagingSettings:
+        return cls(
+            minute=timedelta(seconds=settings.engine_minute_seconds),
+            base_url=settings.base_url.rstrip("/") if settings.base_url else None,
+            webhook_max_attempts=settings.webhook_max_attempts,
+        )
 
-CONFIG = PagingConfig()
+    def minutes(self, count: int) -> timedelta:
+        """``count`` policy minutes as a duration."""
+        return self.minute * count
 
 
-def configure(*, minute_seconds: float, base_url: str | None = None, webhook_max_attempts: int = 8) -> None:
-    CONFIG.minute = timedelta(seconds=minute_seconds)
-    CONFIG.base_url = base_url.rstrip("/") if base_url else None
-    CONFIG.webhook_max_attempts = webhook_max_attempts
-
-
-def minutes(count: int) -> timedelta:
-    return CONFIG.minute * count
-
-
-def emit(session: Session, *, incident: Incident, event: str, now: datetime) -> int:
+def emit(session: Session, *, incident: Incident, event: str, now: datetime, paging: PagingSettings) -> int:
     """Queue a webhook event about ``incident`` to the tenant's subscriptions (same transaction)."""
     return webhook_deliveries.emit(
         session,
@@ -68,8 +73,8 @@ def emit(session: Session, *, incident: Incident, event: str, now: datetime) -> 
         event=event,
         incident=incident,
         now=now,
-        base_url=CONFIG.base_url,
-        max_attempts=CONFIG.webhook_max_attempts,
+        base_url=paging.base_url,
+        max_attempts=paging.webhook_max_attempts,
     )
 
 
@@ -126,15 +131,21 @@ def _ack_timeout(session: Session, incident: Incident) -> int | None:
 
 
 def on_transition(
-    session: Session, *, incident: Incident, previous: Status, target: Status, now: datetime
+    session: Session,
+    *,
+    incident: Incident,
+    previous: Status,
+    target: Status,
+    now: datetime,
+    paging: PagingSettings,
 ) -> None:
     """Follow a state change with the paging it implies."""
     tenant = Tenant(incident.org_id, incident.livemode)
     if target == Status.ACKNOWLEDGED:
-        emit(session, incident=incident, event="incident.acknowledged", now=now)
+        emit(session, incident=incident, event="incident.acknowledged", now=now, paging=paging)
         announce(session, incident=incident, event="incident.acknowledged", now=now)
     elif target == Status.RESOLVED:
-        emit(session, incident=incident, event="incident.resolved", now=now)
+        emit(session, incident=incident, event="incident.resolved", now=now, paging=paging)
         announce(session, incident=incident, event="incident.resolved", now=now)
     if target in (Status.ACKNOWLEDGED, Status.RESOLVED, Status.SNOOZED):
         jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
@@ -148,7 +159,7 @@ def on_transition(
                 tenant=tenant,
                 kind=ACK_TIMEOUT,
                 key=f"ackto:{incident.id}:{incident.acknowledged_at.isoformat()}",
-                run_at=incident.acknowledged_at + minutes(timeout),
+                run_at=incident.acknowledged_at + paging.minutes(timeout),
                 now=now,
                 payload={"acknowledged_at": incident.acknowledged_at.isoformat()},
                 incident_id=incident.id,

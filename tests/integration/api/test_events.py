@@ -240,9 +240,7 @@ class _Deadlock(Exception):
     sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
 
 
-def test_a_deadlock_that_outlasts_the_retries_is_a_503_to_send_again(
-    orgs: OrgFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_deadlock_that_outlasts_the_retries_is_a_503_to_send_again(orgs: OrgFactory) -> None:
     """Never a 500 for a lock conflict: the envelope's SERVICE_UNAVAILABLE with Retry-After, and
     nothing stored."""
     org = orgs.new()
@@ -251,11 +249,16 @@ def test_a_deadlock_that_outlasts_the_retries_is_a_503_to_send_again(
     def deadlocked(*, session: Any, items: list[Any]) -> list[Any]:
         raise _Deadlock("deadlock detected")
 
-    monkeypatch.setattr("tocsin.api.ingest.events.ingest_batch", deadlocked)
-    response = org.trigger(rk, dedup_key="stuck")
+    # The app's one ingest handler (app.state.ingest), swapped by hand: Starlette's State keeps
+    # attributes in a dict that pytest's monkeypatch cannot restore.
+    state = orgs.client.app.state  # type: ignore[attr-defined]
+    handler, state.ingest = state.ingest, deadlocked
+    try:
+        response = org.trigger(rk, dedup_key="stuck")
+    finally:
+        state.ingest = handler
     assert response.status_code == 503, response.text
     assert response.headers["Retry-After"] == "1"
     error = response.json()["error"]
     assert (error["code"], error["details"]["reason"]) == ("SERVICE_UNAVAILABLE", "lock_conflict")
-    monkeypatch.undo()
     assert _incidents(org) == []

@@ -16,12 +16,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from tests.factories.engine import job_context
 from tests.factories.waiting import eventually_async
 from tocsin.db.migrate import upgrade
 from tocsin.db.session import Database
 from tocsin.db.sqlite.write_priority import MAX_YIELD
 from tocsin.engine.app import _shared_writes
-from tocsin.engine.base import JobContext, LeaseLost
+from tocsin.engine.base import LeaseLost
 from tocsin.services.writes.group_commit import GroupCommitter
 
 
@@ -67,7 +68,7 @@ def test_waiting_writes_commit_together_and_a_lost_lease_fails_alone(sqlite_file
 
     async def scenario() -> list[Any]:
         async with httpx.AsyncClient() as http:
-            ctx = JobContext(database=database, http=http, now=lambda: datetime.now(UTC), writes=writes)
+            ctx = job_context(database, http, lambda: datetime.now(UTC), writes=writes)
             first = asyncio.ensure_future(ctx.write(hold))
             await asyncio.to_thread(holding.wait, 10)
             rest = [

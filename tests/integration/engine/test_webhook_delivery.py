@@ -12,22 +12,23 @@ import itertools
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from tests.factories.engine import job_context
 from tests.factories.orgs import OrgFactory, OrgHandle
 from tests.factories.recorder import RecordedRequest, Recorder, silent_listener, unused_port
 from tocsin.clock import FakeClock
+from tocsin.config import Settings
 from tocsin.db.models import Incident, IncidentAssignee, Job, WebhookDelivery
 from tocsin.db.session import Database
 from tocsin.domain.actor import Tenant
 from tocsin.domain.signing import verify
 from tocsin.domain.webhook_events import rfc3339
-from tocsin.engine.base import GiveUp, JobContext, RetryLater
+from tocsin.engine.base import GiveUp, RetryLater
 from tocsin.engine.webhooks import HANDLERS, deliver_webhook
 from tocsin.ids import new_id
 from tocsin.notify.outbound import headers_for, post_signed, retry_after_seconds
@@ -61,7 +62,7 @@ class Engine:
         self.database = database
         self.org_id = org_id
         self.clock = FakeClock(datetime(1999, 1, 1, tzinfo=UTC) + timedelta(days=7 * next(_eras)))
-        self.config = SimpleNamespace(webhook_timeout_seconds=timeout)
+        self.settings = Settings(database_url=database.url, webhook_timeout_seconds=timeout)
 
     def claim(self) -> list[ClaimedJob]:
         with self.database.write() as session:
@@ -74,7 +75,7 @@ class Engine:
     def run(self, job: ClaimedJob) -> Outcome:
         async def call() -> Outcome:
             async with httpx.AsyncClient() as client:
-                ctx = JobContext(database=self.database, http=client, now=self.clock.now, config=self.config)
+                ctx = job_context(self.database, client, self.clock.now, settings=self.settings)
                 try:
                     return Outcome("done", await HANDLERS[job.kind](job, ctx))
                 except RetryLater as exc:
@@ -400,7 +401,7 @@ def test_a_delivered_delivery_is_never_sent_again(orgs: OrgFactory, recorder: Re
 
     async def call() -> str | None:
         async with httpx.AsyncClient() as client:
-            ctx = JobContext(database=org.database, http=client, now=engine.clock.now)
+            ctx = job_context(org.database, client, engine.clock.now)
             first = await deliver_webhook(job, ctx)
             assert first == "delivered: HTTP 200"
             return await deliver_webhook(job, ctx)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from tocsin.api.errors import ApiError
 from tocsin.domain.actor import Actor
 from tocsin.services.catalog.services import IngestRoute
-from tocsin.services.ingest.bulk import IngestItem, ingest_batch
+from tocsin.services.ingest.bulk import IngestItem
 from tocsin.services.ingest.events import Event, IngestResult
 
 
@@ -48,7 +48,7 @@ async def submit(
     # All queued before any is awaited, in order, so they share one group commit (a payload of N
     # alerts is one transaction, not N); the batch applies them in this order.
     waits = [
-        state.committer.run(ingest_batch, IngestItem(route=route, event=event, actor=actor, now=now))
+        state.committer.run(state.ingest, IngestItem(route=route, event=event, actor=actor, now=now))
         for event in events
     ]
     results: list[IngestResult] = list(await asyncio.gather(*waits))

@@ -16,7 +16,7 @@ from tocsin.domain.incident import SEVERITIES
 from tocsin.domain.scopes import grants
 from tocsin.services.access.keys import KeyRecord
 from tocsin.services.catalog.services import IngestRoute
-from tocsin.services.ingest.bulk import IngestItem, ingest_batch
+from tocsin.services.ingest.bulk import IngestItem
 from tocsin.services.ingest.events import Event, IngestResult
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -127,7 +127,8 @@ def normalise(raw: bytes) -> tuple[EventIn, Event]:
 async def accept(state: Any, key: KeyRecord, raw: bytes) -> IngestResult:
     """Everything after the gate, shared by the fast lane (``api.ingest.fastlane``) and the Starlette route:
     scope, validation, routing key, alert limits, then the group commit. ``state`` is the app's
-    ``State``. Raises ``ApiError`` for the client's mistakes."""
+    ``State``; its ``ingest`` is the group-commit handler (``bulk.batch_handler``). Raises
+    ``ApiError`` for the client's mistakes."""
     if not grants(key.scopes, "events:write"):
         raise ApiError(
             "FORBIDDEN", "API key lacks the 'events:write' scope", {"required_scope": "events:write"}
@@ -139,7 +140,7 @@ async def accept(state: Any, key: KeyRecord, raw: bytes) -> IngestResult:
     if event.action == "trigger":
         await state.alert_limits.check(route)
     item = IngestItem(route=route, event=event, actor=key.actor, now=state.clock.now())
-    result: IngestResult = await state.committer.run(ingest_batch, item)
+    result: IngestResult = await state.committer.run(state.ingest, item)
     state.metrics.count_event(event.action, result.outcome)
     return result
 

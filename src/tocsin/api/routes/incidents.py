@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from tocsin.api.deps import DEFAULT_PAGE, Db, IncidentsRead, IncidentsWrite, Limit, Now, Offset
+from tocsin.api.deps import DEFAULT_PAGE, Db, IncidentsRead, IncidentsWrite, Limit, Now, Offset, Paging
 from tocsin.api.query import choice, csv_enum, csv_values, iso_datetime
 from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_envelope
 from tocsin.api.schemas.incidents import (
@@ -26,6 +26,7 @@ from tocsin.services.incidents import actions as incident_actions
 from tocsin.services.incidents import records as incidents
 from tocsin.services.incidents import timeline
 from tocsin.services.incidents.records import SORT_FIELDS, IncidentFilters
+from tocsin.services.paging import PagingSettings
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
@@ -104,17 +105,25 @@ def get_incident(incident_id: str, key: IncidentsRead, db: Db) -> dict[str, Any]
 
 @router.patch("/{incident_id}", response_model=Envelope[IncidentRead], summary="Update an incident")
 def update_incident(
-    incident_id: str, body: IncidentUpdate, key: IncidentsWrite, db: Db, now: Now
+    incident_id: str, body: IncidentUpdate, key: IncidentsWrite, db: Db, now: Now, paging: Paging
 ) -> dict[str, Any]:
     changes = body.model_dump(include=body.model_fields_set)
     with db.write() as session:
         incident = incident_actions.update_incident(
-            session=session, tenant=key.tenant, ref=incident_id, changes=changes, actor=key.actor, now=now
+            session=session,
+            tenant=key.tenant,
+            ref=incident_id,
+            changes=changes,
+            actor=key.actor,
+            now=now,
+            paging=paging,
         )
         return envelope(_read(incident))
 
 
-def _act(db: Any, key: Any, now: Any, incident_id: str, target: Status, until: Any = None) -> dict[str, Any]:
+def _act(
+    db: Any, key: Any, now: Any, paging: PagingSettings, incident_id: str, target: Status, until: Any = None
+) -> dict[str, Any]:
     with db.write() as session:
         incident = incident_actions.act(
             session=session,
@@ -124,35 +133,43 @@ def _act(db: Any, key: Any, now: Any, incident_id: str, target: Status, until: A
             actor=key.actor,
             now=now,
             snoozed_until=until,
+            paging=paging,
         )
         return envelope(_read(incident))
 
 
 @router.post("/{incident_id}/acknowledge", response_model=Envelope[IncidentRead], summary="Acknowledge")
-def acknowledge(incident_id: str, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
-    return _act(db, key, now, incident_id, Status.ACKNOWLEDGED)
+def acknowledge(incident_id: str, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> dict[str, Any]:
+    return _act(db, key, now, paging, incident_id, Status.ACKNOWLEDGED)
 
 
 @router.post("/{incident_id}/resolve", response_model=Envelope[IncidentRead], summary="Resolve")
-def resolve(incident_id: str, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
-    return _act(db, key, now, incident_id, Status.RESOLVED)
+def resolve(incident_id: str, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> dict[str, Any]:
+    return _act(db, key, now, paging, incident_id, Status.RESOLVED)
 
 
 @router.post("/{incident_id}/snooze", response_model=Envelope[IncidentRead], summary="Snooze")
-def snooze(incident_id: str, body: SnoozeRequest, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
+def snooze(
+    incident_id: str, body: SnoozeRequest, key: IncidentsWrite, db: Db, now: Now, paging: Paging
+) -> dict[str, Any]:
     """``{"until": "2024-01-15T12:00:00Z"}`` or ``{"duration_minutes": 60}``; back to OPEN at expiry."""
     until = incident_actions.snooze_until(now=now, until=body.until, duration_minutes=body.duration_minutes)
-    return _act(db, key, now, incident_id, Status.SNOOZED, until)
+    return _act(db, key, now, paging, incident_id, Status.SNOOZED, until)
 
 
 @router.post("/{incident_id}/unsnooze", response_model=Envelope[IncidentRead], summary="Unsnooze")
-def unsnooze(incident_id: str, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
-    return _act(db, key, now, incident_id, Status.OPEN)
+def unsnooze(incident_id: str, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> dict[str, Any]:
+    return _act(db, key, now, paging, incident_id, Status.OPEN)
 
 
 @router.post("/{incident_id}/escalate", response_model=Envelope[IncidentRead], summary="Escalate")
 def escalate(
-    incident_id: str, key: IncidentsWrite, db: Db, now: Now, body: EscalateRequest | None = None
+    incident_id: str,
+    key: IncidentsWrite,
+    db: Db,
+    now: Now,
+    paging: Paging,
+    body: EscalateRequest | None = None,
 ) -> dict[str, Any]:
     """Page the next level of the incident's escalation policy now, or the level given; the policy
     goes on from there. An acknowledged or snoozed incident is opened again."""
@@ -164,13 +181,14 @@ def escalate(
             level=body.level if body else None,
             actor=key.actor,
             now=now,
+            paging=paging,
         )
         return envelope(_read(incident))
 
 
 @router.post("/{incident_id}/reassign", response_model=Envelope[IncidentRead], summary="Reassign")
 def reassign(
-    incident_id: str, body: ReassignRequest, key: IncidentsWrite, db: Db, now: Now
+    incident_id: str, body: ReassignRequest, key: IncidentsWrite, db: Db, now: Now, paging: Paging
 ) -> dict[str, Any]:
     """``{"user_ids": [...]}`` assigns and pages those people now; ``{"escalation_policy_id": ...}``
     hands the incident to that policy, escalating from its first level."""
@@ -183,6 +201,7 @@ def reassign(
             escalation_policy_id=body.escalation_policy_id,
             actor=key.actor,
             now=now,
+            paging=paging,
         )
         return envelope(_read(incident))
 

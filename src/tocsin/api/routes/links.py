@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from tocsin.api.deps import Paging
 from tocsin.api.routes.ical import throttle_address
 from tocsin.services.errors import Conflict, Invalid, NotFound
 from tocsin.services.responders import links
@@ -75,14 +76,14 @@ async def confirm(token: str, request: Request) -> HTMLResponse:
 
 
 @router.post("/links/{token}", response_class=HTMLResponse)
-async def act(token: str, request: Request) -> HTMLResponse:
+async def act(token: str, request: Request, paging: Paging) -> HTMLResponse:
     await throttle_address(request)
     db, now = request.app.state.db, request.app.state.clock.now()
 
     def use() -> tuple[links.LinkClaim, int, str, str]:
         with db.write() as session:
             claim = links.read_token(links.signing_key(session, now), token, now=now)
-            incident = links.use(session, claim, now=now)
+            incident = links.use(session, claim, now=now, paging=paging)
             return claim, incident.number, incident.title, incident.status
 
     try:

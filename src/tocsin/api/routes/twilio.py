@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from tocsin.api.deps import Paging
 from tocsin.api.errors import ApiError
 from tocsin.domain.sms_reply import valid_twilio_signature
 from tocsin.services.responders import sms_replies
@@ -26,7 +27,7 @@ def _twiml(text: str) -> Response:
 
 
 @router.post(PATH)
-async def inbound_sms(request: Request) -> Response:
+async def inbound_sms(request: Request, paging: Paging) -> Response:
     settings = request.app.state.settings
     token = settings.twilio_auth_token
     if not token:
@@ -47,6 +48,8 @@ async def inbound_sms(request: Request) -> Response:
 
     def act() -> str:
         with db.write() as session:
-            return sms_replies.handle_reply(session, from_number=from_number, body=body, now=now)
+            return sms_replies.handle_reply(
+                session, from_number=from_number, body=body, now=now, paging=paging
+            )
 
     return _twiml(await run_in_threadpool(act))

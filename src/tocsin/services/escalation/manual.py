@@ -15,17 +15,25 @@ from tocsin.db.models import Incident
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.escalation import Step, step_key
 from tocsin.domain.incident import Status
-from tocsin.services import jobs, paging
+from tocsin.services import jobs
 from tocsin.services.errors import Conflict, Invalid
 from tocsin.services.escalation.steps import policy_with_rules, queue_pages
 from tocsin.services.escalation.targets import people_of
 from tocsin.services.incidents import timeline
 from tocsin.services.incidents.actions import transition
 from tocsin.services.incidents.records import check_users, get_incident, set_assignees
+from tocsin.services.paging import ESCALATE, PagingSettings, emit, restart
 
 
 def escalate(
-    session: Session, *, tenant: Tenant, ref: str, level: int | None, actor: Actor, now: datetime
+    session: Session,
+    *,
+    tenant: Tenant,
+    ref: str,
+    level: int | None,
+    actor: Actor,
+    now: datetime,
+    paging: PagingSettings,
 ) -> Incident:
     """Page the next level now (or level ``level``, 1-based), in a new run; the policy goes on from there."""
     incident = get_incident(session=session, tenant=tenant, ref=ref)
@@ -41,7 +49,13 @@ def escalate(
         raise Conflict(f"incident #{incident.number} is already at the last level", {"level": target})
     if incident.status != Status.OPEN.value:
         transition(
-            session=session, incident=incident, target=Status.OPEN, actor=actor, now=now, via="escalate"
+            session=session,
+            incident=incident,
+            target=Status.OPEN,
+            actor=actor,
+            now=now,
+            via="escalate",
+            paging=paging,
         )
     jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
     incident.escalation_run += 1
@@ -57,7 +71,7 @@ def escalate(
     jobs.enqueue(
         session,
         tenant=tenant,
-        kind=paging.ESCALATE,
+        kind=ESCALATE,
         key=step_key(incident.id, incident.escalation_run, Step(incident.escalation_cycle, target)),
         run_at=now,
         now=now,
@@ -77,6 +91,7 @@ def reassign(
     escalation_policy_id: str | None,
     actor: Actor,
     now: datetime,
+    paging: PagingSettings,
 ) -> Incident:
     """Hand the incident to people (paged now) or to another policy (escalating from its first level)."""
     if bool(user_ids) == bool(escalation_policy_id):
@@ -100,10 +115,16 @@ def reassign(
             data={"escalation_policy_id": escalation_policy_id},
         )
         if incident.status == Status.OPEN.value:
-            paging.restart(session, incident=incident, now=now)
+            restart(session, incident=incident, now=now)
         else:
             transition(
-                session=session, incident=incident, target=Status.OPEN, actor=actor, now=now, via="reassign"
+                session=session,
+                incident=incident,
+                target=Status.OPEN,
+                actor=actor,
+                now=now,
+                via="reassign",
+                paging=paging,
             )
         session.flush()
         return incident
@@ -111,7 +132,13 @@ def reassign(
     people = people_of(session, tenant, users)
     if incident.status != Status.OPEN.value:
         transition(
-            session=session, incident=incident, target=Status.OPEN, actor=actor, now=now, via="reassign"
+            session=session,
+            incident=incident,
+            target=Status.OPEN,
+            actor=actor,
+            now=now,
+            via="reassign",
+            paging=paging,
         )
     jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
     incident.escalation_run += 1
@@ -126,7 +153,16 @@ def reassign(
         data={"user_ids": list(users)},
     )
     step = Step(incident.escalation_cycle, incident.escalation_level)
-    queue_pages(session, incident, tenant, incident.escalation_run, step, [people[u] for u in users], now)
-    paging.emit(session, incident=incident, event="incident.assigned", now=now)
+    queue_pages(
+        session,
+        incident,
+        tenant,
+        incident.escalation_run,
+        step,
+        [people[u] for u in users],
+        now,
+        paging=paging,
+    )
+    emit(session, incident=incident, event="incident.assigned", now=now, paging=paging)
     session.flush()
     return incident

@@ -21,12 +21,13 @@ from tocsin.db.models import EscalationPolicy, Incident
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.escalation import MAX_REPEAT_STEPS, Step, following, page_key, step_key
 from tocsin.domain.incident import Status
-from tocsin.services import jobs, paging
+from tocsin.services import jobs
 from tocsin.services.escalation.delivery import incident_of
 from tocsin.services.escalation.targets import Person, resolve_targets
 from tocsin.services.incidents import timeline
 from tocsin.services.incidents.actions import transition
 from tocsin.services.incidents.records import set_assignees
+from tocsin.services.paging import ESCALATE, NOTIFY, PagingSettings, announce, emit
 from tocsin.services.people import contacts
 from tocsin.services.sql import tenant_filter
 
@@ -55,6 +56,8 @@ def queue_pages(
     people: Sequence[Person],
     now: datetime,
     urgency: str | None = None,
+    *,
+    paging: PagingSettings,
 ) -> int:
     """One notify job per (person, notification rule); the default rule when a person has none.
     ``urgency`` picks the rule set (an ``important`` rule pages through the high-urgency rules);
@@ -67,7 +70,7 @@ def queue_pages(
             queued += jobs.enqueue(
                 session,
                 tenant=tenant,
-                kind=paging.NOTIFY,
+                kind=NOTIFY,
                 key=page_key(incident.id, run, step, person.id, plan.type, rule),
                 run_at=now + paging.minutes(plan.delay_minutes),
                 now=now,
@@ -99,6 +102,8 @@ def _notify(
     run: int,
     step: Step,
     now: datetime,
+    *,
+    paging: PagingSettings,
 ) -> tuple[int, str]:
     """Page the people of a ``notify`` rule: assign them, write the timeline, queue their pages.
     Returns how many people were paged and the job's result text."""
@@ -129,11 +134,11 @@ def _notify(
         },
     )
     urgency = "HIGH" if rule.important else None
-    queued = queue_pages(session, incident, tenant, run, step, people, now, urgency)
+    queued = queue_pages(session, incident, tenant, run, step, people, now, urgency, paging=paging)
     if escalated:
-        paging.emit(session, incident=incident, event="incident.escalated", now=now)
+        emit(session, incident=incident, event="incident.escalated", now=now, paging=paging)
     if people and {p.id for p in people} != previous:
-        paging.emit(session, incident=incident, event="incident.assigned", now=now)
+        emit(session, incident=incident, event="incident.assigned", now=now, paging=paging)
     return len(people), f"{len(people)} people, {queued} pages"
 
 
@@ -164,7 +169,13 @@ def _pass_through(
 
 
 def _resolve(
-    session: Session, incident: Incident, policy: EscalationPolicy, step: Step, now: datetime
+    session: Session,
+    incident: Incident,
+    policy: EscalationPolicy,
+    step: Step,
+    now: datetime,
+    *,
+    paging: PagingSettings,
 ) -> str:
     """A ``resolve`` rule: the policy resolves the incident (Grafana OnCall's ``resolve`` step)."""
     transition(
@@ -174,12 +185,19 @@ def _resolve(
         actor=ESCALATION_POLICY,
         now=now,
         via=f"level {step.level + 1} of escalation policy {policy.name!r}",
+        paging=paging,
     )
     return f"level {step.level + 1}: resolved by the escalation policy"
 
 
 def run_step(
-    session: Session, *, tenant: Tenant, incident_id: str, payload: Mapping[str, Any], now: datetime
+    session: Session,
+    *,
+    tenant: Tenant,
+    incident_id: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+    paging: PagingSettings,
 ) -> str:
     """Carry out one escalation step; the returned text is the job's result."""
     incident = incident_of(session, tenant, incident_id)
@@ -188,8 +206,8 @@ def run_step(
     run, step = int(payload["run"]), Step(int(payload["cycle"]), int(payload["level"]))
     first = bool(payload.get("first")) and not payload.get("delayed")
     if first and run == 0:
-        paging.emit(session, incident=incident, event="incident.triggered", now=now)
-        paging.announce(session, incident=incident, event="incident.triggered", now=now)
+        emit(session, incident=incident, event="incident.triggered", now=now, paging=paging)
+        announce(session, incident=incident, event="incident.triggered", now=now)
     if incident.escalation_run != run:
         return f"run {run} was superseded by run {incident.escalation_run}"
     if incident.status != Status.OPEN.value:
@@ -213,7 +231,7 @@ def run_step(
         jobs.enqueue(
             session,
             tenant=tenant,
-            kind=paging.ESCALATE,
+            kind=ESCALATE,
             key=step_key(incident.id, run, step) + ":delayed",
             run_at=now + paging.minutes(rules[0].delay_minutes),
             now=now,
@@ -226,12 +244,12 @@ def run_step(
     incident.escalation_cycle = step.cycle
     incident.updated_at = now
     if kind == "resolve":
-        result = _resolve(session, incident, policy, step, now)
+        result = _resolve(session, incident, policy, step, now, paging=paging)
         session.flush()
         return result
     paged = 0
     if kind == "notify":
-        paged, outcome = _notify(session, tenant, incident, policy, run, step, now)
+        paged, outcome = _notify(session, tenant, incident, policy, run, step, now, paging=paging)
     else:
         outcome = _pass_through(session, incident, policy, run, step, now)
     after = following(
@@ -248,7 +266,7 @@ def run_step(
         jobs.enqueue(
             session,
             tenant=tenant,
-            kind=paging.ESCALATE,
+            kind=ESCALATE,
             key=step_key(incident.id, run, after.step),
             run_at=now + paging.minutes(wait),
             now=now,
@@ -269,6 +287,7 @@ def _reopen_if_still(
     kind: str,
     message: str,
     now: datetime,
+    paging: PagingSettings,
 ) -> str:
     """A timer fired: if the incident is still in ``status`` from the same moment the timer was set
     for (``expected``, an ISO time), open it again; the reopening starts a new escalation run."""
@@ -278,13 +297,21 @@ def _reopen_if_still(
     current = incident.snoozed_until if status == Status.SNOOZED else incident.acknowledged_at
     if incident.status != status.value or current is None or current.isoformat() != expected:
         return f"{kind}: no longer current"
-    transition(session=session, incident=incident, target=Status.OPEN, actor=SYSTEM, now=now, via=kind)
+    transition(
+        session=session, incident=incident, target=Status.OPEN, actor=SYSTEM, now=now, via=kind, paging=paging
+    )
     timeline.record(session=session, incident=incident, type=kind, message=message, actor=SYSTEM, now=now)
     return "reopened"
 
 
 def expire_snooze(
-    session: Session, *, tenant: Tenant, incident_id: str, payload: Mapping[str, Any], now: datetime
+    session: Session,
+    *,
+    tenant: Tenant,
+    incident_id: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+    paging: PagingSettings,
 ) -> str:
     """A snooze ran out: the incident is open again and escalates from the first level."""
     return _reopen_if_still(
@@ -296,11 +323,18 @@ def expire_snooze(
         kind="snooze_expired",
         message="Snooze expired; escalating again",
         now=now,
+        paging=paging,
     )
 
 
 def ack_timed_out(
-    session: Session, *, tenant: Tenant, incident_id: str, payload: Mapping[str, Any], now: datetime
+    session: Session,
+    *,
+    tenant: Tenant,
+    incident_id: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+    paging: PagingSettings,
 ) -> str:
     """Acknowledged but not resolved in the service's ack timeout: open again, escalate again."""
     return _reopen_if_still(
@@ -312,4 +346,5 @@ def ack_timed_out(
         kind="ack_timeout",
         message="Acknowledgement timed out without a resolve; escalating again",
         now=now,
+        paging=paging,
     )

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from tocsin.db.models import Incident
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.incident import Status, Urgency, can_transition
-from tocsin.services import paging
 from tocsin.services.errors import Conflict, Invalid
 from tocsin.services.incidents import timeline
 from tocsin.services.incidents.records import (
@@ -22,6 +21,7 @@ from tocsin.services.incidents.records import (
     normalize_priority,
     set_assignees,
 )
+from tocsin.services.paging import PagingSettings, on_transition
 
 MAX_SNOOZE = timedelta(days=30)
 
@@ -35,6 +35,7 @@ def transition(
     now: datetime,
     snoozed_until: datetime | None = None,
     via: str | None = None,
+    paging: PagingSettings,
 ) -> bool:
     """Move ``incident`` to ``target``. Same state is a no-op (``False``); an illegal move is a 409."""
     current = Status(incident.status)
@@ -92,7 +93,7 @@ def transition(
         now=now,
         data={"from": current.value, "to": target.value},
     )
-    paging.on_transition(session, incident=incident, previous=current, target=target, now=now)
+    on_transition(session, incident=incident, previous=current, target=target, now=now, paging=paging)
     session.flush()
     return True
 
@@ -128,6 +129,7 @@ def act(
     actor: Actor,
     now: datetime,
     snoozed_until: datetime | None = None,
+    paging: PagingSettings,
 ) -> Incident:
     """The API's action endpoints: load by id or number (locked), then ``transition``."""
     incident = get_incident(session=session, tenant=tenant, ref=ref, for_update=True)
@@ -136,13 +138,26 @@ def act(
             f"incident #{incident.number} is {incident.status}, not SNOOZED", {"status": incident.status}
         )
     transition(
-        session=session, incident=incident, target=target, actor=actor, now=now, snoozed_until=snoozed_until
+        session=session,
+        incident=incident,
+        target=target,
+        actor=actor,
+        now=now,
+        snoozed_until=snoozed_until,
+        paging=paging,
     )
     return incident
 
 
 def update_incident(
-    *, session: Session, tenant: Tenant, ref: str, changes: dict[str, Any], actor: Actor, now: datetime
+    *,
+    session: Session,
+    tenant: Tenant,
+    ref: str,
+    changes: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+    paging: PagingSettings,
 ) -> Incident:
     """``PATCH``: only the fields given change; each change is on the timeline."""
     incident = get_incident(session=session, tenant=tenant, ref=ref)
@@ -182,7 +197,7 @@ def update_incident(
             raise Invalid("status", "use_snooze", "use POST /api/incidents/{id}/snooze to snooze")
         if target == Status.SUPPRESSED and incident.status != Status.SUPPRESSED.value:
             raise Invalid("status", "invalid", "only a maintenance window suppresses an incident")
-        transition(session=session, incident=incident, target=target, actor=actor, now=now)
+        transition(session=session, incident=incident, target=target, actor=actor, now=now, paging=paging)
     if new_assignees is not None and list(new_assignees) != incident.assignee_ids:
         set_assignees(session=session, incident=incident, user_ids=new_assignees, now=now)
         timeline.record(

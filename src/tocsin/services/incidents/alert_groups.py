@@ -32,6 +32,7 @@ from tocsin.domain.incident import Status
 from tocsin.services.errors import Conflict, NotFound
 from tocsin.services.incidents.actions import transition
 from tocsin.services.pagination import Page
+from tocsin.services.paging import PagingSettings
 from tocsin.services.sql import load, tenant_filter
 
 FOREVER: Final = timedelta(days=36500)
@@ -231,7 +232,9 @@ def _refuse(incident: Incident, refusals: dict[Status, str]) -> None:
         raise Conflict(reason, {"status": incident.status})
 
 
-def acknowledge(*, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime) -> None:
+def acknowledge(
+    *, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime, paging: PagingSettings
+) -> None:
     incident = _load(session, tenant, incident_id)
     _refuse(
         incident,
@@ -240,32 +243,49 @@ def acknowledge(*, session: Session, tenant: Tenant, incident_id: str, actor: Ac
             Status.RESOLVED: "Can't acknowledge a resolved alert group",
         },
     )
-    transition(session=session, incident=incident, target=Status.ACKNOWLEDGED, actor=actor, now=now)
+    transition(
+        session=session, incident=incident, target=Status.ACKNOWLEDGED, actor=actor, now=now, paging=paging
+    )
 
 
-def unacknowledge(*, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime) -> None:
+def unacknowledge(
+    *, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime, paging: PagingSettings
+) -> None:
     incident = _load(session, tenant, incident_id)
     _refuse(incident, {Status.RESOLVED: "Can't unacknowledge a resolved alert group"})
     if incident.status != Status.ACKNOWLEDGED.value:
         raise Conflict("Can't unacknowledge an unacknowledged alert group", {"status": incident.status})
-    transition(session=session, incident=incident, target=Status.OPEN, actor=actor, now=now)
+    transition(session=session, incident=incident, target=Status.OPEN, actor=actor, now=now, paging=paging)
 
 
-def resolve(*, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime) -> None:
+def resolve(
+    *, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime, paging: PagingSettings
+) -> None:
     incident = _load(session, tenant, incident_id)
     _refuse(incident, {Status.RESOLVED: "Can't resolve a resolved alert group"})
-    transition(session=session, incident=incident, target=Status.RESOLVED, actor=actor, now=now)
+    transition(
+        session=session, incident=incident, target=Status.RESOLVED, actor=actor, now=now, paging=paging
+    )
 
 
-def unresolve(*, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime) -> None:
+def unresolve(
+    *, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime, paging: PagingSettings
+) -> None:
     incident = _load(session, tenant, incident_id)
     if incident.status != Status.RESOLVED.value:
         raise Conflict("Can't unresolve an unresolved alert group", {"status": incident.status})
-    transition(session=session, incident=incident, target=Status.OPEN, actor=actor, now=now)
+    transition(session=session, incident=incident, target=Status.OPEN, actor=actor, now=now, paging=paging)
 
 
 def silence(
-    *, session: Session, tenant: Tenant, incident_id: str, delay_seconds: int, actor: Actor, now: datetime
+    *,
+    session: Session,
+    tenant: Tenant,
+    incident_id: str,
+    delay_seconds: int,
+    actor: Actor,
+    now: datetime,
+    paging: PagingSettings,
 ) -> None:
     """``delay_seconds`` > 0 snoozes that long; -1 or 0 snoozes for ``FOREVER``, as Grafana's
     "until unsilenced" (a longer delay is capped there too). A maintenance-suppressed group is
@@ -282,11 +302,19 @@ def silence(
     forever = int(FOREVER.total_seconds())
     until = now + timedelta(seconds=min(delay_seconds, forever) if delay_seconds > 0 else forever)
     transition(
-        session=session, incident=incident, target=Status.SNOOZED, actor=actor, now=now, snoozed_until=until
+        session=session,
+        incident=incident,
+        target=Status.SNOOZED,
+        actor=actor,
+        now=now,
+        snoozed_until=until,
+        paging=paging,
     )
 
 
-def unsilence(*, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime) -> None:
+def unsilence(
+    *, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime, paging: PagingSettings
+) -> None:
     incident = _load(session, tenant, incident_id)
     _refuse(
         incident,
@@ -298,4 +326,4 @@ def unsilence(*, session: Session, tenant: Tenant, incident_id: str, actor: Acto
             "acknowledge or resolve it",
         },
     )
-    transition(session=session, incident=incident, target=Status.OPEN, actor=actor, now=now)
+    transition(session=session, incident=incident, target=Status.OPEN, actor=actor, now=now, paging=paging)

@@ -14,6 +14,7 @@ waiting for the counter), two replicas in a burst of new and repeated keys deadl
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from tocsin.services import jobs as job_queue
 from tocsin.services.catalog.services import IngestRoute
 from tocsin.services.incidents.opening import NewIncident, OpenRequest, Placement, open_incidents
 from tocsin.services.ingest.events import Event, IngestResult, acknowledge_or_resolve
+from tocsin.services.paging import PagingSettings
+from tocsin.services.writes.remote_commit import BatchHandler
 
 _ALERTS = (
     "INSERT INTO alerts (id, org_id, livemode, incident_id, integration_id, summary, severity, source, "
@@ -220,7 +223,9 @@ def apply_triggers(raw: RawSQL, items: Sequence[IngestItem]) -> tuple[list[Inges
     return done, enqueued
 
 
-def ingest_batch(*, session: Session, items: Sequence[IngestItem]) -> list[IngestResult]:
+def ingest_batch(
+    *, session: Session, items: Sequence[IngestItem], paging: PagingSettings
+) -> list[IngestResult]:
     """The group-commit handler for events: runs of triggers go in bulk, acknowledge and resolve
     one by one, all in arrival order (a resolve after a trigger of the same key sees it)."""
     results: list[IngestResult] = []
@@ -235,8 +240,21 @@ def ingest_batch(*, session: Session, items: Sequence[IngestItem]) -> list[Inges
             item = items[start]
             results.append(
                 acknowledge_or_resolve(
-                    session=session, route=item.route, event=item.event, actor=item.actor, now=item.now
+                    session=session,
+                    route=item.route,
+                    event=item.event,
+                    actor=item.actor,
+                    now=item.now,
+                    paging=paging,
                 )
             )
         start = end
     return results
+
+
+def batch_handler(paging: PagingSettings) -> BatchHandler:
+    """``ingest_batch`` bound to ``paging``: the group-commit handler for events, built once by the
+    app (or the writer child) from its settings. The group commit batches items of one handler
+    together and sends a batch to the writer child only when all of it is that writer's handler, by
+    identity, so every event of an app goes through this one object."""
+    return functools.partial(ingest_batch, paging=paging)

@@ -14,6 +14,7 @@ from tocsin.domain.incident import Status
 from tocsin.services.catalog.services import IngestRoute
 from tocsin.services.incidents.actions import transition
 from tocsin.services.incidents.records import find_open_by_dedup
+from tocsin.services.paging import PagingSettings
 
 Action = Literal["trigger", "acknowledge", "resolve"]
 Outcome = Literal["created", "appended", "acknowledged", "resolved", "unchanged", "no_incident"]
@@ -46,7 +47,13 @@ class IngestResult:
 
 
 def acknowledge_or_resolve(
-    *, session: Session, route: IngestRoute, event: Event, actor: Actor, now: datetime
+    *,
+    session: Session,
+    route: IngestRoute,
+    event: Event,
+    actor: Actor,
+    now: datetime,
+    paging: PagingSettings,
 ) -> IngestResult:
     """Act on the open incident with the event's dedup key; accepted (as PagerDuty does) even when
     there is nothing to act on. A trigger never comes here: open-or-append has one implementation,
@@ -62,7 +69,13 @@ def acknowledge_or_resolve(
     if target == Status.ACKNOWLEDGED and incident.status == Status.ACKNOWLEDGED.value:
         return IngestResult(event.dedup_key, "unchanged", incident.id, incident.number)
     transition(
-        session=session, incident=incident, target=target, actor=actor, now=now, via=route.integration_name
+        session=session,
+        incident=incident,
+        target=target,
+        actor=actor,
+        now=now,
+        via=route.integration_name,
+        paging=paging,
     )
     outcome: Outcome = "acknowledged" if target == Status.ACKNOWLEDGED else "resolved"
     return IngestResult(event.dedup_key, outcome, incident.id, incident.number)

@@ -31,7 +31,7 @@ from tocsin.db.sqlite.lock_wait import LockTimeout, begin_when_free
 from tocsin.db.sqlite.write_priority import WritePriority
 from tocsin.services import jobs
 from tocsin.services.errors import DatabaseBusy
-from tocsin.services.ingest.bulk import IngestItem, ingest_batch, ingest_triggers_raw
+from tocsin.services.ingest.bulk import IngestItem, batch_handler, ingest_triggers_raw
 from tocsin.services.ingest.frames import (
     READY,
     complete_frames,
@@ -39,7 +39,9 @@ from tocsin.services.ingest.frames import (
     pack_result,
     unpack_items,
 )
+from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
+from tocsin.services.writes.remote_commit import BatchHandler
 
 log = logging.getLogger("tocsin.ingest")
 
@@ -54,7 +56,11 @@ _STORM_ITEMS = 8
 
 
 def serve_batches(
-    sock: socket.socket, committer: GroupCommitter, priority: WritePriority | None = None
+    sock: socket.socket,
+    committer: GroupCommitter,
+    priority: WritePriority | None = None,
+    *,
+    paging: PagingSettings,
 ) -> None:
     """In the child: commit the batches from the server until it closes the socket (or dies).
 
@@ -69,7 +75,11 @@ def serve_batches(
     waits (a little, per transaction) instead of taking the lock in each gap between two batches
     and making the next one wait. A lone or small batch does not raise it: the engine is paging
     for the events just answered, and holding it back then cost pages at 20 events/s a p50 of
-    250 ms instead of 40."""
+    250 ms instead of 40.
+
+    ``paging``: the child's own, from its settings (the server's environment), for the
+    acknowledgements and resolves that write webhook deliveries and ack timeouts."""
+    handler = batch_handler(paging)
     enqueued = 0
 
     def count() -> None:
@@ -100,7 +110,7 @@ def serve_batches(
             if priority is not None and back_to_back and len(items) >= _STORM_ITEMS:
                 priority.raise_flag()  # a storm: big batches back to back
             before = enqueued
-            results = [pack_result(result) for result in commit_items(committer, items)]
+            results = [pack_result(result) for result in commit_items(committer, items, handler=handler)]
             answered: list[tuple[int, list[Any]]] = []
             offset = 0
             for frame, size in sizes:
@@ -115,15 +125,15 @@ def serve_batches(
         sock.close()
 
 
-def commit_items(committer: GroupCommitter, items: list[IngestItem]) -> list[Any]:
+def commit_items(committer: GroupCommitter, items: list[IngestItem], *, handler: BatchHandler) -> list[Any]:
     """Each item's result, or its exception, once committed. A batch of triggers alone on SQLite
     (a storm's) is written on a bare connection (``Database.write_raw_nowait``): the ORM session
     cost ~6 µs an event in a ~100 µs writer. Anything else, and a raw batch that failed (rolled
     back, so nothing of it stays), goes through the session path, which retries each item alone
-    so that one bad event fails by itself."""
+    so that one bad event fails by itself. ``handler``: ``bulk.batch_handler``'s, for the session path."""
     database = committer.database
     if database.is_postgres or any(item.event.action != "trigger" for item in items):
-        return committer.commit_now(ingest_batch, items)
+        return committer.commit_now(handler, items)
     results: list[Any] = []
     for start in range(0, len(items), committer.max_batch):
         chunk = items[start : start + committer.max_batch]
@@ -137,7 +147,7 @@ def commit_items(committer: GroupCommitter, items: list[IngestItem]) -> list[Any
             continue
         except Exception as exc:
             log.warning("a batch of %d triggers failed (%r); again through the session", len(chunk), exc)
-            results += committer.commit_now(ingest_batch, chunk)
+            results += committer.commit_now(handler, chunk)
             continue
         if enqueued:
             jobs.committed_elsewhere()  # the listeners a session's commit would have called

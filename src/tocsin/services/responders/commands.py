@@ -26,6 +26,7 @@ from tocsin.services.escalation import manual as manual_escalation
 from tocsin.services.escalation.policies import services_using
 from tocsin.services.incidents import records as incidents
 from tocsin.services.incidents.actions import transition
+from tocsin.services.paging import PagingSettings
 from tocsin.services.people.handles import user_by_username
 from tocsin.services.sql import tenant_filter
 
@@ -88,6 +89,8 @@ def _act(
     actor: Actor,
     message: str | None,
     now: datetime,
+    *,
+    paging: PagingSettings,
 ) -> CommandResult:
     if not is_number(number):
         return CommandResult(number, None, False, f"Incident {number} not found")
@@ -103,7 +106,13 @@ def _act(
     try:
         with session.begin_nested():
             transition(
-                session=session, incident=incident, target=target, actor=actor, now=now, via="Splunk API"
+                session=session,
+                incident=incident,
+                target=target,
+                actor=actor,
+                now=now,
+                via="Splunk API",
+                paging=paging,
             )
             if message:
                 _note_message(session, incident, ENTRY_OF[target], message, now)
@@ -122,9 +131,12 @@ def act_on_numbers(
     actor: Actor,
     message: str | None,
     now: datetime,
+    paging: PagingSettings,
 ) -> list[CommandResult]:
     """Acknowledge or resolve each incident by number, in the order given, each number once."""
-    return [_act(session, tenant, n, target, actor, message, now) for n in dict.fromkeys(numbers)]
+    return [
+        _act(session, tenant, n, target, actor, message, now, paging=paging) for n in dict.fromkeys(numbers)
+    ]
 
 
 def act_on_paged(
@@ -136,6 +148,7 @@ def act_on_paged(
     actor: Actor,
     message: str | None,
     now: datetime,
+    paging: PagingSettings,
 ) -> list[CommandResult]:
     """Acknowledge or resolve every incident ``user`` is paged for that can still take it, by number."""
     numbers = session.scalars(
@@ -148,7 +161,7 @@ def act_on_paged(
         )
         .order_by(Incident.number)
     ).all()
-    return [_act(session, tenant, str(n), target, actor, message, now) for n in numbers]
+    return [_act(session, tenant, str(n), target, actor, message, now, paging=paging) for n in numbers]
 
 
 def _service_for(session: Session, tenant: Tenant, policy: EscalationPolicy | None, now: datetime) -> Service:
@@ -193,6 +206,7 @@ def open_incident(
     policy: EscalationPolicy | None,
     actor: Actor,
     now: datetime,
+    paging: PagingSettings,
 ) -> Incident:
     """An incident paging ``policy`` (its users assigned alongside) or, without one, paging
     ``users`` at once; at least one of the two is given."""
@@ -217,6 +231,7 @@ def open_incident(
             escalation_policy_id=None,
             actor=actor,
             now=now,
+            paging=paging,
         )
     return incident
 
@@ -230,6 +245,7 @@ def reroute(
     policy: EscalationPolicy | None,
     actor: Actor,
     now: datetime,
+    paging: PagingSettings,
 ) -> tuple[bool, str]:
     """Hand one incident to ``users`` (paged now) or to ``policy`` (escalating from its first level);
     ``(False, why)`` when it cannot be, with nothing changed."""
@@ -246,6 +262,7 @@ def reroute(
                 escalation_policy_id=policy.id if policy is not None else None,
                 actor=actor,
                 now=now,
+                paging=paging,
             )
     except ServiceError as error:
         return False, error.message

@@ -23,6 +23,7 @@ from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.incident import Status
 from tocsin.services.errors import Conflict, Invalid, NotFound
 from tocsin.services.incidents.actions import transition
+from tocsin.services.paging import PagingSettings
 from tocsin.services.sql import dialect_insert
 
 Action = Literal["acknowledge", "resolve"]
@@ -122,7 +123,7 @@ def preview(session: Session, claim: LinkClaim) -> Incident:
     return incident
 
 
-def use(session: Session, claim: LinkClaim, *, now: datetime) -> Incident:
+def use(session: Session, claim: LinkClaim, *, now: datetime, paging: PagingSettings) -> Incident:
     """Act once: record the use and move the incident, in the caller's transaction."""
     incident = preview(session, claim)
     try:
@@ -148,5 +149,13 @@ def use(session: Session, claim: LinkClaim, *, now: datetime) -> Incident:
         target == Status.ACKNOWLEDGED and incident.status == Status.ACKNOWLEDGED.value
     ):
         return incident  # nothing left to do; the link is spent all the same
-    transition(session=session, incident=incident, target=target, actor=actor, now=now, via="one-click link")
+    transition(
+        session=session,
+        incident=incident,
+        target=target,
+        actor=actor,
+        now=now,
+        via="one-click link",
+        paging=paging,
+    )
     return incident

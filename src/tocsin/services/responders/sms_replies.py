@@ -15,11 +15,14 @@ from tocsin.domain.incident import Status
 from tocsin.domain.sms_reply import parse_reply
 from tocsin.services.errors import Conflict
 from tocsin.services.incidents.actions import transition
+from tocsin.services.paging import PagingSettings
 
 HELP = 'Reply "<incident number> ack" or "<incident number> resolve", e.g. "4 ack".'
 
 
-def handle_reply(session: Session, *, from_number: str, body: str, now: datetime) -> str:
+def handle_reply(
+    session: Session, *, from_number: str, body: str, now: datetime, paging: PagingSettings
+) -> str:
     """Act on the reply and return the text to answer with."""
     reply = parse_reply(body)
     if reply is None:
@@ -55,6 +58,7 @@ def handle_reply(session: Session, *, from_number: str, body: str, now: datetime
                 actor=Actor(type="user", id=user_id, name=name),
                 now=now,
                 via="SMS reply",
+                paging=paging,
             )
         except Conflict as error:
             return f"Incident #{reply.number}: {error}"

@@ -23,11 +23,14 @@ from tocsin.domain.actor import Actor
 from tocsin.services.catalog import services as catalog
 from tocsin.services.catalog.services import IngestRoute
 from tocsin.services.errors import DatabaseBusy, Invalid
-from tocsin.services.ingest.bulk import IngestItem, ingest_batch
+from tocsin.services.ingest.bulk import IngestItem, batch_handler
 from tocsin.services.ingest.events import Event
+from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
 
 ACTOR = Actor(type="api_key", id=None, name="test")
+PAGING = PagingSettings()
+INGEST = batch_handler(PAGING)
 
 
 def _event(dedup_key: str, action: str = "trigger") -> Event:
@@ -78,7 +81,7 @@ def test_racing_replicas_open_one_incident(
         for burst in range(bursts):
             keys = _burst_keys(writer, burst)
             barrier.wait(timeout=30)  # every writer starts the burst together
-            results = committer.commit_now(ingest_batch, [_item(route, key) for key in keys])
+            results = committer.commit_now(INGEST, [_item(route, key) for key in keys])
             sent += zip(keys, results, strict=True)
         return sent, committer.batches
 
@@ -127,7 +130,7 @@ def _held_batch(committer: GroupCommitter, works: list[Any]) -> list[Future[Any]
 
 
 def _trigger(route: Any, key: str) -> Any:
-    return lambda session: ingest_batch(session=session, items=[_item(route, key)])[0]
+    return lambda session: INGEST(session=session, items=[_item(route, key)])[0]
 
 
 def test_group_commit_shares_one_commit_and_isolates_a_bad_item(orgs: OrgFactory, database: Database) -> None:
@@ -176,9 +179,7 @@ def test_stop_drains_what_was_submitted(database: Database, orgs: OrgFactory) ->
     committer = GroupCommitter(database)
     committer.start()
     futures = [
-        committer.submit_call(
-            lambda session, n=n: ingest_batch(session=session, items=[_item(route, f"d{n}")])[0]
-        )
+        committer.submit_call(lambda session, n=n: INGEST(session=session, items=[_item(route, f"d{n}")])[0])
         for n in range(50)
     ]
     committer.stop()
@@ -319,7 +320,7 @@ def test_group_commit_runs_a_batch_again_after_a_lock_conflict(
 
     def handler(*, session: Any, items: list[IngestItem]) -> list[Any]:
         nonlocal conflicts
-        results = ingest_batch(session=session, items=items)
+        results = INGEST(session=session, items=items)
         if conflicts:
             conflicts -= 1
             raise _Conflict(sqlstate)  # after its writes, which the rollback undoes

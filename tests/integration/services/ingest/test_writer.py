@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import socket
 import sys
 import textwrap
 import threading
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from tests.e2e.engine_proc import alive
 from tests.factories.locks import sqlite_write_lock_held
 from tests.factories.orgs import OrgFactory
 from tests.factories.waiting import eventually, eventually_async
-from tocsin.db.models import Alert, Incident
+from tocsin.db.models import Alert, Incident, Job, WebhookDelivery
 from tocsin.db.session import Database
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.server.ingest_writer import IngestWriter, WriterLost
@@ -33,13 +34,17 @@ from tocsin.services import jobs
 from tocsin.services.catalog import services as catalog
 from tocsin.services.catalog.services import IngestRoute
 from tocsin.services.errors import DatabaseBusy, Invalid, ServiceError
-from tocsin.services.ingest.bulk import IngestItem, ingest_batch
+from tocsin.services.ingest.bulk import IngestItem, batch_handler
 from tocsin.services.ingest.events import Event, IngestResult
 from tocsin.services.ingest.frames import Failure, pack_items, unpack_items
 from tocsin.services.ingest.writer import commit_items
+from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
 
 ACTOR = Actor(type="api_key", id=None, name="test")
+PAGING = PagingSettings()
+# The app's handler for events, and so the writer's: batches of it are the ones sent to the child.
+INGEST = batch_handler(PAGING)
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +96,7 @@ def _serving(
 
 def test_batches_commit_in_the_child_in_order(orgs: OrgFactory, database: Database) -> None:
     route = _route(orgs, database)
-    writer = IngestWriter()
+    writer = IngestWriter(INGEST)
     woken: list[int] = []
     unsubscribe = jobs.on_commit(lambda: woken.append(1))
     child: list[int] = []
@@ -100,13 +105,13 @@ def test_batches_commit_in_the_child_in_order(orgs: OrgFactory, database: Databa
         assert await eventually_async(lambda: writer.connected, 60), "the writer never said ready"
         assert writer.pid is not None and writer.pid != os.getpid()
         child.append(writer.pid)
-        first = await committer.run(ingest_batch, _item(route, "disk"))
+        first = await committer.run(INGEST, _item(route, "disk"))
         assert isinstance(first, IngestResult) and first.outcome == "created"
         assert woken, "the new incident's job was enqueued in the child; the engine here is woken"
         # Appends and then a resolve, queued together: they commit in this order.
         answers = await asyncio.gather(
-            *(committer.run(ingest_batch, _item(route, "disk")) for _ in range(5)),
-            committer.run(ingest_batch, _item(route, "disk", "resolve")),
+            *(committer.run(INGEST, _item(route, "disk")) for _ in range(5)),
+            committer.run(INGEST, _item(route, "disk", "resolve")),
         )
         assert [a.outcome for a in answers] == ["appended"] * 5 + ["resolved"]
         assert {a.incident_id for a in answers} == {first.incident_id}
@@ -123,15 +128,64 @@ def test_batches_commit_in_the_child_in_order(orgs: OrgFactory, database: Databa
     assert eventually(lambda: not alive(child[0]), 10), "the writer outlived the server's socket"
 
 
+def test_the_child_pages_with_the_settings_of_its_environment(
+    orgs: OrgFactory, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An acknowledgement the child commits arms the ack timeout in the configured policy minutes
+    and queues webhook deliveries linked to ``TOCSIN_BASE_URL`` with the configured attempts: the
+    child builds its paging settings from its environment, as the server and the engine do."""
+    monkeypatch.setenv("TOCSIN_BASE_URL", "https://oncall.example/")
+    monkeypatch.setenv("TOCSIN_ENGINE_MINUTE_SECONDS", "2")
+    monkeypatch.setenv("TOCSIN_WEBHOOK_MAX_ATTEMPTS", "3")
+    org = orgs.new()
+    service_id, routing_key = org.make_service()
+    response = org.patch(f"/api/services/{service_id}", json={"ack_timeout_minutes": 5})
+    assert response.status_code == 200, response.text
+    response = org.post("/api/webhooks", json={"url": "http://127.0.0.1:9/hook"})
+    assert response.status_code == 201, response.text
+    with database.read() as session:
+        route = catalog.find_route(session=session, routing_key=routing_key)
+    assert route is not None
+    writer = IngestWriter(INGEST)
+    opened: list[IngestResult] = []
+
+    async def body(committer: GroupCommitter) -> None:
+        assert await eventually_async(lambda: writer.connected, 60), "the writer never said it was ready"
+        opened.append(await committer.run(INGEST, _item(route, "slow")))
+        acknowledged = await committer.run(INGEST, _item(route, "slow", "acknowledge"))
+        assert acknowledged.outcome == "acknowledged"
+        assert writer.batches >= 2, "both went to the child"
+
+    _serving(database, writer, body)
+    incident_id = opened[0].incident_id
+    with database.read() as session:
+        incident = session.get_one(Incident, incident_id)
+        timeout = session.scalars(
+            select(Job).where(Job.incident_id == incident_id, Job.kind == "ack_timeout")
+        ).one()
+        delivery = session.scalars(
+            select(WebhookDelivery).where(
+                WebhookDelivery.incident_id == incident_id, WebhookDelivery.event == "incident.acknowledged"
+            )
+        ).one()
+        sent = session.scalars(select(Job).where(Job.key == f"webhook:{delivery.id}")).one()
+    assert incident.acknowledged_at is not None
+    assert timeout.run_at - incident.acknowledged_at == timedelta(seconds=5 * 2)
+    assert (
+        json.loads(delivery.body)["incident"]["html_url"] == f"https://oncall.example/incidents/{incident_id}"
+    )
+    assert sent.max_attempts == 3
+
+
 def test_many_concurrent_triggers_of_one_key_open_one_incident(orgs: OrgFactory, database: Database) -> None:
     route = _route(orgs, database)
-    writer = IngestWriter()
+    writer = IngestWriter(INGEST)
 
     async def body(committer: GroupCommitter) -> None:
         assert await eventually_async(lambda: writer.connected, 60), "the writer never said ready"
         waits = []
         for _ in range(10):  # ten turns of the loop: several frames in flight at once
-            waits += [committer.run(ingest_batch, _item(route, "storm")) for _ in range(20)]
+            waits += [committer.run(INGEST, _item(route, "storm")) for _ in range(20)]
             await asyncio.sleep(0)  # one turn of the loop, not a wait
         answers = await asyncio.gather(*waits)
         assert sorted(a.outcome for a in answers).count("created") == 1
@@ -146,14 +200,14 @@ def test_many_concurrent_triggers_of_one_key_open_one_incident(orgs: OrgFactory,
 def test_a_bad_item_fails_alone_with_its_error(orgs: OrgFactory, database: Database) -> None:
     route = _route(orgs, database)
     ghost = dataclasses.replace(route, service_id="svc_does_not_exist", integration_id="int_does_not_exist")
-    writer = IngestWriter()
+    writer = IngestWriter(INGEST)
 
     async def body(committer: GroupCommitter) -> None:
         assert await eventually_async(lambda: writer.connected, 60), "the writer never said ready"
         answers = await asyncio.gather(
-            committer.run(ingest_batch, _item(route, "good-1")),
-            committer.run(ingest_batch, _item(ghost, "bad")),
-            committer.run(ingest_batch, _item(route, "good-2")),
+            committer.run(INGEST, _item(route, "good-1")),
+            committer.run(INGEST, _item(ghost, "bad")),
+            committer.run(INGEST, _item(route, "good-2")),
             return_exceptions=True,
         )
         assert [getattr(a, "outcome", None) for a in answers] == ["created", None, "created"]
@@ -186,18 +240,16 @@ def test_items_cross_the_socket_unchanged(orgs: OrgFactory, database: Database) 
 
 def test_without_a_writer_batches_commit_here(orgs: OrgFactory, database: Database) -> None:
     route = _route(orgs, database)
-    writer = IngestWriter([sys.executable, "-c", "import sys; sys.exit(3)"])  # never says ready
+    writer = IngestWriter(INGEST, [sys.executable, "-c", "import sys; sys.exit(3)"])  # never says ready
 
     async def body(committer: GroupCommitter) -> None:
-        answers = await asyncio.gather(
-            *(committer.run(ingest_batch, _item(route, f"k{n}")) for n in range(5))
-        )
+        answers = await asyncio.gather(*(committer.run(INGEST, _item(route, f"k{n}")) for n in range(5)))
         assert [a.outcome for a in answers] == ["created"] * 5
         assert await eventually_async(lambda: writer.failed_starts >= 1, 60), (
             "the writer's start never failed"
         )
         assert not writer.connected
-        again = await committer.run(ingest_batch, _item(route, "k0"))
+        again = await committer.run(INGEST, _item(route, "k0"))
         assert again.outcome == "appended"
 
     _serving(database, writer, body)
@@ -223,18 +275,18 @@ def test_a_writer_lost_with_a_batch_in_hand_answers_retry(
     route = _route(orgs, database)
     marker = tmp_path / "started"
     script = _DIES_WITH_A_BATCH.format(marker=f"open({str(marker)!r}, 'a').write('x')")
-    writer = IngestWriter([sys.executable, "-c", script])
+    writer = IngestWriter(INGEST, [sys.executable, "-c", script])
 
     async def body(committer: GroupCommitter) -> None:
         assert await eventually_async(lambda: writer.connected, 60), "the writer never said ready"
         lost = await asyncio.gather(
-            *(committer.run(ingest_batch, _item(route, f"lost-{n}")) for n in range(3)),
+            *(committer.run(INGEST, _item(route, f"lost-{n}")) for n in range(3)),
             return_exceptions=True,
         )
         assert all(isinstance(answer, WriterLost) for answer in lost)
         assert lost[0].code == "SERVICE_UNAVAILABLE"  # type: ignore[union-attr]
         # The next batch commits here while the writer is down (its restart waits a moment).
-        after = await committer.run(ingest_batch, _item(route, "after"))
+        after = await committer.run(INGEST, _item(route, "after"))
         assert after.outcome == "created"
 
     _serving(database, writer, body)
@@ -274,7 +326,9 @@ def test_the_writer_keeps_the_flag_up_while_batches_come(tmp_path: Path) -> None
         assert priority is not None
         server, child = socket.socketpair()
         committer = GroupCommitter(database, name="ingest-writer-test")
-        writer = threading.Thread(target=serve_batches, args=(child, committer, priority))
+        writer = threading.Thread(
+            target=serve_batches, args=(child, committer, priority), kwargs={"paging": PAGING}
+        )
         writer.start()
         buffer = bytearray()
 
@@ -329,7 +383,7 @@ def test_a_batch_of_triggers_commits_without_a_session(
     unsubscribe = jobs.on_commit(lambda: woken.append(1))
     try:
         keys = ["a", "b", "a", "c", "d", "a", "e"]  # two chunks of at most four
-        results = commit_items(committer, [_item(route, key) for key in keys])
+        results = commit_items(committer, [_item(route, key) for key in keys], handler=INGEST)
     finally:
         unsubscribe()
     assert [r.outcome for r in results] == [
@@ -351,6 +405,7 @@ def test_other_actions_keep_the_session_path_and_their_order(orgs: OrgFactory, d
     results = commit_items(
         committer,
         [_item(route, "mixed"), _item(route, "mixed", "acknowledge"), _item(route, "mixed", "resolve")],
+        handler=INGEST,
     )
     assert [r.outcome for r in results] == ["created", "acknowledged", "resolved"]
 
@@ -362,7 +417,9 @@ def test_a_bad_trigger_in_a_raw_batch_fails_alone(orgs: OrgFactory, database: Da
     route = _route(orgs, database)
     ghost = dataclasses.replace(route, service_id="svc_does_not_exist", integration_id="int_does_not_exist")
     committer = GroupCommitter(database, name="raw-test")
-    results = commit_items(committer, [_item(route, "ok-1"), _item(ghost, "ghost"), _item(route, "ok-2")])
+    results = commit_items(
+        committer, [_item(route, "ok-1"), _item(ghost, "ghost"), _item(route, "ok-2")], handler=INGEST
+    )
     assert [getattr(r, "outcome", None) for r in results] == ["created", None, "created"]
     assert isinstance(results[1], Exception)
     with database.read() as session:
@@ -379,8 +436,10 @@ def test_a_raw_batch_gives_up_once_when_the_lock_never_comes(orgs: OrgFactory, d
     route = _route(orgs, database)
     committer = GroupCommitter(database, name="raw-test", lock_timeout=0.2)
     with sqlite_write_lock_held(database):
-        results = commit_items(committer, [_item(route, "late-1"), _item(route, "late-2")])
-        mixed = commit_items(committer, [_item(route, "late-3"), _item(route, "late-3", "resolve")])
+        results = commit_items(committer, [_item(route, "late-1"), _item(route, "late-2")], handler=INGEST)
+        mixed = commit_items(
+            committer, [_item(route, "late-3"), _item(route, "late-3", "resolve")], handler=INGEST
+        )
     assert all(isinstance(r, DatabaseBusy) for r in results + mixed)  # each a 503, nothing written
     with database.read() as session:
         assert not session.scalars(select(Incident.id).where(Incident.org_id == route.org_id)).all()

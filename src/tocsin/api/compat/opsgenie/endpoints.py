@@ -28,6 +28,7 @@ from tocsin.services.errors import NotFound
 from tocsin.services.incidents import actions as incident_actions
 from tocsin.services.incidents import records as incidents
 from tocsin.services.incidents import timeline
+from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import call_each
 
 if TYPE_CHECKING:
@@ -155,6 +156,7 @@ def _update(field: str) -> Callable[[Request], Awaitable[Response]]:
         text = value.strip() if field == "message" else value[:MAX_DESCRIPTION]
         actor = actor_for(route, user)
         now = request.app.state.clock.now()
+        paging: PagingSettings = request.app.state.paging
 
         def write(*, session: Session) -> None:
             incident = find_open(session, route, identifier, kind)
@@ -166,6 +168,7 @@ def _update(field: str) -> Callable[[Request], Awaitable[Response]]:
                     changes={column: text},
                     actor=actor,
                     now=now,
+                    paging=paging,
                 )
 
         await request.app.state.committer.run(call_each, write)

@@ -26,7 +26,7 @@ from tocsin.api.compat.grafana_oncall.public.alerts import render_alert
 from tocsin.api.compat.grafana_oncall.public.common import Body, SlashRouter, bad_request, timestamp
 from tocsin.api.compat.grafana_oncall.public.pagination import page_of
 from tocsin.api.compat.grafana_oncall.public.route_ids import integration_of_route, route_id
-from tocsin.api.deps import Db, IncidentsRead, IncidentsWrite, Now
+from tocsin.api.deps import Db, IncidentsRead, IncidentsWrite, Now, Paging
 from tocsin.services.incidents import alert_groups
 from tocsin.services.incidents import removal as incident_removal
 from tocsin.services.incidents.alert_groups import STATE_STATUSES, AlertGroup, AlertGroupFilters
@@ -153,37 +153,57 @@ def _done() -> Response:
 
 
 @router.post("/alert_groups/{alert_group_id}/acknowledge", summary="Acknowledge an alert group")
-def acknowledge(alert_group_id: str, key: IncidentsWrite, db: Db, now: Now) -> Response:
+def acknowledge(alert_group_id: str, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> Response:
     with db.write() as session:
         alert_groups.acknowledge(
-            session=session, tenant=key.tenant, incident_id=alert_group_id, actor=key.actor, now=now
+            session=session,
+            tenant=key.tenant,
+            incident_id=alert_group_id,
+            actor=key.actor,
+            now=now,
+            paging=paging,
         )
     return _done()
 
 
 @router.post("/alert_groups/{alert_group_id}/unacknowledge", summary="Unacknowledge an alert group")
-def unacknowledge(alert_group_id: str, key: IncidentsWrite, db: Db, now: Now) -> Response:
+def unacknowledge(alert_group_id: str, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> Response:
     with db.write() as session:
         alert_groups.unacknowledge(
-            session=session, tenant=key.tenant, incident_id=alert_group_id, actor=key.actor, now=now
+            session=session,
+            tenant=key.tenant,
+            incident_id=alert_group_id,
+            actor=key.actor,
+            now=now,
+            paging=paging,
         )
     return _done()
 
 
 @router.post("/alert_groups/{alert_group_id}/resolve", summary="Resolve an alert group")
-def resolve(alert_group_id: str, key: IncidentsWrite, db: Db, now: Now) -> Response:
+def resolve(alert_group_id: str, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> Response:
     with db.write() as session:
         alert_groups.resolve(
-            session=session, tenant=key.tenant, incident_id=alert_group_id, actor=key.actor, now=now
+            session=session,
+            tenant=key.tenant,
+            incident_id=alert_group_id,
+            actor=key.actor,
+            now=now,
+            paging=paging,
         )
     return _done()
 
 
 @router.post("/alert_groups/{alert_group_id}/unresolve", summary="Unresolve an alert group")
-def unresolve(alert_group_id: str, key: IncidentsWrite, db: Db, now: Now) -> Response:
+def unresolve(alert_group_id: str, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> Response:
     with db.write() as session:
         alert_groups.unresolve(
-            session=session, tenant=key.tenant, incident_id=alert_group_id, actor=key.actor, now=now
+            session=session,
+            tenant=key.tenant,
+            incident_id=alert_group_id,
+            actor=key.actor,
+            now=now,
+            paging=paging,
         )
     return _done()
 
@@ -204,7 +224,9 @@ def _delay(raw: Any) -> int:
 
 
 @router.post("/alert_groups/{alert_group_id}/silence", summary="Silence an alert group")
-def silence(alert_group_id: str, body: Body, key: IncidentsWrite, db: Db, now: Now) -> Response:
+def silence(
+    alert_group_id: str, body: Body, key: IncidentsWrite, db: Db, now: Now, paging: Paging
+) -> Response:
     """``{"delay": seconds}``; -1 (or 0) silences until unsilenced."""
     delay = _delay(body.get("delay"))
     with db.write() as session:
@@ -215,14 +237,20 @@ def silence(alert_group_id: str, body: Body, key: IncidentsWrite, db: Db, now: N
             delay_seconds=delay,
             actor=key.actor,
             now=now,
+            paging=paging,
         )
     return _done()
 
 
 @router.post("/alert_groups/{alert_group_id}/unsilence", summary="Unsilence an alert group")
-def unsilence(alert_group_id: str, key: IncidentsWrite, db: Db, now: Now) -> Response:
+def unsilence(alert_group_id: str, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> Response:
     with db.write() as session:
         alert_groups.unsilence(
-            session=session, tenant=key.tenant, incident_id=alert_group_id, actor=key.actor, now=now
+            session=session,
+            tenant=key.tenant,
+            incident_id=alert_group_id,
+            actor=key.actor,
+            now=now,
+            paging=paging,
         )
     return _done()

@@ -16,13 +16,14 @@ from fastapi import APIRouter
 from tocsin.api.compat.splunk.public import render
 from tocsin.api.compat.splunk.public.common import PUBLIC, Body, invalid
 from tocsin.api.compat.splunk.public.fields import numbers, objects, required_text, text
-from tocsin.api.deps import Db, IncidentsRead, IncidentsWrite, Now
+from tocsin.api.deps import Db, IncidentsRead, IncidentsWrite, Now, Paging
 from tocsin.api.errors import ApiError
 from tocsin.db.models import EscalationPolicy, User
 from tocsin.domain.actor import Tenant
 from tocsin.domain.incident import Status
 from tocsin.services.errors import NotFound
 from tocsin.services.incidents import reports as incident_reports
+from tocsin.services.paging import PagingSettings
 from tocsin.services.people import directory, handles
 from tocsin.services.responders import commands as responder_commands
 from tocsin.services.responders.commands import CommandResult
@@ -64,7 +65,7 @@ def _target(session: Any, tenant: Tenant, target: Mapping[str, Any], field: str)
 
 
 @router.post("", summary="Open an incident (Splunk On-Call)")
-def create_incident(body: Body, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
+def create_incident(body: Body, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> dict[str, Any]:
     summary = required_text(body, "summary")
     details = text(body, "details", required=False, limit=MAX_DETAILS)
     username = required_text(body, "userName", limit=100)
@@ -90,6 +91,7 @@ def create_incident(body: Body, key: IncidentsWrite, db: Db, now: Now) -> dict[s
             policy=policies[0] if policies else None,
             actor=actor,
             now=now,
+            paging=paging,
         )
         return {"incidentNumber": str(incident.number)}
 
@@ -108,7 +110,9 @@ def _results(results: list[CommandResult]) -> dict[str, Any]:
     }
 
 
-def _by_numbers(body: Mapping[str, Any], target: Status, key: Any, db: Db, now: Any) -> dict[str, Any]:
+def _by_numbers(
+    body: Mapping[str, Any], target: Status, key: Any, db: Db, now: Any, paging: PagingSettings
+) -> dict[str, Any]:
     username = required_text(body, "userName", limit=100)
     wanted = numbers(body, "incidentNames")
     message = text(body, "message", required=False, limit=responder_commands.MAX_MESSAGE)
@@ -123,11 +127,14 @@ def _by_numbers(body: Mapping[str, Any], target: Status, key: Any, db: Db, now: 
                 actor=actor,
                 message=message,
                 now=now,
+                paging=paging,
             )
         )
 
 
-def _by_user(body: Mapping[str, Any], target: Status, key: Any, db: Db, now: Any) -> dict[str, Any]:
+def _by_user(
+    body: Mapping[str, Any], target: Status, key: Any, db: Db, now: Any, paging: PagingSettings
+) -> dict[str, Any]:
     username = required_text(body, "userName", limit=100)
     message = text(body, "message", required=False, limit=responder_commands.MAX_MESSAGE)
     with db.write() as session:
@@ -141,28 +148,29 @@ def _by_user(body: Mapping[str, Any], target: Status, key: Any, db: Db, now: Any
                 actor=actor,
                 message=message,
                 now=now,
+                paging=paging,
             )
         )
 
 
 @router.patch("/ack", summary="Acknowledge incidents by number (Splunk On-Call)")
-def ack(body: Body, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
-    return _by_numbers(body, Status.ACKNOWLEDGED, key, db, now)
+def ack(body: Body, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> dict[str, Any]:
+    return _by_numbers(body, Status.ACKNOWLEDGED, key, db, now, paging)
 
 
 @router.patch("/resolve", summary="Resolve incidents by number (Splunk On-Call)")
-def resolve(body: Body, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
-    return _by_numbers(body, Status.RESOLVED, key, db, now)
+def resolve(body: Body, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> dict[str, Any]:
+    return _by_numbers(body, Status.RESOLVED, key, db, now, paging)
 
 
 @router.patch("/byUser/ack", summary="Acknowledge everything paged to a user (Splunk On-Call)")
-def ack_by_user(body: Body, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
-    return _by_user(body, Status.ACKNOWLEDGED, key, db, now)
+def ack_by_user(body: Body, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> dict[str, Any]:
+    return _by_user(body, Status.ACKNOWLEDGED, key, db, now, paging)
 
 
 @router.patch("/byUser/resolve", summary="Resolve everything paged to a user (Splunk On-Call)")
-def resolve_by_user(body: Body, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
-    return _by_user(body, Status.RESOLVED, key, db, now)
+def resolve_by_user(body: Body, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> dict[str, Any]:
+    return _by_user(body, Status.RESOLVED, key, db, now, paging)
 
 
 def _reroute_targets(
@@ -195,7 +203,7 @@ def _reroute_targets(
 
 
 @router.post("/reroute", summary="Reroute incidents (Splunk On-Call)")
-def reroute(body: Body, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]:
+def reroute(body: Body, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -> dict[str, Any]:
     username = required_text(body, "userName", limit=100)
     reroutes = objects(body, "reroutes")
     for index, spec in enumerate(reroutes):
@@ -223,6 +231,7 @@ def reroute(body: Body, key: IncidentsWrite, db: Db, now: Now) -> dict[str, Any]
                     policy=policy,
                     actor=actor,
                     now=now,
+                    paging=paging,
                 )
             else:
                 success, message = False, "no valid target to reroute to"
