@@ -80,7 +80,9 @@ class Harness:
 
     def jobs(self, incident_id: str, *kinds: str) -> list[Any]:
         with self.database.read() as session:
-            return jobs.list_jobs(session, tenant=self.org.tenant, incident_id=incident_id, kinds=kinds)
+            return jobs.list_jobs(
+                session=session, tenant=self.org.tenant, incident_id=incident_id, kinds=kinds
+            )
 
 
 def harness(

@@ -69,7 +69,7 @@ def _events(h: Harness, people: dict[str, str], swap_id: str) -> list[dict[str, 
 
 def _expiry_jobs(h: Harness) -> list[Any]:
     with h.database.read() as session:
-        return jobs.list_jobs(session, tenant=h.org.tenant, kinds=(swap_requests.SWAP_EXPIRY,))
+        return jobs.list_jobs(session=session, tenant=h.org.tenant, kinds=(swap_requests.SWAP_EXPIRY,))
 
 
 def test_an_untaken_request_expires_at_its_window_start(h: Harness, people: dict[str, str]) -> None:

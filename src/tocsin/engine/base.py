@@ -96,7 +96,7 @@ class JobContext:
         """The one-click link signing key, read (or made) on first use, once per engine. It
         writes, so a handler reads it from a worker thread, never from the event loop."""
         with self.database.write() as session:
-            return links.signing_key(session, self.now())
+            return links.signing_key(session=session, now=self.now())
 
 
 class Settled(str):

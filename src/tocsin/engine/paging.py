@@ -33,14 +33,14 @@ def _in_one_transaction(function: StepFunction) -> Handler:
     async def handle(job: ClaimedJob, ctx: JobContext) -> str | None:
         def work(session: Session) -> str:
             result = function(
-                session,
+                session=session,
                 tenant=job.tenant,
                 incident_id=job.incident_id,
                 payload=job.payload,
                 now=ctx.now(),
                 paging=ctx.paging,
             )
-            if not jobs.finish(session, job, owner=ctx.owner, now=ctx.now(), result=result):
+            if not jobs.finish(session=session, job=job, owner=ctx.owner, now=ctx.now(), result=result):
                 raise LeaseLost(job.id)
             return Settled(result)
 
@@ -107,12 +107,12 @@ async def _record(ctx: JobContext, job: ClaimedJob, outcome: str, error: str | N
     def work(session: Session) -> None:
         now = ctx.now()
         page_delivery.record_page(
-            session, tenant=job.tenant, incident_id=str(job.incident_id), payload=job.payload,
+            session=session, tenant=job.tenant, incident_id=str(job.incident_id), payload=job.payload,
             now=now, outcome=outcome, error=error,
         )  # fmt: skip
         settle = jobs.finish if status == "done" else jobs.fail
         kwargs: dict[str, Any] = {"result": outcome} if status == "done" else {"error": error or outcome}
-        if not settle(session, job, owner=ctx.owner, now=now, **kwargs):
+        if not settle(session=session, job=job, owner=ctx.owner, now=now, **kwargs):
             raise LeaseLost(job.id)
 
     await ctx.write(work)
@@ -122,7 +122,11 @@ def _plan(ctx: JobContext, job: ClaimedJob) -> page_delivery.PagePlan | str:
     key = ctx.link_key
     with ctx.database.read() as session:
         return page_delivery.plan_page(
-            session, tenant=job.tenant, incident_id=str(job.incident_id), payload=job.payload, link_key=key
+            session=session,
+            tenant=job.tenant,
+            incident_id=str(job.incident_id),
+            payload=job.payload,
+            link_key=key,
         )
 
 
@@ -169,7 +173,9 @@ _EVENT_STATUS = {
 
 def _announcement(ctx: JobContext, job: ClaimedJob) -> page_delivery.Announcement | None:
     with ctx.database.read() as session:
-        return page_delivery.plan_announcement(session, tenant=job.tenant, incident_id=str(job.incident_id))
+        return page_delivery.plan_announcement(
+            session=session, tenant=job.tenant, incident_id=str(job.incident_id)
+        )
 
 
 async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:

@@ -83,7 +83,7 @@ class Engine:
         listed = journal.listed()
         if listed:
             with self.ctx.database.read() as session:
-                journal.compact(jobs.settled_among(session, listed))
+                journal.compact(jobs.settled_among(session=session, ids=listed))
 
     # --- wakeups -----------------------------------------------------------------------------
 
@@ -117,13 +117,13 @@ class Engine:
     async def _claim(self, limit: int) -> list[jobs.ClaimedJob]:
         return await self.ctx.write(
             lambda session: jobs.claim(
-                session, owner=self.owner, now=self.ctx.now(), lease=self.lease, limit=limit
+                session=session, owner=self.owner, now=self.ctx.now(), lease=self.lease, limit=limit
             )
         )
 
     def _next_due(self) -> datetime | None:
         with self.ctx.database.read() as session:
-            return jobs.next_due(session)
+            return jobs.next_due(session=session)
 
     def _settle(
         self,
@@ -135,25 +135,27 @@ class Engine:
     ) -> None:
         now = self.ctx.now()
         if outcome == "done":
-            jobs.finish(session, job, owner=self.owner, now=now, result=detail)
+            jobs.finish(session=session, job=job, owner=self.owner, now=now, result=detail)
         elif outcome == "retry":
             wait = (
                 delay
                 if delay is not None
                 else backoff(job.attempts, base=self.retry_base, cap=self.retry_cap)
             )
-            jobs.retry(session, job, owner=self.owner, now=now, run_at=now + wait, error=detail or "")
+            jobs.retry(
+                session=session, job=job, owner=self.owner, now=now, run_at=now + wait, error=detail or ""
+            )
         else:
-            jobs.fail(session, job, owner=self.owner, now=now, error=detail or "")
+            jobs.fail(session=session, job=job, owner=self.owner, now=now, error=detail or "")
 
     def _extend(self, ids: list[str]) -> None:
         now = self.ctx.now()
         with self.ctx.database.write() as session:
-            jobs.extend_leases(session, ids=ids, owner=self.owner, until=now + self.lease, now=now)
+            jobs.extend_leases(session=session, ids=ids, owner=self.owner, until=now + self.lease, now=now)
 
     def _purge(self) -> int:
         with self.ctx.database.write() as session:
-            return jobs.purge(session, settled_before=self.ctx.now() - self.retention)
+            return jobs.purge(session=session, settled_before=self.ctx.now() - self.retention)
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         """Every third of a lease, extend the leases of the jobs still running here; hourly,

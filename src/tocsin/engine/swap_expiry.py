@@ -18,8 +18,10 @@ async def expire(job: ClaimedJob, ctx: JobContext) -> str | None:
     def work() -> str:
         with ctx.database.write() as session:
             now = ctx.now()
-            result = swap_takes.expire_request(session, tenant=job.tenant, payload=job.payload, now=now)
-            if not jobs.finish(session, job, owner=ctx.owner, now=now, result=result):
+            result = swap_takes.expire_request(
+                session=session, tenant=job.tenant, payload=job.payload, now=now
+            )
+            if not jobs.finish(session=session, job=job, owner=ctx.owner, now=now, result=result):
                 raise LeaseLost(job.id)
             return Settled(result)
 

@@ -41,7 +41,7 @@ async def deliver_webhook(job: ClaimedJob, ctx: JobContext) -> str | None:
         raise GiveUp("webhook job without a delivery_id")
     tenant = job.tenant
     with ctx.database.read() as session:
-        target = webhook_deliveries.delivery_target(session, tenant=tenant, delivery_id=delivery_id)
+        target = webhook_deliveries.delivery_target(session=session, tenant=tenant, delivery_id=delivery_id)
     if target is None:
         return "not sent: the webhook (and its delivery) was deleted"
     if target.status != "pending":
@@ -49,7 +49,7 @@ async def deliver_webhook(job: ClaimedJob, ctx: JobContext) -> str | None:
     if not target.enabled and target.event != TEST_EVENT:  # a test may check a receiver before enabling
         with ctx.database.write() as session:
             webhook_deliveries.record_attempt(
-                session,
+                session=session,
                 tenant=tenant,
                 delivery_id=delivery_id,
                 at=ctx.now(),
@@ -63,7 +63,7 @@ async def deliver_webhook(job: ClaimedJob, ctx: JobContext) -> str | None:
     if not tenant.livemode:
         with ctx.database.write() as session:
             webhook_deliveries.record_attempt(
-                session,
+                session=session,
                 tenant=tenant,
                 delivery_id=delivery_id,
                 at=ctx.now(),
@@ -89,7 +89,7 @@ async def deliver_webhook(job: ClaimedJob, ctx: JobContext) -> str | None:
     final = attempt.succeeded or not attempt.retryable or last_try
     with ctx.database.write() as session:
         webhook_deliveries.record_attempt(
-            session,
+            session=session,
             tenant=tenant,
             delivery_id=delivery_id,
             at=ctx.now(),

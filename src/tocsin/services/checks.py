@@ -151,14 +151,14 @@ def _zone_spellings() -> dict[str, str]:
 # References to the tenant's rows ----------------------------------------------------------------
 
 
-def check_team(session: Session, tenant: Tenant, team_id: Any, field: str = "team_id") -> str | None:
+def check_team(*, session: Session, tenant: Tenant, team_id: Any, field: str = "team_id") -> str | None:
     """A team id of the tenant, or ``None`` to unset. Another org's (or mode's) team is "unknown"
     on the field, a 400 like any other bad value: it never tells whether the id exists elsewhere."""
     return _reference(session, tenant, Team, team_id, field, ("team", "teams"))
 
 
 def check_policy_ref(
-    session: Session, tenant: Tenant, policy_id: Any, field: str = "escalation_policy_id"
+    *, session: Session, tenant: Tenant, policy_id: Any, field: str = "escalation_policy_id"
 ) -> str | None:
     """An escalation policy id of the tenant, or ``None`` to unset; for services that page
     through one. Another org's policy is "unknown", as for ``check_team``."""

@@ -94,7 +94,7 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_FLAG, False)
 
 
-def mark_enqueued(session: Session) -> None:
+def mark_enqueued(*, session: Session) -> None:
     """Note that this transaction added jobs: wake the local engine after the commit, and on
     PostgreSQL every listening engine (``NOTIFY`` is delivered at commit, or not at all)."""
     if session.info.get(_FLAG):
@@ -105,8 +105,8 @@ def mark_enqueued(session: Session) -> None:
 
 
 def enqueue(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     kind: str,
     key: str,
@@ -140,7 +140,7 @@ def enqueue(
     )
     added = session.execute(stmt).first() is not None
     if added:
-        mark_enqueued(session)
+        mark_enqueued(session=session)
     return added
 
 
@@ -207,7 +207,7 @@ def _claim_statement(*, expired_leases: bool, postgres: bool) -> Update:
     )
 
 
-def claim(session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedJob]:
+def claim(*, session: Session, owner: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedJob]:
     """Lease up to ``limit`` due jobs (oldest ``run_at`` first) to ``owner`` until ``now + lease``:
     first running jobs whose lease ran out (rare, and older than any job still pending), then
     pending ones."""
@@ -225,7 +225,7 @@ def claim(session: Session, *, owner: str, now: datetime, lease: timedelta, limi
     return sorted((ClaimedJob(*row) for row in rows), key=lambda job: (job.run_at, job.id))
 
 
-def extend_leases(session: Session, *, ids: Sequence[str], owner: str, until: datetime, now: datetime) -> int:
+def extend_leases(*, session: Session, ids: Sequence[str], owner: str, until: datetime, now: datetime) -> int:
     """Keep ``owner``'s running jobs leased until ``until``: a slow handler (a provider timing out,
     a busy database) must not look dead and have its page sent a second time by another worker."""
     if not ids:
@@ -240,7 +240,7 @@ def extend_leases(session: Session, *, ids: Sequence[str], owner: str, until: da
     )
 
 
-def purge(session: Session, *, settled_before: datetime, limit: int = 5000) -> int:
+def purge(*, session: Session, settled_before: datetime, limit: int = 5000) -> int:
     """Delete up to ``limit`` finished jobs (done, failed, cancelled) last touched before
     ``settled_before``: their story is on the timeline; the queue should stay small."""
     chosen = (
@@ -252,7 +252,7 @@ def purge(session: Session, *, settled_before: datetime, limit: int = 5000) -> i
     return _changed(session.execute(delete(Job).where(Job.id.in_(chosen))))
 
 
-def settled_among(session: Session, ids: Iterable[str]) -> set[str]:
+def settled_among(*, session: Session, ids: Iterable[str]) -> set[str]:
     """Which of ``ids`` are no longer pending or running (done, failed, cancelled) or gone."""
     wanted = set(ids)
     if not wanted:
@@ -263,7 +263,7 @@ def settled_among(session: Session, ids: Iterable[str]) -> set[str]:
     return wanted - open_ids
 
 
-def next_due(session: Session) -> datetime | None:
+def next_due(*, session: Session) -> datetime | None:
     """When the earliest pending job is due, or a lease runs out, so an idle worker sleeps exactly
     until then."""
     pending = session.scalar(select(Job.run_at).where(Job.status == "pending").order_by(Job.run_at).limit(1))
@@ -308,13 +308,13 @@ def _settle(session: Session, job: ClaimedJob, owner: str, now: datetime, **valu
 
 
 def finish(
-    session: Session, job: ClaimedJob, *, owner: str, now: datetime, result: str | None = None
+    *, session: Session, job: ClaimedJob, owner: str, now: datetime, result: str | None = None
 ) -> bool:
     return _settle(session, job, owner, now, status="done", result=result)
 
 
 def retry(
-    session: Session, job: ClaimedJob, *, owner: str, now: datetime, run_at: datetime, error: str
+    *, session: Session, job: ClaimedJob, owner: str, now: datetime, run_at: datetime, error: str
 ) -> bool:
     """Back to pending for another attempt at ``run_at``, or ``failed`` when attempts are used up."""
     if job.attempts >= job.max_attempts:
@@ -322,12 +322,12 @@ def retry(
     return _settle(session, job, owner, now, status="pending", run_at=run_at, result=error[:2000])
 
 
-def fail(session: Session, job: ClaimedJob, *, owner: str, now: datetime, error: str) -> bool:
+def fail(*, session: Session, job: ClaimedJob, owner: str, now: datetime, error: str) -> bool:
     return _settle(session, job, owner, now, status="failed", result=error[:2000])
 
 
 def cancel_for_incident(
-    session: Session, *, incident_ids: Iterable[str], now: datetime, kinds: Sequence[str] = PAGING_KINDS
+    *, session: Session, incident_ids: Iterable[str], now: datetime, kinds: Sequence[str] = PAGING_KINDS
 ) -> int:
     """Cancel the pending jobs of ``kinds`` for these incidents (an ack or resolve stops paging).
     A job already running finishes its current step; its handler re-checks the incident first."""
@@ -344,7 +344,7 @@ def cancel_for_incident(
 
 
 def list_jobs(
-    session: Session, *, tenant: Tenant, incident_id: str | None = None, kinds: Sequence[str] = ()
+    *, session: Session, tenant: Tenant, incident_id: str | None = None, kinds: Sequence[str] = ()
 ) -> list[Job]:
     """The tenant's jobs (for an incident), oldest first: for tests, the API and debugging."""
     stmt = select(Job).where(Job.org_id == tenant.org_id, Job.livemode == tenant.livemode)

@@ -27,7 +27,7 @@ class Page(Generic[T]):
         return self.offset + len(self.items) < self.total
 
 
-def paginate(session: Session, stmt: Select[Any], *, limit: int, offset: int) -> Page[Any]:
+def paginate(*, session: Session, stmt: Select[Any], limit: int, offset: int) -> Page[Any]:
     """Run ``stmt`` for one page, and count the whole result for ``total``."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = session.scalars(stmt.limit(limit).offset(offset)).all()

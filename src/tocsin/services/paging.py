@@ -65,10 +65,10 @@ class PagingSettings:
         return self.minute * count
 
 
-def emit(session: Session, *, incident: Incident, event: str, now: datetime, paging: PagingSettings) -> int:
+def emit(*, session: Session, incident: Incident, event: str, now: datetime, paging: PagingSettings) -> int:
     """Queue a webhook event about ``incident`` to the tenant's subscriptions (same transaction)."""
     return webhook_deliveries.emit(
-        session,
+        session=session,
         tenant=Tenant(incident.org_id, incident.livemode),
         event=event,
         incident=incident,
@@ -78,14 +78,14 @@ def emit(session: Session, *, incident: Incident, event: str, now: datetime, pag
     )
 
 
-def announce(session: Session, *, incident: Incident, event: str, now: datetime) -> int:
+def announce(*, session: Session, incident: Incident, event: str, now: datetime) -> int:
     """Tell the service's rooms (Slack, Teams, webhook channels) about ``event``: one job each."""
     tenant = Tenant(incident.org_id, incident.livemode)
     channels = session.scalars(_ROOMS, {"service_id": incident.service_id, **tenant_binds(tenant)}).all()
     queued = 0
     for channel in channels:
         queued += jobs.enqueue(
-            session,
+            session=session,
             tenant=tenant,
             kind=ANNOUNCE,
             key=f"ann:{incident.id}:{event}:{incident.escalation_run}:{channel.id}",
@@ -97,10 +97,10 @@ def announce(session: Session, *, incident: Incident, event: str, now: datetime)
     return queued
 
 
-def start_escalation(session: Session, *, incident: Incident, now: datetime, run: int) -> None:
+def start_escalation(*, session: Session, incident: Incident, now: datetime, run: int) -> None:
     """Queue the first step of run ``run`` (the step itself finds the policy and its delay)."""
     jobs.enqueue(
-        session,
+        session=session,
         tenant=Tenant(incident.org_id, incident.livemode),
         kind=ESCALATE,
         key=step_key(incident.id, run, Step(0, 0)),
@@ -111,19 +111,19 @@ def start_escalation(session: Session, *, incident: Incident, now: datetime, run
     )
 
 
-def on_opened(session: Session, *, incident: Incident, now: datetime) -> None:
+def on_opened(*, session: Session, incident: Incident, now: datetime) -> None:
     """A new incident: page unless it was suppressed by a maintenance window."""
     if incident.status == Status.OPEN.value:
-        start_escalation(session, incident=incident, now=now, run=incident.escalation_run)
+        start_escalation(session=session, incident=incident, now=now, run=incident.escalation_run)
 
 
-def restart(session: Session, *, incident: Incident, now: datetime) -> None:
+def restart(*, session: Session, incident: Incident, now: datetime) -> None:
     """A new run: everything pending of the old one is dropped, the new one starts from level 1."""
-    jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
+    jobs.cancel_for_incident(session=session, incident_ids=[incident.id], now=now)
     incident.escalation_run += 1
     incident.escalation_cycle = 0
     incident.escalation_level = 0
-    start_escalation(session, incident=incident, now=now, run=incident.escalation_run)
+    start_escalation(session=session, incident=incident, now=now, run=incident.escalation_run)
 
 
 def _ack_timeout(session: Session, incident: Incident) -> int | None:
@@ -131,8 +131,8 @@ def _ack_timeout(session: Session, incident: Incident) -> int | None:
 
 
 def on_transition(
-    session: Session,
     *,
+    session: Session,
     incident: Incident,
     previous: Status,
     target: Status,
@@ -142,20 +142,20 @@ def on_transition(
     """Follow a state change with the paging it implies."""
     tenant = Tenant(incident.org_id, incident.livemode)
     if target == Status.ACKNOWLEDGED:
-        emit(session, incident=incident, event="incident.acknowledged", now=now, paging=paging)
-        announce(session, incident=incident, event="incident.acknowledged", now=now)
+        emit(session=session, incident=incident, event="incident.acknowledged", now=now, paging=paging)
+        announce(session=session, incident=incident, event="incident.acknowledged", now=now)
     elif target == Status.RESOLVED:
-        emit(session, incident=incident, event="incident.resolved", now=now, paging=paging)
-        announce(session, incident=incident, event="incident.resolved", now=now)
+        emit(session=session, incident=incident, event="incident.resolved", now=now, paging=paging)
+        announce(session=session, incident=incident, event="incident.resolved", now=now)
     if target in (Status.ACKNOWLEDGED, Status.RESOLVED, Status.SNOOZED):
-        jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
+        jobs.cancel_for_incident(session=session, incident_ids=[incident.id], now=now)
     if target == Status.RESOLVED or previous == Status.SNOOZED or previous == Status.ACKNOWLEDGED:
-        jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now, kinds=TIMERS)
+        jobs.cancel_for_incident(session=session, incident_ids=[incident.id], now=now, kinds=TIMERS)
     if target == Status.ACKNOWLEDGED:
         timeout = _ack_timeout(session, incident)
         if timeout and incident.acknowledged_at is not None:
             jobs.enqueue(
-                session,
+                session=session,
                 tenant=tenant,
                 kind=ACK_TIMEOUT,
                 key=f"ackto:{incident.id}:{incident.acknowledged_at.isoformat()}",
@@ -166,7 +166,7 @@ def on_transition(
             )
     elif target == Status.SNOOZED and incident.snoozed_until is not None:
         jobs.enqueue(
-            session,
+            session=session,
             tenant=tenant,
             kind=SNOOZE_EXPIRY,
             key=f"snooze:{incident.id}:{incident.snoozed_until.isoformat()}",
@@ -176,4 +176,4 @@ def on_transition(
             incident_id=incident.id,
         )
     elif target == Status.OPEN and previous != Status.OPEN:
-        restart(session, incident=incident, now=now)
+        restart(session=session, incident=incident, now=now)

@@ -22,7 +22,7 @@ def dialect_insert(bind: Session | Connection, model: Any) -> Any:
 
 
 def load(
-    session: Session, model: type[M], tenant: Tenant, ident: str, resource: str, *, for_update: bool = False
+    *, session: Session, model: type[M], tenant: Tenant, ident: str, resource: str, for_update: bool = False
 ) -> M:
     """Load one row of the tenant or raise ``NotFound`` (also for another org's id).
 

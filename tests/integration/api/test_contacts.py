@@ -400,7 +400,7 @@ def test_deleting_a_user_deletes_their_contacts(orgs: OrgFactory, database: Data
     assert org.delete(f"/api/users/{alice}").status_code == 204
     _error(org.get(_methods(alice)), 404, "NOT_FOUND")
     with database.read() as session:
-        assert plan_for(session, org.tenant, [alice], "HIGH") == {}
+        assert plan_for(session=session, tenant=org.tenant, user_ids=[alice], urgency="HIGH") == {}
 
 
 def test_modes_are_separate(orgs: OrgFactory) -> None:
@@ -445,7 +445,7 @@ def _counting(database: Database) -> Iterator[list[str]]:
 def _plan(database: Database, tenant: Tenant, users: list[str], urgency: str) -> tuple[dict[str, Any], int]:
     with database.read() as session:
         with _counting(database) as statements:
-            plan = plan_for(session, tenant, users, urgency)
+            plan = plan_for(session=session, tenant=tenant, user_ids=users, urgency=urgency)
     return plan, len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
 
 
@@ -497,7 +497,7 @@ def test_plan_for(orgs: OrgFactory, database: Database) -> None:
     assert _plan(database, theirs.tenant, [alice, bob], "HIGH")[0] == {}
     assert _plan(database, Tenant(org.org_id, False), [alice], "HIGH")[0] == {}
     with database.read() as session, pytest.raises(ValueError):
-        plan_for(session, org.tenant, [alice], "URGENT")
+        plan_for(session=session, tenant=org.tenant, user_ids=[alice], urgency="URGENT")
 
 
 # --- service channels --------------------------------------------------------------------------------

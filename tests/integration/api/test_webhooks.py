@@ -171,7 +171,7 @@ def test_test_delivery_is_queued(orgs: OrgFactory) -> None:
         None,
     )
     with org.database.read() as session:
-        [job] = jobs.list_jobs(session, tenant=Tenant(org.org_id, False), kinds=["webhook"])
+        [job] = jobs.list_jobs(session=session, tenant=Tenant(org.org_id, False), kinds=["webhook"])
     assert (job.key, job.payload, job.status) == (
         f"webhook:{queued['id']}",
         {"delivery_id": queued["id"]},

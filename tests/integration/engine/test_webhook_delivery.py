@@ -67,7 +67,7 @@ class Engine:
     def claim(self) -> list[ClaimedJob]:
         with self.database.write() as session:
             claimed = jobs.claim(
-                session, owner=OWNER, now=self.clock.now(), lease=timedelta(minutes=5), limit=20
+                session=session, owner=OWNER, now=self.clock.now(), lease=timedelta(minutes=5), limit=20
             )
         assert all(job.org_id == self.org_id and job.kind == "webhook" for job in claimed), claimed
         return claimed
@@ -87,12 +87,14 @@ class Engine:
         now = self.clock.now()
         with self.database.write() as session:
             if outcome.kind == "done":
-                assert jobs.finish(session, job, owner=OWNER, now=now, result=outcome.note)
+                assert jobs.finish(session=session, job=job, owner=OWNER, now=now, result=outcome.note)
             elif outcome.kind == "retry":
                 run_at = now + (outcome.delay or DEFAULT_BACKOFF)
-                assert jobs.retry(session, job, owner=OWNER, now=now, run_at=run_at, error=outcome.note or "")
+                assert jobs.retry(
+                    session=session, job=job, owner=OWNER, now=now, run_at=run_at, error=outcome.note or ""
+                )
             else:
-                assert jobs.fail(session, job, owner=OWNER, now=now, error=outcome.note or "")
+                assert jobs.fail(session=session, job=job, owner=OWNER, now=now, error=outcome.note or "")
         return outcome
 
     def run_one(self) -> Outcome:
@@ -133,7 +135,7 @@ def _emit(
     with org.database.write() as session:
         incident = session.get_one(Incident, incident_id)
         return webhook_deliveries.emit(
-            session, tenant=Tenant(incident.org_id, incident.livemode), event=event, incident=incident,
+            session=session, tenant=Tenant(incident.org_id, incident.livemode), event=event, incident=incident,
             now=engine.clock.now(), **kw,
         )  # fmt: skip
 
@@ -409,7 +411,7 @@ def test_a_delivered_delivery_is_never_sent_again(orgs: OrgFactory, recorder: Re
     assert asyncio.run(call()) == "not sent again: the delivery already succeeded"
     assert len(recorder) == 1
     with org.database.write() as session:
-        assert jobs.finish(session, job, owner=OWNER, now=engine.clock.now())
+        assert jobs.finish(session=session, job=job, owner=OWNER, now=engine.clock.now())
 
 
 def test_emit_rolls_back_with_the_state_change(orgs: OrgFactory, recorder: Recorder) -> None:
@@ -421,7 +423,7 @@ def test_emit_rolls_back_with_the_state_change(orgs: OrgFactory, recorder: Recor
         incident = session.get_one(Incident, incident_id)
         assert (
             webhook_deliveries.emit(
-                session,
+                session=session,
                 tenant=org.tenant,
                 event="incident.acknowledged",
                 incident=incident,
@@ -439,7 +441,7 @@ def test_a_test_delivery_is_signed_and_sent(orgs: OrgFactory, recorder: Recorder
     hook = _subscribe(org, recorder.url + "/hook", events=["incident.resolved"], enabled=False)
     with org.database.write() as session:
         queued = webhook_deliveries.send_test(
-            session, tenant=org.tenant, webhook_id=hook["id"], now=engine.clock.now()
+            session=session, tenant=org.tenant, webhook_id=hook["id"], now=engine.clock.now()
         )
     assert engine.run_one() == Outcome("done", "delivered: HTTP 200")
     [request] = recorder.requests

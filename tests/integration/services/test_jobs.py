@@ -37,12 +37,12 @@ def tenant(database: Database, orgs: OrgFactory) -> Iterator[Tenant]:
 
 def _enqueue(database: Database, tenant: Tenant, at: datetime, key: str, **extra: object) -> bool:
     with database.write() as session:
-        return jobs.enqueue(session, tenant=tenant, kind="test", key=key, run_at=at, now=at, **extra)  # type: ignore[arg-type]
+        return jobs.enqueue(session=session, tenant=tenant, kind="test", key=key, run_at=at, now=at, **extra)  # type: ignore[arg-type]
 
 
 def _claim(database: Database, owner: str, now: datetime, limit: int = 10) -> list[jobs.ClaimedJob]:
     with database.write() as session:
-        return jobs.claim(session, owner=owner, now=now, lease=LEASE, limit=limit)
+        return jobs.claim(session=session, owner=owner, now=now, lease=LEASE, limit=limit)
 
 
 def test_enqueue_is_idempotent_and_claims_are_leased(database: Database, tenant: Tenant) -> None:
@@ -58,10 +58,10 @@ def test_enqueue_is_idempotent_and_claims_are_leased(database: Database, tenant:
     [taken] = _claim(database, "b", t0 + LEASE + timedelta(seconds=1))
     assert (taken.id, taken.attempts) == (job.id, 2)
     with database.write() as session:
-        assert not jobs.finish(session, job, owner="a", now=t0)
-        assert jobs.finish(session, taken, owner="b", now=t0, result="ok")
+        assert not jobs.finish(session=session, job=job, owner="a", now=t0)
+        assert jobs.finish(session=session, job=taken, owner="b", now=t0, result="ok")
     with database.read() as session:
-        [row] = jobs.list_jobs(session, tenant=tenant)
+        [row] = jobs.list_jobs(session=session, tenant=tenant)
         assert (row.status, row.result) == ("done", "ok")
 
 
@@ -70,8 +70,13 @@ def test_heartbeat_keeps_a_slow_workers_lease(database: Database, tenant: Tenant
     _enqueue(database, tenant, t0, f"k-{uuid.uuid4().hex}")
     [job] = _claim(database, "slow", t0)
     with database.write() as session:
-        assert jobs.extend_leases(session, ids=[job.id], owner="slow", until=t0 + 3 * LEASE, now=t0) == 1
-        assert jobs.extend_leases(session, ids=[job.id], owner="other", until=t0 + 9 * LEASE, now=t0) == 0
+        assert (
+            jobs.extend_leases(session=session, ids=[job.id], owner="slow", until=t0 + 3 * LEASE, now=t0) == 1
+        )
+        assert (
+            jobs.extend_leases(session=session, ids=[job.id], owner="other", until=t0 + 9 * LEASE, now=t0)
+            == 0
+        )
     assert _claim(database, "other", t0 + 2 * LEASE) == []
     assert [j.id for j in _claim(database, "other", t0 + 3 * LEASE + timedelta(seconds=1))] == [job.id]
 
@@ -124,26 +129,36 @@ def test_retry_then_give_up_and_cancel(database: Database, tenant: Tenant) -> No
     _enqueue(database, tenant, t0, f"k-{uuid.uuid4().hex}", max_attempts=2, incident_id="inc_x1")
     [job] = _claim(database, "w", t0)
     with database.write() as session:
-        assert jobs.retry(session, job, owner="w", now=t0, run_at=t0 + timedelta(seconds=10), error="503")
+        assert jobs.retry(
+            session=session, job=job, owner="w", now=t0, run_at=t0 + timedelta(seconds=10), error="503"
+        )
     assert _claim(database, "w", t0 + timedelta(seconds=9)) == []
     [again] = _claim(database, "w", t0 + timedelta(seconds=10))
     with database.write() as session:
-        jobs.retry(session, again, owner="w", now=t0, run_at=t0, error="503 again")
+        jobs.retry(session=session, job=again, owner="w", now=t0, run_at=t0, error="503 again")
     with database.read() as session:
-        [row] = jobs.list_jobs(session, tenant=tenant)
+        [row] = jobs.list_jobs(session=session, tenant=tenant)
         assert (row.status, row.attempts, row.result) == ("failed", 2, "503 again")
 
     other = f"k-{uuid.uuid4().hex}"
     with database.write() as session:
         jobs.enqueue(
-            session, tenant=tenant, kind="notify", key=other, run_at=t0, now=t0, incident_id="inc_x2"
+            session=session, tenant=tenant, kind="notify", key=other, run_at=t0, now=t0, incident_id="inc_x2"
         )
         jobs.enqueue(
-            session, tenant=tenant, kind="webhook", key=other + "w", run_at=t0, now=t0, incident_id="inc_x2"
+            session=session,
+            tenant=tenant,
+            kind="webhook",
+            key=other + "w",
+            run_at=t0,
+            now=t0,
+            incident_id="inc_x2",
         )
-        assert jobs.cancel_for_incident(session, incident_ids=["inc_x2"], now=t0) == 1  # paging only
+        assert jobs.cancel_for_incident(session=session, incident_ids=["inc_x2"], now=t0) == 1  # paging only
     with database.read() as session:
-        statuses = {j.kind: j.status for j in jobs.list_jobs(session, tenant=tenant, incident_id="inc_x2")}
+        statuses = {
+            j.kind: j.status for j in jobs.list_jobs(session=session, tenant=tenant, incident_id="inc_x2")
+        }
     assert statuses == {"notify": "cancelled", "webhook": "pending"}
 
 
@@ -153,13 +168,13 @@ def test_purge_deletes_only_old_finished_jobs(database: Database, tenant: Tenant
     _enqueue(database, tenant, t0 + timedelta(days=30), f"k-{uuid.uuid4().hex}")  # still pending
     [job] = _claim(database, "w", t0)
     with database.write() as session:
-        jobs.finish(session, job, owner="w", now=t0)
-        assert jobs.settled_among(session, [job.id, "job_missing"]) == {job.id, "job_missing"}
+        jobs.finish(session=session, job=job, owner="w", now=t0)
+        assert jobs.settled_among(session=session, ids=[job.id, "job_missing"]) == {job.id, "job_missing"}
     with database.write() as session:
-        jobs.purge(session, settled_before=t0)  # housekeeping is global: other orgs' jobs go too
+        jobs.purge(session=session, settled_before=t0)  # housekeeping is global: other orgs' jobs go too
     with database.read() as session:
-        assert sorted(j.status for j in jobs.list_jobs(session, tenant=tenant)) == ["done", "pending"]
+        assert sorted(j.status for j in jobs.list_jobs(session=session, tenant=tenant)) == ["done", "pending"]
     with database.write() as session:
-        jobs.purge(session, settled_before=t0 + timedelta(days=8))
+        jobs.purge(session=session, settled_before=t0 + timedelta(days=8))
     with database.read() as session:
-        assert [j.status for j in jobs.list_jobs(session, tenant=tenant)] == ["pending"]
+        assert [j.status for j in jobs.list_jobs(session=session, tenant=tenant)] == ["pending"]

@@ -24,8 +24,12 @@ router = APIRouter(prefix="/api/escalation-policies", tags=["escalation-policies
 def _read(session: Any, tenant: Tenant, items: list[Any]) -> list[EscalationPolicyRead]:
     """Policies with their targets named and their services listed: one query per target type and
     one for the services, for the whole page."""
-    targets = escalation_policies.lookup_targets(session, tenant, escalation_policies.policy_targets(items))
-    services = escalation_policies.services_using(session, tenant, [policy.id for policy in items])
+    targets = escalation_policies.lookup_targets(
+        session=session, tenant=tenant, targets=escalation_policies.policy_targets(items)
+    )
+    services = escalation_policies.services_using(
+        session=session, tenant=tenant, policy_ids=[policy.id for policy in items]
+    )
     return [EscalationPolicyRead.of(policy, targets, services) for policy in items]
 
 

@@ -58,8 +58,8 @@ async def confirm(token: str, request: Request) -> HTMLResponse:
 
     def look() -> tuple[links.LinkClaim, int, str, str]:
         with db.write() as session:
-            claim = links.read_token(links.signing_key(session, now), token, now=now)
-            incident = links.preview(session, claim)
+            claim = links.read_token(links.signing_key(session=session, now=now), token, now=now)
+            incident = links.preview(session=session, claim=claim)
             return claim, incident.number, incident.title, incident.status
 
     try:
@@ -82,8 +82,8 @@ async def act(token: str, request: Request, paging: Paging) -> HTMLResponse:
 
     def use() -> tuple[links.LinkClaim, int, str, str]:
         with db.write() as session:
-            claim = links.read_token(links.signing_key(session, now), token, now=now)
-            incident = links.use(session, claim, now=now, paging=paging)
+            claim = links.read_token(links.signing_key(session=session, now=now), token, now=now)
+            incident = links.use(session=session, claim=claim, now=now, paging=paging)
             return claim, incident.number, incident.title, incident.status
 
     try:

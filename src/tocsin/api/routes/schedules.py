@@ -58,8 +58,8 @@ def _window(since: str | None, until: str | None) -> tuple[datetime, datetime]:
 def _read(session: Any, key: Any, items: list[Any], now: datetime) -> list[ScheduleRead]:
     """Schedules with their layers' users named, in one user query for all of them, and the events
     of their iCal layers that match nobody in the next 30 days."""
-    users = lookup.user_refs(session, key.tenant, schedules.layer_user_ids(items))
-    unmapped = ical_layers.unmapped_labels(session, key.tenant, items, now)
+    users = lookup.user_refs(session=session, tenant=key.tenant, ids=schedules.layer_user_ids(items))
+    unmapped = ical_layers.unmapped_labels(session=session, tenant=key.tenant, schedules=items, now=now)
     return [ScheduleRead.of(schedule, users, unmapped) for schedule in items]
 
 

@@ -34,7 +34,7 @@ NESTED = "/api/schedules/{schedule_id}/swap-requests"
 
 
 def _read(session: Session, tenant: Tenant, swaps: list[Any], now: datetime) -> list[SwapRequestRead]:
-    people = swap_requests.people(session, tenant, swaps)
+    people = swap_requests.people(session=session, tenant=tenant, swaps=swaps)
     return [SwapRequestRead.of(swap, people, now) for swap in swaps]
 
 

@@ -49,7 +49,7 @@ async def inbound_sms(request: Request, paging: Paging) -> Response:
     def act() -> str:
         with db.write() as session:
             return sms_replies.handle_reply(
-                session, from_number=from_number, body=body, now=now, paging=paging
+                session=session, from_number=from_number, body=body, now=now, paging=paging
             )
 
     return _twiml(await run_in_threadpool(act))

@@ -37,7 +37,7 @@ def list_webhooks(
     key: ServicesRead, db: Db, limit: Limit = DEFAULT_PAGE, offset: Offset = 0
 ) -> dict[str, Any]:
     with db.read() as session:
-        page = webhooks.list_webhooks(session, tenant=key.tenant, limit=limit, offset=offset)
+        page = webhooks.list_webhooks(session=session, tenant=key.tenant, limit=limit, offset=offset)
         return page_envelope(page, _read)
 
 
@@ -46,7 +46,7 @@ def create_webhook(body: WebhookCreate, key: ServicesWrite, db: Db, now: Now) ->
     """The response carries the signing secret in full; later reads show only its last 4 characters."""
     with db.write() as session:
         webhook = webhooks.create_webhook(
-            session,
+            session=session,
             tenant=key.tenant,
             now=now,
             url=body.url,
@@ -61,7 +61,9 @@ def create_webhook(body: WebhookCreate, key: ServicesWrite, db: Db, now: Now) ->
 @router.get("/{webhook_id}", response_model=Envelope[WebhookRead], summary="Get a webhook")
 def get_webhook(webhook_id: str, key: ServicesRead, db: Db) -> dict[str, Any]:
     with db.read() as session:
-        return envelope(_read(webhooks.get_webhook(session, tenant=key.tenant, webhook_id=webhook_id)))
+        return envelope(
+            _read(webhooks.get_webhook(session=session, tenant=key.tenant, webhook_id=webhook_id))
+        )
 
 
 @router.patch("/{webhook_id}", response_model=Envelope[WebhookRead], summary="Update a webhook")
@@ -72,7 +74,7 @@ def update_webhook(
     changes = body.model_dump(include=body.model_fields_set)
     with db.write() as session:
         webhook = webhooks.update_webhook(
-            session, tenant=key.tenant, webhook_id=webhook_id, changes=changes, now=now
+            session=session, tenant=key.tenant, webhook_id=webhook_id, changes=changes, now=now
         )
         return envelope(_read(webhook))
 
@@ -81,7 +83,7 @@ def update_webhook(
 def delete_webhook(webhook_id: str, key: ServicesWrite, db: Db) -> Response:
     """Its delivery log goes with it; deliveries still queued are not sent."""
     with db.write() as session:
-        webhooks.delete_webhook(session, tenant=key.tenant, webhook_id=webhook_id)
+        webhooks.delete_webhook(session=session, tenant=key.tenant, webhook_id=webhook_id)
     return Response(status_code=204)
 
 
@@ -95,7 +97,11 @@ def rotate_secret(
     Every attempt from now on, retries of queued deliveries included, is signed with it."""
     with db.write() as session:
         webhook = webhooks.rotate_secret(
-            session, tenant=key.tenant, webhook_id=webhook_id, now=now, secret=body.secret if body else None
+            session=session,
+            tenant=key.tenant,
+            webhook_id=webhook_id,
+            now=now,
+            secret=body.secret if body else None,
         )
         return envelope(_created(webhook))
 
@@ -113,7 +119,7 @@ def send_test(webhook_id: str, request: Request, key: ServicesWrite, db: Db, now
     max_attempts = int(getattr(settings, "webhook_max_attempts", webhook_deliveries.DEFAULT_MAX_ATTEMPTS))
     with db.write() as session:
         delivery = webhook_deliveries.send_test(
-            session, tenant=key.tenant, webhook_id=webhook_id, now=now, max_attempts=max_attempts
+            session=session, tenant=key.tenant, webhook_id=webhook_id, now=now, max_attempts=max_attempts
         )
         return envelope(DeliveryRead.of(delivery))
 
@@ -132,7 +138,7 @@ def list_deliveries(
     ``status`` (pending | succeeded | failed) and ``event`` filter."""
     with db.read() as session:
         page = webhook_deliveries.list_deliveries(
-            session,
+            session=session,
             tenant=key.tenant,
             webhook_id=webhook_id,
             status=status or None,
@@ -151,8 +157,8 @@ def list_deliveries(
 def get_delivery(webhook_id: str, delivery_id: str, key: ServicesRead, db: Db) -> dict[str, Any]:
     """One delivery with the exact body it sends."""
     with db.read() as session:
-        webhooks.get_webhook(session, tenant=key.tenant, webhook_id=webhook_id)
+        webhooks.get_webhook(session=session, tenant=key.tenant, webhook_id=webhook_id)
         delivery = webhook_deliveries.get_delivery(
-            session, tenant=key.tenant, delivery_id=delivery_id, webhook_id=webhook_id
+            session=session, tenant=key.tenant, delivery_id=delivery_id, webhook_id=webhook_id
         )
         return envelope(DeliveryDetail.of(delivery))

@@ -72,7 +72,7 @@ def create_key(
     if not name.strip():
         raise Invalid("name", "required", "a key needs a name")
     if user_id is not None:
-        load(session, User, tenant, user_id, "user")
+        load(session=session, model=User, tenant=tenant, ident=user_id, resource="user")
     secret = (LIVE_PREFIX if tenant.livemode else TEST_PREFIX) + secrets.token_urlsafe(32)
     key = ApiKey(
         id=new_id("api_key"),
@@ -123,16 +123,16 @@ def authenticate(*, session: Session, secret: str) -> KeyRecord | None:
 
 def list_keys(*, session: Session, tenant: Tenant, limit: int, offset: int) -> Page[ApiKey]:
     stmt = select(ApiKey).where(*tenant_filter(ApiKey, tenant)).order_by(ApiKey.created_at.desc(), ApiKey.id)
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def get_key(*, session: Session, tenant: Tenant, key_id: str) -> ApiKey:
-    return load(session, ApiKey, tenant, key_id, "api_key")
+    return load(session=session, model=ApiKey, tenant=tenant, ident=key_id, resource="api_key")
 
 
 def revoke_key(*, session: Session, tenant: Tenant, key_id: str, now: datetime) -> ApiKey:
     """Revoking twice is harmless: the first revocation time is kept."""
-    key = load(session, ApiKey, tenant, key_id, "api_key")
+    key = load(session=session, model=ApiKey, tenant=tenant, ident=key_id, resource="api_key")
     if key.revoked_at is None:
         key.revoked_at = now
         session.flush()

@@ -31,7 +31,7 @@ def list_channels(
         .where(*tenant_filter(ServiceChannel, tenant), ServiceChannel.service_id == service.id)
         .order_by(ServiceChannel.created_at, ServiceChannel.id)
     )
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def create_channel(

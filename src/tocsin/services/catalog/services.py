@@ -51,7 +51,7 @@ def _check_ack_timeout(value: int | None) -> int | None:
 
 
 def get_service(*, session: Session, tenant: Tenant, service_id: str) -> Service:
-    return load(session, Service, tenant, service_id, "service")
+    return load(session=session, model=Service, tenant=tenant, ident=service_id, resource="service")
 
 
 def list_services(
@@ -73,7 +73,7 @@ def list_services(
         stmt = stmt.where(Service.team_id.in_(team_ids))
     if query:
         stmt = stmt.where(func.lower(Service.name).contains(query.strip().lower(), autoescape=True))
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def create_service(
@@ -95,9 +95,11 @@ def create_service(
         livemode=tenant.livemode,
         name=check_name(name),
         description=description,
-        team_id=check_team(session, tenant, team_id),
+        team_id=check_team(session=session, tenant=tenant, team_id=team_id),
         ack_timeout_minutes=_check_ack_timeout(ack_timeout_minutes),
-        escalation_policy_id=check_policy_ref(session, tenant, escalation_policy_id, "escalation_policy_id"),
+        escalation_policy_id=check_policy_ref(
+            session=session, tenant=tenant, policy_id=escalation_policy_id, field="escalation_policy_id"
+        ),
         created_at=now,
         updated_at=now,
     )
@@ -117,12 +119,15 @@ def update_service(
     if "description" in changes:
         service.description = changes["description"]
     if "team_id" in changes:
-        service.team_id = check_team(session, tenant, changes["team_id"])
+        service.team_id = check_team(session=session, tenant=tenant, team_id=changes["team_id"])
     if "ack_timeout_minutes" in changes:
         service.ack_timeout_minutes = _check_ack_timeout(changes["ack_timeout_minutes"])
     if "escalation_policy_id" in changes:
         service.escalation_policy_id = check_policy_ref(
-            session, tenant, changes["escalation_policy_id"], "escalation_policy_id"
+            session=session,
+            tenant=tenant,
+            policy_id=changes["escalation_policy_id"],
+            field="escalation_policy_id",
         )
     service.updated_at = now
     session.flush()
@@ -215,7 +220,9 @@ def _check_config(integration_type: str, config: Mapping[str, Any] | None) -> di
 
 def get_integration(*, session: Session, tenant: Tenant, service_id: str, integration_id: str) -> Integration:
     service = get_service(session=session, tenant=tenant, service_id=service_id)
-    integration = load(session, Integration, tenant, integration_id, "integration")
+    integration = load(
+        session=session, model=Integration, tenant=tenant, ident=integration_id, resource="integration"
+    )
     if integration.service_id != service.id:  # not under this service's URL: as good as absent
         raise NotFound("integration", integration_id)
     return integration
@@ -243,7 +250,9 @@ def update_integration(
 
 def delete_integration(*, session: Session, tenant: Tenant, service_id: str, integration_id: str) -> None:
     service = get_service(session=session, tenant=tenant, service_id=service_id)
-    integration = load(session, Integration, tenant, integration_id, "integration")
+    integration = load(
+        session=session, model=Integration, tenant=tenant, ident=integration_id, resource="integration"
+    )
     if integration.service_id != service.id:  # not under this service's URL: as good as absent
         raise NotFound("integration", integration_id)
     service.integrations.remove(integration)
@@ -283,7 +292,13 @@ def add_maintenance_window(
 
 def delete_maintenance_window(*, session: Session, tenant: Tenant, service_id: str, window_id: str) -> None:
     service = get_service(session=session, tenant=tenant, service_id=service_id)
-    window = load(session, MaintenanceWindow, tenant, window_id, "maintenance_window")
+    window = load(
+        session=session,
+        model=MaintenanceWindow,
+        tenant=tenant,
+        ident=window_id,
+        resource="maintenance_window",
+    )
     if window.service_id != service.id:
         raise NotFound("maintenance_window", window_id)
     service.maintenance_windows.remove(window)
@@ -339,12 +354,14 @@ def list_integrations(
         stmt = stmt.where(Integration.name == name)
     if team_id is not None:
         stmt = stmt.where(Service.team_id == team_id)
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def find_integration(*, session: Session, tenant: Tenant, integration_id: str) -> Integration:
     """An integration of the tenant by id alone (its service loaded); 404 otherwise."""
-    return load(session, Integration, tenant, integration_id, "integration")
+    return load(
+        session=session, model=Integration, tenant=tenant, ident=integration_id, resource="integration"
+    )
 
 
 def integration_name_taken(

@@ -35,7 +35,7 @@ _INCIDENT = (
 )
 
 
-def incident_of(session: Session, tenant: Tenant, incident_id: str) -> Incident | None:
+def incident_of(*, session: Session, tenant: Tenant, incident_id: str) -> Incident | None:
     """The tenant's incident, or ``None`` when it was deleted (or never was the tenant's)."""
     return session.scalars(_INCIDENT, {"incident_id": incident_id, **tenant_binds(tenant)}).one_or_none()
 
@@ -84,10 +84,10 @@ class PagePlan:
 
 
 def plan_page(
-    session: Session, *, tenant: Tenant, incident_id: str, payload: Mapping[str, Any], link_key: str
+    *, session: Session, tenant: Tenant, incident_id: str, payload: Mapping[str, Any], link_key: str
 ) -> PagePlan | str:
     """The page to send, or why not to send it any more (acknowledged, resolved, superseded)."""
-    incident = incident_of(session, tenant, incident_id)
+    incident = incident_of(session=session, tenant=tenant, incident_id=incident_id)
     if incident is None:
         return "incident deleted"
     if incident.escalation_run != int(payload["run"]):
@@ -104,14 +104,14 @@ def plan_page(
     )
 
 
-def plan_announcement(session: Session, *, tenant: Tenant, incident_id: str) -> Announcement | None:
-    incident = incident_of(session, tenant, incident_id)
+def plan_announcement(*, session: Session, tenant: Tenant, incident_id: str) -> Announcement | None:
+    incident = incident_of(session=session, tenant=tenant, incident_id=incident_id)
     return None if incident is None else _announcement(session, incident)
 
 
 def record_page(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     incident_id: str,
     payload: Mapping[str, Any],
@@ -120,7 +120,7 @@ def record_page(
     error: str | None = None,
 ) -> None:
     """The page's outcome on the timeline: sent (with the channel), sent to the test sink, or failed."""
-    incident = incident_of(session, tenant, incident_id)
+    incident = incident_of(session=session, tenant=tenant, incident_id=incident_id)
     if incident is None:
         return
     who, channel, address = (

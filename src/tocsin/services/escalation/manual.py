@@ -26,8 +26,8 @@ from tocsin.services.paging import ESCALATE, PagingSettings, emit, restart
 
 
 def escalate(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     ref: str,
     level: int | None,
@@ -39,7 +39,7 @@ def escalate(
     incident = get_incident(session=session, tenant=tenant, ref=ref)
     if incident.status in (Status.RESOLVED.value, Status.SUPPRESSED.value):
         raise Conflict(f"incident #{incident.number} is {incident.status}", {"status": incident.status})
-    policy = policy_with_rules(session, tenant, incident.escalation_policy_id)
+    policy = policy_with_rules(session=session, tenant=tenant, policy_id=incident.escalation_policy_id)
     if policy is None or not policy.rules:
         raise Conflict(f"incident #{incident.number} has no escalation policy to escalate through", {})
     target = incident.escalation_level + 1 if level is None else level - 1
@@ -57,7 +57,7 @@ def escalate(
             via="escalate",
             paging=paging,
         )
-    jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
+    jobs.cancel_for_incident(session=session, incident_ids=[incident.id], now=now)
     incident.escalation_run += 1
     timeline.record(
         session=session,
@@ -69,7 +69,7 @@ def escalate(
         data={"level": target},
     )
     jobs.enqueue(
-        session,
+        session=session,
         tenant=tenant,
         kind=ESCALATE,
         key=step_key(incident.id, incident.escalation_run, Step(incident.escalation_cycle, target)),
@@ -83,8 +83,8 @@ def escalate(
 
 
 def reassign(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     ref: str,
     user_ids: Sequence[str],
@@ -100,7 +100,7 @@ def reassign(
     if incident.status == Status.RESOLVED.value:
         raise Conflict(f"incident #{incident.number} is RESOLVED", {"status": incident.status})
     if escalation_policy_id:
-        if policy_with_rules(session, tenant, escalation_policy_id) is None:
+        if policy_with_rules(session=session, tenant=tenant, policy_id=escalation_policy_id) is None:
             raise Invalid(
                 "escalation_policy_id", "not_found", f"no escalation policy {escalation_policy_id!r}"
             )
@@ -115,7 +115,7 @@ def reassign(
             data={"escalation_policy_id": escalation_policy_id},
         )
         if incident.status == Status.OPEN.value:
-            restart(session, incident=incident, now=now)
+            restart(session=session, incident=incident, now=now)
         else:
             transition(
                 session=session,
@@ -129,7 +129,7 @@ def reassign(
         session.flush()
         return incident
     users = check_users(session=session, tenant=tenant, user_ids=user_ids, field="user_ids")
-    people = people_of(session, tenant, users)
+    people = people_of(session=session, tenant=tenant, ids=users)
     if incident.status != Status.OPEN.value:
         transition(
             session=session,
@@ -140,7 +140,7 @@ def reassign(
             via="reassign",
             paging=paging,
         )
-    jobs.cancel_for_incident(session, incident_ids=[incident.id], now=now)
+    jobs.cancel_for_incident(session=session, incident_ids=[incident.id], now=now)
     incident.escalation_run += 1
     set_assignees(session=session, incident=incident, user_ids=list(users), now=now)
     timeline.record(
@@ -154,15 +154,15 @@ def reassign(
     )
     step = Step(incident.escalation_cycle, incident.escalation_level)
     queue_pages(
-        session,
-        incident,
-        tenant,
-        incident.escalation_run,
-        step,
-        [people[u] for u in users],
-        now,
+        session=session,
+        incident=incident,
+        tenant=tenant,
+        run=incident.escalation_run,
+        step=step,
+        people=[people[u] for u in users],
+        now=now,
         paging=paging,
     )
-    emit(session, incident=incident, event="incident.assigned", now=now, paging=paging)
+    emit(session=session, incident=incident, event="incident.assigned", now=now, paging=paging)
     session.flush()
     return incident

@@ -50,7 +50,7 @@ class ServiceRef:
 
 
 def lookup_targets(
-    session: Session, tenant: Tenant, targets: Iterable[Mapping[str, Any]]
+    *, session: Session, tenant: Tenant, targets: Iterable[Mapping[str, Any]]
 ) -> dict[tuple[str, str], TargetRef]:
     """The tenant's users, schedules and teams among ``targets``, keyed by ``(type, id)``: one query
     per type named. A target of another tenant (or since deleted) is simply absent."""
@@ -178,7 +178,7 @@ def _set_rules(
         raise Invalid("rules", "required", "rules needs at least one rule: who is paged first")
     if len(specs) > MAX_RULES:
         raise Invalid("rules", "too_long", f"a policy has at most {MAX_RULES} rules")
-    known = lookup_targets(session, tenant, rule_targets(specs))
+    known = lookup_targets(session=session, tenant=tenant, targets=rule_targets(specs))
     current = {rule.id: rule for rule in policy.rules}
     kept: list[EscalationRule] = []
     seen: set[str] = set()
@@ -230,7 +230,7 @@ def create_policy(
         livemode=tenant.livemode,
         name=check_name(name),
         description=check_optional_text(description, "description", MAX_DESCRIPTION),
-        team_id=check_team(session, tenant, team_id),
+        team_id=check_team(session=session, tenant=tenant, team_id=team_id),
         repeat_count=check_int(repeat_count, "repeat_count", 0, MAX_REPEAT),
         repeat_delay_minutes=check_int(repeat_delay_minutes, "repeat_delay_minutes", 0, MAX_DELAY_MINUTES),
         created_at=now,
@@ -244,7 +244,9 @@ def create_policy(
 
 
 def get_policy(*, session: Session, tenant: Tenant, policy_id: str) -> EscalationPolicy:
-    return load(session, EscalationPolicy, tenant, policy_id, "escalation_policy")
+    return load(
+        session=session, model=EscalationPolicy, tenant=tenant, ident=policy_id, resource="escalation_policy"
+    )
 
 
 def list_policies(
@@ -277,7 +279,7 @@ def list_policies(
         stmt = stmt.where(EscalationPolicy.team_id.in_(team_ids))
     if query:
         stmt = stmt.where(func.lower(EscalationPolicy.name).contains(query.strip().lower(), autoescape=True))
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def update_policy(
@@ -291,7 +293,7 @@ def update_policy(
     if "description" in changes:
         policy.description = check_optional_text(changes["description"], "description", MAX_DESCRIPTION)
     if "team_id" in changes:
-        policy.team_id = check_team(session, tenant, changes["team_id"])
+        policy.team_id = check_team(session=session, tenant=tenant, team_id=changes["team_id"])
     if "repeat_count" in changes:
         policy.repeat_count = check_int(changes["repeat_count"], "repeat_count", 0, MAX_REPEAT)
     if "repeat_delay_minutes" in changes:
@@ -309,7 +311,7 @@ def delete_policy(*, session: Session, tenant: Tenant, policy_id: str) -> None:
     """Refused while a service pages through it: the services must be given another policy (or
     none) first, so no service silently stops paging."""
     policy = get_policy(session=session, tenant=tenant, policy_id=policy_id)
-    users = services_using(session, tenant, [policy.id]).get(policy.id, [])
+    users = services_using(session=session, tenant=tenant, policy_ids=[policy.id]).get(policy.id, [])
     if users:
         names = ", ".join(repr(service.name) for service in users)
         raise Conflict(
@@ -322,7 +324,7 @@ def delete_policy(*, session: Session, tenant: Tenant, policy_id: str) -> None:
 
 
 def services_using(
-    session: Session, tenant: Tenant, policy_ids: Iterable[str]
+    *, session: Session, tenant: Tenant, policy_ids: Iterable[str]
 ) -> dict[str, list[ServiceRef]]:
     """The tenant's services of each policy in ``policy_ids``, by name, in one query."""
     wanted = set(policy_ids)

@@ -37,18 +37,26 @@ def list_rules(
     )
     if policy_id is not None:
         stmt = stmt.where(EscalationRule.policy_id == policy_id)
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def get_rule(*, session: Session, tenant: Tenant, rule_id: str) -> EscalationRule:
-    return load(session, EscalationRule, tenant, rule_id, "escalation_rule")
+    return load(
+        session=session, model=EscalationRule, tenant=tenant, ident=rule_id, resource="escalation_rule"
+    )
 
 
 def _policy_for(session: Session, tenant: Tenant, policy_id: Any, field: str) -> EscalationPolicy:
     if not isinstance(policy_id, str) or not policy_id:
         raise Invalid(field, "required", "This field is required.")
     try:
-        return load(session, EscalationPolicy, tenant, policy_id, "escalation_policy")
+        return load(
+            session=session,
+            model=EscalationPolicy,
+            tenant=tenant,
+            ident=policy_id,
+            resource="escalation_policy",
+        )
     except NotFound:
         raise Invalid(field, "not_found", f'Invalid pk "{policy_id}" - object does not exist.') from None
 
@@ -78,7 +86,9 @@ def add_rule(
     policy = _policy_for(session, tenant, policy_id, policy_field)
     if len(policy.rules) >= MAX_RULES:
         raise Invalid(policy_field, "too_long", f"a policy has at most {MAX_RULES} rules")
-    values = check_rule(spec, "rule", lookup_targets(session, tenant, rule_targets([spec])))
+    values = check_rule(
+        spec, "rule", lookup_targets(session=session, tenant=tenant, targets=rule_targets([spec]))
+    )
     rule = EscalationRule(
         id=new_id("escalation_rule"),
         org_id=tenant.org_id,
@@ -108,7 +118,9 @@ def update_rule(
     rule = get_rule(session=session, tenant=tenant, rule_id=rule_id)
     policy = rule.policy
     if spec is not None:
-        values = check_rule(spec, "rule", lookup_targets(session, tenant, rule_targets([spec])))
+        values = check_rule(
+            spec, "rule", lookup_targets(session=session, tenant=tenant, targets=rule_targets([spec]))
+        )
         for column, value in values.items():
             setattr(rule, column, value)
     if position is not None:

@@ -36,7 +36,7 @@ SYSTEM = Actor.system()
 ESCALATION_POLICY = Actor(type="system", id=None, name="Escalation policy")
 
 
-def policy_with_rules(session: Session, tenant: Tenant, policy_id: str | None) -> EscalationPolicy | None:
+def policy_with_rules(*, session: Session, tenant: Tenant, policy_id: str | None) -> EscalationPolicy | None:
     """The policy with its rules loaded, ``None`` when there is none: every step reads its levels."""
     if policy_id is None:
         return None
@@ -48,6 +48,7 @@ def policy_with_rules(session: Session, tenant: Tenant, policy_id: str | None) -
 
 
 def queue_pages(
+    *,
     session: Session,
     incident: Incident,
     tenant: Tenant,
@@ -56,19 +57,20 @@ def queue_pages(
     people: Sequence[Person],
     now: datetime,
     urgency: str | None = None,
-    *,
     paging: PagingSettings,
 ) -> int:
     """One notify job per (person, notification rule); the default rule when a person has none.
     ``urgency`` picks the rule set (an ``important`` rule pages through the high-urgency rules);
     by default the incident's own urgency does."""
-    plans = contacts.plan_for(session, tenant, [p.id for p in people], urgency or incident.urgency)
+    plans = contacts.plan_for(
+        session=session, tenant=tenant, user_ids=[p.id for p in people], urgency=urgency or incident.urgency
+    )
     queued = 0
     for person in people:
         for plan in plans.get(person.id, []):
             rule = f"{plan.contact_method_id or 'default'}+{plan.delay_minutes}"
             queued += jobs.enqueue(
-                session,
+                session=session,
                 tenant=tenant,
                 kind=NOTIFY,
                 key=page_key(incident.id, run, step, person.id, plan.type, rule),
@@ -108,7 +110,7 @@ def _notify(
     """Page the people of a ``notify`` rule: assign them, write the timeline, queue their pages.
     Returns how many people were paged and the job's result text."""
     rule = policy.rules[step.level]
-    people, notes = resolve_targets(session, tenant, rule.targets, now)
+    people, notes = resolve_targets(session=session, tenant=tenant, targets=rule.targets, at=now)
     previous = {a.user_id for a in incident.assignees}
     if people:
         set_assignees(session=session, incident=incident, user_ids=[p.id for p in people], now=now)
@@ -134,11 +136,21 @@ def _notify(
         },
     )
     urgency = "HIGH" if rule.important else None
-    queued = queue_pages(session, incident, tenant, run, step, people, now, urgency, paging=paging)
+    queued = queue_pages(
+        session=session,
+        incident=incident,
+        tenant=tenant,
+        run=run,
+        step=step,
+        people=people,
+        now=now,
+        urgency=urgency,
+        paging=paging,
+    )
     if escalated:
-        emit(session, incident=incident, event="incident.escalated", now=now, paging=paging)
+        emit(session=session, incident=incident, event="incident.escalated", now=now, paging=paging)
     if people and {p.id for p in people} != previous:
-        emit(session, incident=incident, event="incident.assigned", now=now, paging=paging)
+        emit(session=session, incident=incident, event="incident.assigned", now=now, paging=paging)
     return len(people), f"{len(people)} people, {queued} pages"
 
 
@@ -191,8 +203,8 @@ def _resolve(
 
 
 def run_step(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     incident_id: str,
     payload: Mapping[str, Any],
@@ -200,19 +212,19 @@ def run_step(
     paging: PagingSettings,
 ) -> str:
     """Carry out one escalation step; the returned text is the job's result."""
-    incident = incident_of(session, tenant, incident_id)
+    incident = incident_of(session=session, tenant=tenant, incident_id=incident_id)
     if incident is None:
         return "incident deleted"
     run, step = int(payload["run"]), Step(int(payload["cycle"]), int(payload["level"]))
     first = bool(payload.get("first")) and not payload.get("delayed")
     if first and run == 0:
-        emit(session, incident=incident, event="incident.triggered", now=now, paging=paging)
-        announce(session, incident=incident, event="incident.triggered", now=now)
+        emit(session=session, incident=incident, event="incident.triggered", now=now, paging=paging)
+        announce(session=session, incident=incident, event="incident.triggered", now=now)
     if incident.escalation_run != run:
         return f"run {run} was superseded by run {incident.escalation_run}"
     if incident.status != Status.OPEN.value:
         return f"incident is {incident.status}; nobody paged"
-    policy = policy_with_rules(session, tenant, incident.escalation_policy_id)
+    policy = policy_with_rules(session=session, tenant=tenant, policy_id=incident.escalation_policy_id)
     if policy is None or not policy.rules:
         if first:
             timeline.record(
@@ -229,7 +241,7 @@ def run_step(
         return f"the policy has no level {step.level + 1} any more"
     if first and rules[0].delay_minutes > 0:
         jobs.enqueue(
-            session,
+            session=session,
             tenant=tenant,
             kind=ESCALATE,
             key=step_key(incident.id, run, step) + ":delayed",
@@ -264,7 +276,7 @@ def run_step(
         # a wait or repeat rule pages nobody by design, so what follows keeps its delay.
         wait = after.wait_minutes if paged or kind != "notify" else 0
         jobs.enqueue(
-            session,
+            session=session,
             tenant=tenant,
             kind=ESCALATE,
             key=step_key(incident.id, run, after.step),
@@ -291,7 +303,7 @@ def _reopen_if_still(
 ) -> str:
     """A timer fired: if the incident is still in ``status`` from the same moment the timer was set
     for (``expected``, an ISO time), open it again; the reopening starts a new escalation run."""
-    incident = incident_of(session, tenant, incident_id)
+    incident = incident_of(session=session, tenant=tenant, incident_id=incident_id)
     if incident is None:
         return "incident deleted"
     current = incident.snoozed_until if status == Status.SNOOZED else incident.acknowledged_at
@@ -305,8 +317,8 @@ def _reopen_if_still(
 
 
 def expire_snooze(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     incident_id: str,
     payload: Mapping[str, Any],
@@ -328,8 +340,8 @@ def expire_snooze(
 
 
 def ack_timed_out(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     incident_id: str,
     payload: Mapping[str, Any],

@@ -23,7 +23,7 @@ class Person:
     name: str
 
 
-def people_of(session: Session, tenant: Tenant, ids: Iterable[str]) -> dict[str, Person]:
+def people_of(*, session: Session, tenant: Tenant, ids: Iterable[str]) -> dict[str, Person]:
     """The tenant's users among ``ids`` by id; deleted ones are absent."""
     wanted = set(ids)
     if not wanted:
@@ -42,7 +42,7 @@ def _on_call(session: Session, tenant: Tenant, schedule_id: str, at: datetime) -
 
 
 def resolve_targets(
-    session: Session, tenant: Tenant, targets: Sequence[Mapping[str, Any]], at: datetime
+    *, session: Session, tenant: Tenant, targets: Sequence[Mapping[str, Any]], at: datetime
 ) -> tuple[list[Person], list[str]]:
     """The people a rule pages at ``at``, in target order without repeats, and notes on targets
     that page nobody (an empty schedule, a deleted user), for the timeline."""
@@ -75,7 +75,7 @@ def resolve_targets(
             notes.append(f"unknown target {kind!r}")
             found = []
         ordered += [user_id for user_id in found if user_id not in ordered]
-    people = people_of(session, tenant, ordered)
+    people = people_of(session=session, tenant=tenant, ids=ordered)
     missing = [user_id for user_id in ordered if user_id not in people]
     if missing:
         notes.append(f"user(s) {', '.join(missing)} no longer exist")

@@ -93,7 +93,7 @@ def transition(
         now=now,
         data={"from": current.value, "to": target.value},
     )
-    on_transition(session, incident=incident, previous=current, target=target, now=now, paging=paging)
+    on_transition(session=session, incident=incident, previous=current, target=target, now=now, paging=paging)
     session.flush()
     return True
 

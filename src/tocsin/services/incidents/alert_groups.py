@@ -223,7 +223,14 @@ def get_alert_group(*, session: Session, tenant: Tenant, incident_id: str) -> Al
 
 def _load(session: Session, tenant: Tenant, incident_id: str) -> Incident:
     """The incident an action is about, locked (see ``sql.load``)."""
-    return load(session, Incident, tenant, incident_id, "alert_group", for_update=True)
+    return load(
+        session=session,
+        model=Incident,
+        tenant=tenant,
+        ident=incident_id,
+        resource="alert_group",
+        for_update=True,
+    )
 
 
 def _refuse(incident: Incident, refusals: dict[Status, str]) -> None:

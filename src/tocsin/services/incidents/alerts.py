@@ -35,4 +35,4 @@ def list_alerts(
             | func.lower(Alert.summary).contains(needle, autoescape=True)
         )
     stmt = stmt.order_by(Alert.created_at.desc(), Alert.id.desc())
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)

@@ -83,7 +83,7 @@ def list_incidents(
         stmt = stmt.order_by(column.asc(), Incident.id.asc())
     else:
         stmt = stmt.order_by(column.desc(), Incident.id.desc())
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def get_incident(*, session: Session, tenant: Tenant, ref: str, for_update: bool = False) -> Incident:
@@ -100,7 +100,9 @@ def get_incident(*, session: Session, tenant: Tenant, ref: str, for_update: bool
         if incident is None:
             raise NotFound("incident", ref)
         return incident
-    return load(session, Incident, tenant, ref, "incident", for_update=for_update)
+    return load(
+        session=session, model=Incident, tenant=tenant, ident=ref, resource="incident", for_update=for_update
+    )
 
 
 def find_open_by_dedup(
@@ -187,7 +189,7 @@ def create_incident(
     )
     request = OpenRequest(Placement(tenant, service.id, "API"), [spec])
     if opening.open_incidents(RawSQL.of(session.connection()), [request]):
-        jobs.mark_enqueued(session)
+        jobs.mark_enqueued(session=session)
     opened = request.opened.get(key)
     if opened is None:
         raise Conflict(

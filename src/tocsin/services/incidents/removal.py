@@ -27,7 +27,14 @@ from tocsin.services.webhooks import deliveries as webhook_deliveries
 
 def delete_incident(*, session: Session, tenant: Tenant, incident_id: str) -> None:
     """Remove the incident and everything that is only about it (see the module docstring)."""
-    incident = load(session, Incident, tenant, incident_id, "incident", for_update=True)
+    incident = load(
+        session=session,
+        model=Incident,
+        tenant=tenant,
+        ident=incident_id,
+        resource="incident",
+        for_update=True,
+    )
     session.execute(
         delete(Job)
         .where(
@@ -57,7 +64,14 @@ def delete_incident(*, session: Session, tenant: Tenant, incident_id: str) -> No
 def wipe_incident(*, session: Session, tenant: Tenant, incident_id: str, actor: Actor, now: datetime) -> int:
     """Erase the payload of every alert of the incident (the incident, its notes and timeline stay);
     the wipe itself goes on the timeline. Returns how many alerts were wiped."""
-    incident = load(session, Incident, tenant, incident_id, "incident", for_update=True)
+    incident = load(
+        session=session,
+        model=Incident,
+        tenant=tenant,
+        ident=incident_id,
+        resource="incident",
+        for_update=True,
+    )
     result = session.execute(
         update(Alert)
         .where(Alert.org_id == tenant.org_id, Alert.incident_id == incident.id)

@@ -126,7 +126,7 @@ def _entity_state(incident: Incident) -> str:
     )
 
 
-def build_reports(session: Session, tenant: Tenant, incidents: Sequence[Incident]) -> list[IncidentReport]:
+def build_reports(*, session: Session, tenant: Tenant, incidents: Sequence[Incident]) -> list[IncidentReport]:
     """Reports for ``incidents`` in their order: six queries whatever their number."""
     if not incidents:
         return []
@@ -178,7 +178,9 @@ def build_reports(session: Session, tenant: Tenant, incidents: Sequence[Incident
     user_ids = {u for users in paged_ids.values() for u in users}
     user_ids |= {e.actor_id for e in entries if e.actor_type == "user" and e.actor_id}
     usernames = {
-        ref.id: ref.username for ref in user_refs(session, tenant, user_ids).values() if ref.username
+        ref.id: ref.username
+        for ref in user_refs(session=session, tenant=tenant, ids=user_ids).values()
+        if ref.username
     }
     policies = {
         row.id: row
@@ -252,7 +254,7 @@ def current(*, session: Session, tenant: Tenant, now: datetime) -> list[Incident
         )
         .order_by(Incident.number)
     )
-    return build_reports(session, tenant, session.scalars(stmt).all())
+    return build_reports(session=session, tenant=tenant, incidents=session.scalars(stmt).all())
 
 
 def by_number(*, session: Session, tenant: Tenant, number: str) -> IncidentReport:
@@ -264,7 +266,7 @@ def by_number(*, session: Session, tenant: Tenant, number: str) -> IncidentRepor
     )
     if incident is None:
         raise NotFound("incident", number)
-    return build_reports(session, tenant, [incident])[0]
+    return build_reports(session=session, tenant=tenant, incidents=[incident])[0]
 
 
 def _filtered(tenant: Tenant, filters: ReportFilters) -> Select[Any]:
@@ -314,4 +316,4 @@ def search(
     rows = session.scalars(
         stmt.order_by(Incident.created_at.desc(), Incident.number.desc()).limit(limit).offset(offset)
     ).all()
-    return build_reports(session, tenant, rows), total
+    return build_reports(session=session, tenant=tenant, incidents=rows), total

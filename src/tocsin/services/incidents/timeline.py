@@ -54,7 +54,7 @@ def list_entries(
         .where(*tenant_filter(TimelineEntry, tenant), TimelineEntry.incident_id == incident_id)
         .order_by(TimelineEntry.created_at, TimelineEntry.id)
     )
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def add_note(*, session: Session, incident: Incident, content: str, actor: Actor, now: datetime) -> Note:
@@ -95,7 +95,7 @@ def list_notes(*, session: Session, tenant: Tenant, incident_id: str, limit: int
         .where(*tenant_filter(Note, tenant), Note.incident_id == incident_id)
         .order_by(Note.created_at, Note.id)
     )
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def _check_note_text(content: str) -> str:
@@ -109,7 +109,7 @@ def _check_note_text(content: str) -> str:
 
 def get_note(*, session: Session, tenant: Tenant, note_id: str) -> Note:
     """A note of the tenant by id; another org's note is not found."""
-    return load(session, Note, tenant, note_id, "note")
+    return load(session=session, model=Note, tenant=tenant, ident=note_id, resource="note")
 
 
 def list_tenant_notes(
@@ -125,7 +125,7 @@ def list_tenant_notes(
     )
     if incident_id is not None:
         stmt = stmt.where(Note.incident_id == incident_id)
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def update_note(

@@ -167,7 +167,7 @@ def ingest_triggers(*, session: Session, items: Sequence[IngestItem]) -> list[In
     dedup key or adds to it), so grouping them by key loses nothing. Results follow ``items``."""
     results, enqueued = apply_triggers(_BatchSQL.of(session.connection()), items)
     if enqueued:
-        job_queue.mark_enqueued(session)
+        job_queue.mark_enqueued(session=session)
     return results
 
 

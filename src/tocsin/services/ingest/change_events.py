@@ -51,10 +51,10 @@ def list_change_events(
     *, session: Session, tenant: Tenant, service_id: str, limit: int, offset: int
 ) -> Page[ChangeEvent]:
     """Newest change first, as a responder scanning "what changed before this broke?" reads them."""
-    load(session, Service, tenant, service_id, "service")
+    load(session=session, model=Service, tenant=tenant, ident=service_id, resource="service")
     stmt = (
         select(ChangeEvent)
         .where(*tenant_filter(ChangeEvent, tenant), ChangeEvent.service_id == service_id)
         .order_by(ChangeEvent.timestamp.desc(), ChangeEvent.id.desc())
     )
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)

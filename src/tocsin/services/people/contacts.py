@@ -44,7 +44,7 @@ class PlannedContact:
 
 
 def _user(session: Session, tenant: Tenant, user_id: str) -> User:
-    return load(session, User, tenant, user_id, "user")
+    return load(session=session, model=User, tenant=tenant, ident=user_id, resource="user")
 
 
 # --- contact methods -----------------------------------------------------------------------------
@@ -60,7 +60,7 @@ def list_contact_methods(
         .where(*tenant_filter(ContactMethod, tenant), ContactMethod.user_id == user.id)
         .order_by(ContactMethod.created_at, ContactMethod.id)
     )
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def get_contact_method(*, session: Session, tenant: Tenant, user_id: str, method_id: str) -> ContactMethod:
@@ -176,7 +176,7 @@ def list_notification_rules(
             NotificationRule.id,
         )
     )
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def get_notification_rule(
@@ -306,7 +306,7 @@ def rule_urgency(urgency: str) -> str:
 
 
 def plan_for(
-    session: Session, tenant: Tenant, user_ids: Iterable[str], urgency: str
+    *, session: Session, tenant: Tenant, user_ids: Iterable[str], urgency: str
 ) -> dict[str, list[PlannedContact]]:
     """How to reach each of ``user_ids`` for an incident of ``urgency``: their rules for it, by
     delay; a user with none gets an email to their own address at once, so nobody paged is ever

@@ -37,7 +37,7 @@ class RoutingKeyEntry:
     targets: tuple[PolicyEntry, ...]
 
 
-def policy_by_slug(session: Session, tenant: Tenant, slug: str) -> EscalationPolicy:
+def policy_by_slug(*, session: Session, tenant: Tenant, slug: str) -> EscalationPolicy:
     """The policy whose id is ``slug``; 404 naming it otherwise (also for another org's)."""
     policy = session.scalar(
         select(EscalationPolicy)
@@ -49,7 +49,7 @@ def policy_by_slug(session: Session, tenant: Tenant, slug: str) -> EscalationPol
     return policy
 
 
-def teams(session: Session, tenant: Tenant) -> list[Team]:
+def teams(*, session: Session, tenant: Tenant) -> list[Team]:
     """Every team, by name, members loaded."""
     return list(
         session.scalars(
@@ -70,7 +70,7 @@ def _with_teams(session: Session, tenant: Tenant, policies: Sequence[EscalationP
     return [PolicyEntry(p, found.get(p.team_id) if p.team_id else None) for p in policies]
 
 
-def policies(session: Session, tenant: Tenant, team_id: str | None = None) -> list[PolicyEntry]:
+def policies(*, session: Session, tenant: Tenant, team_id: str | None = None) -> list[PolicyEntry]:
     """Every policy (or one team's), by name, with its team and rules."""
     stmt = (
         select(EscalationPolicy)
@@ -83,7 +83,7 @@ def policies(session: Session, tenant: Tenant, team_id: str | None = None) -> li
     return _with_teams(session, tenant, session.scalars(stmt).all())
 
 
-def teams_of_user(session: Session, tenant: Tenant, user_id: str) -> list[Team]:
+def teams_of_user(*, session: Session, tenant: Tenant, user_id: str) -> list[Team]:
     """The teams ``user_id`` is a member of, by name."""
     return list(
         session.scalars(
@@ -101,7 +101,7 @@ def members(team: Team, *, managers_only: bool = False) -> list[User]:
     return [m.user for m in team.members if not managers_only or m.role == MANAGER]
 
 
-def users(session: Session, tenant: Tenant, email: str | None = None) -> list[User]:
+def users(*, session: Session, tenant: Tenant, email: str | None = None) -> list[User]:
     """Every user by username, or those with ``email`` (any case)."""
     stmt = select(User).where(*tenant_filter(User, tenant)).order_by(User.username, User.id)
     if email is not None:
@@ -109,7 +109,7 @@ def users(session: Session, tenant: Tenant, email: str | None = None) -> list[Us
     return list(session.scalars(stmt))
 
 
-def routing_keys(session: Session, tenant: Tenant) -> list[RoutingKeyEntry]:
+def routing_keys(*, session: Session, tenant: Tenant) -> list[RoutingKeyEntry]:
     """Every integration's routing key, by key, with the policy its service pages through."""
     rows = session.execute(
         select(Integration.routing_key, Service.escalation_policy_id)

@@ -31,14 +31,14 @@ def _taken(session: Session, tenant: Tenant, model: Handled, prefix: str, exclud
 
 
 def assign_username(
-    session: Session, tenant: Tenant, *, wanted: str | None, email: str, exclude_id: str | None = None
+    *, session: Session, tenant: Tenant, wanted: str | None, email: str, exclude_id: str | None = None
 ) -> str:
     """``wanted`` checked (400 on a bad one, 409 when taken), or one derived from the email."""
     return _assign(session, tenant, User, "username", wanted, email, "user", exclude_id)
 
 
 def assign_slug(
-    session: Session, tenant: Tenant, *, wanted: str | None, name: str, exclude_id: str | None = None
+    *, session: Session, tenant: Tenant, wanted: str | None, name: str, exclude_id: str | None = None
 ) -> str:
     """``wanted`` checked (400 on a bad one, 409 when taken), or one derived from the team's name."""
     return _assign(session, tenant, Team, "slug", wanted, name, "team", exclude_id)
@@ -69,7 +69,7 @@ def _assign(
     return unique_handle(base, _taken(session, tenant, model, base, exclude_id))
 
 
-def user_by_username(session: Session, tenant: Tenant, username: str) -> User:
+def user_by_username(*, session: Session, tenant: Tenant, username: str) -> User:
     """The user with this username (case-insensitive); 404 naming it otherwise."""
     user = session.scalar(
         select(User).where(*tenant_filter(User, tenant), User.username == username.strip().lower())
@@ -79,7 +79,7 @@ def user_by_username(session: Session, tenant: Tenant, username: str) -> User:
     return user
 
 
-def team_by_slug(session: Session, tenant: Tenant, slug: str) -> Team:
+def team_by_slug(*, session: Session, tenant: Tenant, slug: str) -> Team:
     """The team with this slug (case-insensitive); 404 naming it otherwise."""
     team = session.scalar(select(Team).where(*tenant_filter(Team, tenant), Team.slug == slug.strip().lower()))
     if team is None:

@@ -34,7 +34,7 @@ def list_users(
         stmt = stmt.where(func.lower(User.username) == username.strip().lower())
     if roles:
         stmt = stmt.where(User.role.in_(list(roles)))
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def team_ids_of(*, session: Session, tenant: Tenant, user_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -60,7 +60,7 @@ def list_teams(
     stmt = select(Team).where(*tenant_filter(Team, tenant)).order_by(Team.created_at, Team.id)
     if name:
         stmt = stmt.where(Team.name == name)
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ class UserRef:
     username: str | None
 
 
-def user_refs(session: Session, tenant: Tenant, ids: Iterable[str]) -> dict[str, UserRef]:
+def user_refs(*, session: Session, tenant: Tenant, ids: Iterable[str]) -> dict[str, UserRef]:
     """Name, email and username of the tenant's users among ``ids``; a deleted user is absent."""
     wanted = set(ids)
     if not wanted:

@@ -163,7 +163,7 @@ def add_notify_step(
     *, session: Session, tenant: Tenant, user_id: str, kind: str, important: bool, now: datetime
 ) -> PersonalStep:
     """A notify step at the end of the user's list for that urgency (same delay as the last one)."""
-    user = load(session, User, tenant, user_id, "user")
+    user = load(session=session, model=User, tenant=tenant, ident=user_id, resource="user")
     urgency = "high" if important else "low"
     last_delay = session.scalar(
         select(func.max(NotificationRule.delay_minutes)).where(
@@ -191,7 +191,7 @@ def change_notify_step(
     step = get_step(session=session, tenant=tenant, step_id=step_id)
     if step.is_wait:
         raise Invalid("type", "wait_step", "a wait step is derived from the delays of the rules around it")
-    user = load(session, User, tenant, step.user_id, "user")
+    user = load(session=session, model=User, tenant=tenant, ident=step.user_id, resource="user")
     contacts.update_notification_rule(
         session=session,
         tenant=tenant,

@@ -53,7 +53,7 @@ def create_team(
         org_id=tenant.org_id,
         livemode=tenant.livemode,
         name=checked_name,
-        slug=assign_slug(session, tenant, wanted=slug, name=checked_name),
+        slug=assign_slug(session=session, tenant=tenant, wanted=slug, name=checked_name),
         description=description,
         created_at=now,
         updated_at=now,
@@ -66,7 +66,7 @@ def create_team(
 
 
 def get_team(*, session: Session, tenant: Tenant, team_id: str) -> Team:
-    return load(session, Team, tenant, team_id, "team")
+    return load(session=session, model=Team, tenant=tenant, ident=team_id, resource="team")
 
 
 def list_teams(
@@ -80,7 +80,7 @@ def list_teams(
     )
     if query:
         stmt = stmt.where(func.lower(Team.name).contains(query.strip().lower(), autoescape=True))
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def update_team(
@@ -90,7 +90,9 @@ def update_team(
     if "name" in changes:
         team.name = _check_name(session, tenant, changes["name"], exclude_id=team.id)
     if changes.get("slug") is not None:
-        team.slug = assign_slug(session, tenant, wanted=changes["slug"], name=team.name, exclude_id=team.id)
+        team.slug = assign_slug(
+            session=session, tenant=tenant, wanted=changes["slug"], name=team.name, exclude_id=team.id
+        )
     if "description" in changes:
         team.description = changes["description"]
     team.updated_at = now

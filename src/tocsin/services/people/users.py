@@ -70,7 +70,7 @@ def create_user(
         livemode=tenant.livemode,
         name=name.strip(),
         email=checked_email,
-        username=assign_username(session, tenant, wanted=username, email=checked_email),
+        username=assign_username(session=session, tenant=tenant, wanted=username, email=checked_email),
         role=role,
         time_zone=checked["time_zone"],
         phone=phone,
@@ -83,7 +83,7 @@ def create_user(
 
 
 def get_user(*, session: Session, tenant: Tenant, user_id: str) -> User:
-    return load(session, User, tenant, user_id, "user")
+    return load(session=session, model=User, tenant=tenant, ident=user_id, resource="user")
 
 
 def list_users(
@@ -107,7 +107,7 @@ def list_users(
             func.lower(User.name).contains(needle, autoescape=True)
             | func.lower(User.email).contains(needle, autoescape=True)
         )
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def update_user(
@@ -119,7 +119,7 @@ def update_user(
         user.email = _check_email(session, tenant, changes["email"] or "", exclude_id=user.id)
     if changes.get("username") is not None:
         user.username = assign_username(
-            session, tenant, wanted=changes["username"], email=user.email, exclude_id=user.id
+            session=session, tenant=tenant, wanted=changes["username"], email=user.email, exclude_id=user.id
         )
     for name in ("name", "role", "time_zone", "phone"):
         if name in changes:

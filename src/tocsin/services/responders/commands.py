@@ -49,9 +49,9 @@ def is_number(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 12
 
 
-def acting_user(session: Session, tenant: Tenant, username: str) -> tuple[User, Actor]:
+def acting_user(*, session: Session, tenant: Tenant, username: str) -> tuple[User, Actor]:
     """The named user and an actor recording them; 404 for a username the org does not have."""
-    user = user_by_username(session, tenant, username)
+    user = user_by_username(session=session, tenant=tenant, username=username)
     return user, Actor(type="user", id=user.id, name=user.name)
 
 
@@ -168,7 +168,7 @@ def _service_for(session: Session, tenant: Tenant, policy: EscalationPolicy | No
     """The service an API-made incident opens on: the first (by name) paging through ``policy``, or
     one made for it on first use; without a policy the org's "Splunk API" service, likewise."""
     if policy is not None:
-        using = services_using(session, tenant, [policy.id]).get(policy.id)
+        using = services_using(session=session, tenant=tenant, policy_ids=[policy.id]).get(policy.id)
         if using:
             return catalog.get_service(session=session, tenant=tenant, service_id=using[0].id)
         name = f"{API_SERVICE}: {policy.name}"[:200]
@@ -224,7 +224,7 @@ def open_incident(
     )
     if policy is None and user_ids and incident.status == Status.OPEN.value:
         manual_escalation.reassign(
-            session,
+            session=session,
             tenant=tenant,
             ref=incident.id,
             user_ids=user_ids,
@@ -255,7 +255,7 @@ def reroute(
         with session.begin_nested():
             incident = incidents.get_incident(session=session, tenant=tenant, ref=number)
             manual_escalation.reassign(
-                session,
+                session=session,
                 tenant=tenant,
                 ref=incident.id,
                 user_ids=[user.id for user in users] if policy is None else [],

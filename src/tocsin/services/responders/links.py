@@ -45,7 +45,7 @@ class LinkClaim:
     user_name: str | None
 
 
-def signing_key(session: Session, now: datetime) -> str:
+def signing_key(*, session: Session, now: datetime) -> str:
     """The server's link key, made on first use; concurrent first uses agree on one."""
     session.execute(
         dialect_insert(session, ServerSecret)
@@ -110,7 +110,7 @@ def read_token(key: str, token: str, *, now: datetime, max_age: timedelta = LINK
     )
 
 
-def preview(session: Session, claim: LinkClaim) -> Incident:
+def preview(*, session: Session, claim: LinkClaim) -> Incident:
     """The incident a link acts on, for the confirmation page; a used link is refused here too."""
     if session.get(LinkUse, claim.token_id) is not None:
         raise Conflict("this link was already used", {"token": "used"})
@@ -123,9 +123,9 @@ def preview(session: Session, claim: LinkClaim) -> Incident:
     return incident
 
 
-def use(session: Session, claim: LinkClaim, *, now: datetime, paging: PagingSettings) -> Incident:
+def use(*, session: Session, claim: LinkClaim, now: datetime, paging: PagingSettings) -> Incident:
     """Act once: record the use and move the incident, in the caller's transaction."""
-    incident = preview(session, claim)
+    incident = preview(session=session, claim=claim)
     try:
         with session.begin_nested():
             session.add(

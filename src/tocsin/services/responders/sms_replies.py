@@ -21,7 +21,7 @@ HELP = 'Reply "<incident number> ack" or "<incident number> resolve", e.g. "4 ac
 
 
 def handle_reply(
-    session: Session, *, from_number: str, body: str, now: datetime, paging: PagingSettings
+    *, session: Session, from_number: str, body: str, now: datetime, paging: PagingSettings
 ) -> str:
     """Act on the reply and return the text to answer with."""
     reply = parse_reply(body)

@@ -119,7 +119,7 @@ def assignments(*, session: Session, tenant: Tenant, absence: Absence) -> list[A
         )
     ).all()
     result = []
-    for entry in directory.policies(session, tenant):
+    for entry in directory.policies(session=session, tenant=tenant):
         affected = _affected(session, tenant, absence, entry.policy)
         if not affected:
             continue

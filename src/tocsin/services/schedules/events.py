@@ -81,4 +81,4 @@ def list_events(
     )
     if types:
         stmt = stmt.where(ScheduleEvent.type.in_(types))
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)

@@ -122,7 +122,7 @@ def schedule_feed(
     *, session: Session, tenant: Tenant, schedule_id: str, since: datetime, until: datetime, now: datetime
 ) -> Feed:
     """The schedule's final shifts in the window as an ``.ics`` feed."""
-    schedule = load(session, Schedule, tenant, schedule_id, "schedule")
+    schedule = load(session=session, model=Schedule, tenant=tenant, ident=schedule_id, resource="schedule")
     return _schedule_feed(session, tenant, schedule, since, until, now)
 
 

@@ -93,7 +93,7 @@ def replace_layer_calendar(
     *, session: Session, tenant: Tenant, schedule_id: str, layer_id: str, ical: str | bytes, now: datetime
 ) -> Schedule:
     """Replace the calendar of one of the schedule's iCal layers with an uploaded ``.ics``."""
-    schedule = load(session, Schedule, tenant, schedule_id, "schedule")
+    schedule = load(session=session, model=Schedule, tenant=tenant, ident=schedule_id, resource="schedule")
     layer = next((layer for layer in schedule.layers if layer.id == layer_id), None)
     if layer is None:
         raise NotFound("layer", layer_id)
@@ -115,7 +115,7 @@ def calendar_of(text: str) -> Calendar:
     return parse_calendar(text)
 
 
-def tenant_users(session: Session, tenant: Tenant) -> list[TenantUser]:
+def tenant_users(*, session: Session, tenant: Tenant) -> list[TenantUser]:
     rows = session.execute(
         select(User.id, User.name, User.email, User.username).where(*tenant_filter(User, tenant))
     )
@@ -148,13 +148,13 @@ def layer_shifts(
 
 
 def unmapped_labels(
-    session: Session, tenant: Tenant, schedules: Sequence[Schedule], now: datetime
+    *, session: Session, tenant: Tenant, schedules: Sequence[Schedule], now: datetime
 ) -> dict[str, list[str]]:
     """For each iCal layer of ``schedules``, the labels of its next 30 days' events matching nobody."""
     pairs = [(s, layer) for s in schedules for layer in s.layers if layer.source == "ical"]
     if not pairs:
         return {}
-    keys = users_by_key(tenant_users(session, tenant))
+    keys = users_by_key(tenant_users(session=session, tenant=tenant))
     return {
         layer.id: layer_shifts(
             layer.id, layer.ical_text, keys, schedule.time_zone, now, now + UNMAPPED_LOOKAHEAD

@@ -181,13 +181,13 @@ def _snapshots(
         layers = [layer for layer in layers if layer.schedule_id in kept]
         overrides = [override for override in overrides if override.schedule_id in kept]
     users = user_refs(
-        session,
-        tenant,
-        {u for layer in layers for u in layer.users} | {o.user_id for o in overrides},
+        session=session,
+        tenant=tenant,
+        ids={u for layer in layers for u in layer.users} | {o.user_id for o in overrides},
     )
     user_keys: dict[str, str] = {}
     if any(layer.source == "ical" for layer in layers):
-        everyone = ical_layers.tenant_users(session, tenant)
+        everyone = ical_layers.tenant_users(session=session, tenant=tenant)
         users = {u.id: UserRef(u.id, u.name, u.email, u.username) for u in everyone}
         user_keys = ical_layers.users_by_key(everyone)
     layers_of: dict[str, list[ScheduleLayer]] = {}

@@ -55,7 +55,7 @@ def list_overrides(
         stmt = stmt.where(ScheduleOverride.end > check_instant(since, "since"))
     if until is not None:
         stmt = stmt.where(ScheduleOverride.start < check_instant(until, "until"))
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def create_override(

@@ -57,14 +57,14 @@ class TeamOnCall:
 def on_call_now(*, session: Session, tenant: Tenant, now: datetime) -> list[TeamOnCall]:
     """Every team (by name) with its policies and who their schedules have on call at ``now``.
     A policy of no team is left out: Splunk On-Call has no such policy to show it under."""
-    entries = directory.policies(session, tenant)
+    entries = directory.policies(session=session, tenant=tenant)
     by_schedule = {
         schedule_id: oncall.on_call_users(session=session, tenant=tenant, schedule_id=schedule_id, at=now)
         for entry in entries
         for schedule_id in schedule_ids(entry.policy)
     }
     result = []
-    for team in directory.teams(session, tenant):
+    for team in directory.teams(session=session, tenant=tenant):
         policies = []
         for entry in entries:
             if entry.team is None or entry.team.id != team.id:
@@ -139,7 +139,9 @@ def take_for_team(
     """``take_for_policy`` across all the team's policies, each schedule once."""
     schedules = list(
         dict.fromkeys(
-            s for entry in directory.policies(session, tenant, team.id) for s in schedule_ids(entry.policy)
+            s
+            for entry in directory.policies(session=session, tenant=tenant, team_id=team.id)
+            for s in schedule_ids(entry.policy)
         )
     )
     return _take(session, tenant, schedules, from_user, to_user, actor, now, f"team {team.name!r}")

@@ -111,7 +111,7 @@ def create_schedule(
         name=check_name(name, "name"),
         description=description,
         time_zone=check_time_zone(time_zone),
-        team_id=check_team(session, tenant, team_id),
+        team_id=check_team(session=session, tenant=tenant, team_id=team_id),
         created_at=now,
         updated_at=now,
     )
@@ -123,7 +123,7 @@ def create_schedule(
 
 
 def get_schedule(*, session: Session, tenant: Tenant, schedule_id: str) -> Schedule:
-    return load(session, Schedule, tenant, schedule_id, "schedule")
+    return load(session=session, model=Schedule, tenant=tenant, ident=schedule_id, resource="schedule")
 
 
 def list_schedules(
@@ -151,7 +151,7 @@ def list_schedules(
         stmt = stmt.where(Schedule.team_id.in_(team_ids))
     if query:
         stmt = stmt.where(func.lower(Schedule.name).contains(query.strip().lower(), autoescape=True))
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def update_schedule(
@@ -166,7 +166,7 @@ def update_schedule(
     if "time_zone" in changes:
         schedule.time_zone = check_time_zone(changes["time_zone"])
     if "team_id" in changes:
-        schedule.team_id = check_team(session, tenant, changes["team_id"])
+        schedule.team_id = check_team(session=session, tenant=tenant, team_id=changes["team_id"])
     if "layers" in changes:
         _set_layers(session, tenant, schedule, changes["layers"], now)
     schedule.updated_at = now

@@ -31,7 +31,7 @@ class FinalShift:
     end: datetime
 
 
-def shift_ids(session: Session, tenant: Tenant, schedule_ids: Iterable[str]) -> dict[str, list[str]]:
+def shift_ids(*, session: Session, tenant: Tenant, schedule_ids: Iterable[str]) -> dict[str, list[str]]:
     """Each schedule's rotation layers (lowest first) then its overrides (oldest first), by id;
     two queries for any number of schedules. Calendar (iCal) layers are not shifts."""
     wanted = list(schedule_ids)
@@ -60,7 +60,7 @@ def shift_ids(session: Session, tenant: Tenant, schedule_ids: Iterable[str]) -> 
 
 
 def on_call_now(
-    session: Session, tenant: Tenant, schedules: Sequence[Schedule], now: datetime
+    *, session: Session, tenant: Tenant, schedules: Sequence[Schedule], now: datetime
 ) -> dict[str, list[str]]:
     """The user ids on call at ``now`` in each schedule."""
     return {

@@ -52,17 +52,17 @@ def status_at(swap: SwapRequest, now: datetime) -> str:
     return swap.status
 
 
-def people(session: Session, tenant: Tenant, swaps: Iterable[SwapRequest]) -> dict[str, UserRef]:
+def people(*, session: Session, tenant: Tenant, swaps: Iterable[SwapRequest]) -> dict[str, UserRef]:
     """Names and emails of everyone the requests mention, in one query."""
     ids = {s.beneficiary_id for s in swaps} | {s.benefactor_id for s in swaps if s.benefactor_id}
-    return user_refs(session, tenant, ids)
+    return user_refs(session=session, tenant=tenant, ids=ids)
 
 
 def at_text(instant: datetime) -> str:
     return instant.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def tenant_user(session: Session, tenant: Tenant, user_id: Any, field: str) -> User:
+def tenant_user(*, session: Session, tenant: Tenant, user_id: Any, field: str) -> User:
     if not isinstance(user_id, str) or not user_id.strip():
         raise Invalid(field, "invalid", f"{field} must be a user id (usr_...)")
     user = session.scalar(select(User).where(*tenant_filter(User, tenant), User.id == user_id.strip()))
@@ -103,7 +103,7 @@ def _enqueue_expiry(session: Session, tenant: Tenant, swap: SwapRequest, now: da
     finds its start no longer matches and does nothing."""
     start = swap.start.isoformat()
     jobs.enqueue(
-        session,
+        session=session,
         tenant=tenant,
         kind=SWAP_EXPIRY,
         key=f"swap-expiry:{swap.id}:{start}",
@@ -150,7 +150,9 @@ def _still_open(tenant: Tenant, swap_id: str, now: datetime) -> Any:
     )
 
 
-def apply_if_open(session: Session, tenant: Tenant, swap: SwapRequest, now: datetime, **values: Any) -> bool:
+def apply_if_open(
+    *, session: Session, tenant: Tenant, swap: SwapRequest, now: datetime, **values: Any
+) -> bool:
     """Apply ``values`` only if the request is still open and not started; True when it was."""
     won = session.execute(
         update(SwapRequest)
@@ -179,7 +181,7 @@ def create_request(
     schedule = get_schedule(session=session, tenant=tenant, schedule_id=schedule_id)
     if beneficiary_id is None:
         raise Invalid("user_id", "required", "user_id is required with a service key: whose shift is it?")
-    user = tenant_user(session, tenant, beneficiary_id, "user_id")
+    user = tenant_user(session=session, tenant=tenant, user_id=beneficiary_id, field="user_id")
     start, end = _window(start, end, now)
     text = check_optional_text(description, "description", MAX_DESCRIPTION)
     _check_on_call(session, tenant, schedule.id, user, start, end)
@@ -216,7 +218,7 @@ def get_request(
     *, session: Session, tenant: Tenant, swap_id: str, schedule_id: str | None = None
 ) -> SwapRequest:
     """One request; under a schedule's path, only that schedule's (another's is a 404)."""
-    swap = load(session, SwapRequest, tenant, swap_id, "swap_request")
+    swap = load(session=session, model=SwapRequest, tenant=tenant, ident=swap_id, resource="swap_request")
     if schedule_id is not None and swap.schedule_id != schedule_id:
         raise NotFound("swap_request", swap_id)
     return swap
@@ -261,7 +263,7 @@ def list_requests(
     if starting_after is not None:
         stmt = stmt.where(SwapRequest.start >= check_instant(starting_after, "starting_after"))
     stmt = stmt.order_by(SwapRequest.start, SwapRequest.id)
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def update_request(
@@ -285,11 +287,13 @@ def update_request(
         values["description"] = check_optional_text(changes["description"], "description", MAX_DESCRIPTION)
     if "start" in changes or "end" in changes:
         start, end = _window(changes.get("start", swap.start), changes.get("end", swap.end), now)
-        beneficiary = tenant_user(session, tenant, swap.beneficiary_id, "user_id")
+        beneficiary = tenant_user(
+            session=session, tenant=tenant, user_id=swap.beneficiary_id, field="user_id"
+        )
         _check_on_call(session, tenant, swap.schedule_id, beneficiary, start, end)
         values.update(start=start, end=end)
     moved = "start" in values and values["start"] != swap.start
-    if not apply_if_open(session, tenant, swap, now, **values):
+    if not apply_if_open(session=session, tenant=tenant, swap=swap, now=now, **values):
         raise not_open(swap, now, "changed")
     if moved:
         _enqueue_expiry(session, tenant, swap, now)
@@ -318,7 +322,7 @@ def cancel_request(
     """Withdraw an open request (by the person who asked, an admin or a service key)."""
     swap = get_request(session=session, tenant=tenant, swap_id=swap_id, schedule_id=schedule_id)
     _may_manage(session, tenant, swap, actor)
-    if not apply_if_open(session, tenant, swap, now, status=CANCELLED):
+    if not apply_if_open(session=session, tenant=tenant, swap=swap, now=now, status=CANCELLED):
         raise not_open(swap, now, "cancelled")
     schedule_events.record(
         session=session,

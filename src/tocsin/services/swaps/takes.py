@@ -57,10 +57,18 @@ def take_request(
     swap = get_request(session=session, tenant=tenant, swap_id=swap_id, schedule_id=schedule_id)
     if benefactor_id is None:
         raise Invalid("user_id", "required", "user_id is required with a service key: who takes the swap?")
-    benefactor = tenant_user(session, tenant, benefactor_id, "user_id")
+    benefactor = tenant_user(session=session, tenant=tenant, user_id=benefactor_id, field="user_id")
     if benefactor.id == swap.beneficiary_id:
         raise Invalid("user_id", "same_user", "a swap request cannot be taken by the person who asked for it")
-    if not apply_if_open(session, tenant, swap, now, status=TAKEN, benefactor_id=benefactor.id, taken_at=now):
+    if not apply_if_open(
+        session=session,
+        tenant=tenant,
+        swap=swap,
+        now=now,
+        status=TAKEN,
+        benefactor_id=benefactor.id,
+        taken_at=now,
+    ):
         raise not_open(swap, now, "taken")
     override = create_override(
         session=session,
@@ -106,11 +114,13 @@ def take_request(
 
 def _beneficiary_name(session: Session, tenant: Tenant, swap: SwapRequest) -> str:
     """Who asked, for the timeline; their id if they have been deleted since."""
-    beneficiary = user_refs(session, tenant, [swap.beneficiary_id]).get(swap.beneficiary_id)
+    beneficiary = user_refs(session=session, tenant=tenant, ids=[swap.beneficiary_id]).get(
+        swap.beneficiary_id
+    )
     return beneficiary.name if beneficiary else swap.beneficiary_id
 
 
-def expire_request(session: Session, *, tenant: Tenant, payload: Mapping[str, Any], now: datetime) -> str:
+def expire_request(*, session: Session, tenant: Tenant, payload: Mapping[str, Any], now: datetime) -> str:
     """The engine's job at a window start: a request still open there expired; note it on the
     timeline (at the start). One taken, cancelled, moved or deleted since is left alone."""
     swap_id = str(payload.get("swap_request_id", ""))

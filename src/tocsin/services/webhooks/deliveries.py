@@ -101,7 +101,7 @@ def _queue(
     session.add(delivery)
     session.flush()
     jobs.enqueue(
-        session,
+        session=session,
         tenant=Tenant(webhook.org_id, webhook.livemode),
         kind=JOB_KIND,
         key=f"webhook:{delivery.id}",
@@ -115,8 +115,8 @@ def _queue(
 
 
 def emit(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     event: str,
     incident: Incident,
@@ -151,8 +151,8 @@ def emit(
 
 
 def send_test(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     webhook_id: str,
     now: datetime,
@@ -160,7 +160,7 @@ def send_test(
 ) -> WebhookDelivery:
     """Queue a ``webhook.test`` delivery with a made-up incident, whatever the filter or ``enabled``
     says, so a receiver can be checked before the first real page."""
-    webhook = get_webhook(session, tenant=tenant, webhook_id=webhook_id)
+    webhook = get_webhook(session=session, tenant=tenant, webhook_id=webhook_id)
     body = webhook_events.encode(webhook_events.payload(TEST_EVENT, webhook_events.sample_incident(now), now))
     return _queue(
         session,
@@ -174,17 +174,19 @@ def send_test(
 
 
 def get_delivery(
-    session: Session, *, tenant: Tenant, delivery_id: str, webhook_id: str | None = None
+    *, session: Session, tenant: Tenant, delivery_id: str, webhook_id: str | None = None
 ) -> WebhookDelivery:
-    delivery = load(session, WebhookDelivery, tenant, delivery_id, "webhook delivery")
+    delivery = load(
+        session=session, model=WebhookDelivery, tenant=tenant, ident=delivery_id, resource="webhook delivery"
+    )
     if webhook_id is not None and delivery.webhook_id != webhook_id:
         raise NotFound("webhook delivery", delivery_id)
     return delivery
 
 
 def list_deliveries(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     webhook_id: str,
     limit: int,
@@ -193,7 +195,7 @@ def list_deliveries(
     event: str | None = None,
 ) -> Page[WebhookDelivery]:
     """Newest first: the log a receiver's owner reads when something did not arrive."""
-    webhook = get_webhook(session, tenant=tenant, webhook_id=webhook_id)
+    webhook = get_webhook(session=session, tenant=tenant, webhook_id=webhook_id)
     stmt = (
         select(WebhookDelivery)
         .where(*tenant_filter(WebhookDelivery, tenant), WebhookDelivery.webhook_id == webhook.id)
@@ -205,10 +207,10 @@ def list_deliveries(
         stmt = stmt.where(WebhookDelivery.status == status)
     if event is not None:
         stmt = stmt.where(WebhookDelivery.event == event)
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
-def delivery_target(session: Session, *, tenant: Tenant, delivery_id: str) -> DeliveryTarget | None:
+def delivery_target(*, session: Session, tenant: Tenant, delivery_id: str) -> DeliveryTarget | None:
     """The delivery with its subscription's URL and secret; None once the subscription is deleted."""
     row = session.execute(
         select(WebhookDelivery, WebhookSubscription)
@@ -231,8 +233,8 @@ def delivery_target(session: Session, *, tenant: Tenant, delivery_id: str) -> De
 
 
 def record_attempt(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     delivery_id: str,
     at: datetime,

@@ -67,23 +67,25 @@ def check_secret(value: Any, field: str = "secret") -> str:
 # Subscriptions ----------------------------------------------------------------------------------
 
 
-def get_webhook(session: Session, *, tenant: Tenant, webhook_id: str) -> WebhookSubscription:
-    return load(session, WebhookSubscription, tenant, webhook_id, "webhook")
+def get_webhook(*, session: Session, tenant: Tenant, webhook_id: str) -> WebhookSubscription:
+    return load(
+        session=session, model=WebhookSubscription, tenant=tenant, ident=webhook_id, resource="webhook"
+    )
 
 
-def list_webhooks(session: Session, *, tenant: Tenant, limit: int, offset: int) -> Page[WebhookSubscription]:
+def list_webhooks(*, session: Session, tenant: Tenant, limit: int, offset: int) -> Page[WebhookSubscription]:
     """Oldest first, so a page boundary does not move when a new one is added."""
     stmt = (
         select(WebhookSubscription)
         .where(*tenant_filter(WebhookSubscription, tenant))
         .order_by(WebhookSubscription.created_at, WebhookSubscription.id)
     )
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
 def create_webhook(
-    session: Session,
     *,
+    session: Session,
     tenant: Tenant,
     now: datetime,
     url: str,
@@ -111,10 +113,10 @@ def create_webhook(
 
 
 def update_webhook(
-    session: Session, *, tenant: Tenant, webhook_id: str, changes: dict[str, Any], now: datetime
+    *, session: Session, tenant: Tenant, webhook_id: str, changes: dict[str, Any], now: datetime
 ) -> WebhookSubscription:
     """Only the keys in ``changes`` change (``url``, ``events``, ``description``, ``enabled``)."""
-    webhook = get_webhook(session, tenant=tenant, webhook_id=webhook_id)
+    webhook = get_webhook(session=session, tenant=tenant, webhook_id=webhook_id)
     if "url" in changes:
         webhook.url = check_url(changes["url"])
     if "events" in changes:
@@ -129,18 +131,18 @@ def update_webhook(
 
 
 def rotate_secret(
-    session: Session, *, tenant: Tenant, webhook_id: str, now: datetime, secret: str | None = None
+    *, session: Session, tenant: Tenant, webhook_id: str, now: datetime, secret: str | None = None
 ) -> WebhookSubscription:
     """A new signing secret, used from the next attempt on (retries of queued deliveries included)."""
-    webhook = get_webhook(session, tenant=tenant, webhook_id=webhook_id)
+    webhook = get_webhook(session=session, tenant=tenant, webhook_id=webhook_id)
     webhook.secret = new_secret() if secret is None else check_secret(secret)
     webhook.updated_at = now
     session.flush()
     return webhook
 
 
-def delete_webhook(session: Session, *, tenant: Tenant, webhook_id: str) -> None:
+def delete_webhook(*, session: Session, tenant: Tenant, webhook_id: str) -> None:
     """Its deliveries go with it; their queued jobs then finish without sending."""
-    webhook = get_webhook(session, tenant=tenant, webhook_id=webhook_id)
+    webhook = get_webhook(session=session, tenant=tenant, webhook_id=webhook_id)
     session.delete(webhook)
     session.flush()

@@ -228,7 +228,7 @@ def test_delete_removes_the_incident_and_all_that_hangs_off_it(orgs: OrgFactory)
     grafana.post("/resolution_notes", json={"alert_group_id": incident, "text": "looking"})
     grafana.post(f"/alert_groups/{incident}/silence", json={"delay": 600})  # arms a timer job
     with org.database.read() as session:
-        assert jobs.list_jobs(session, tenant=org.tenant, incident_id=incident)
+        assert jobs.list_jobs(session=session, tenant=org.tenant, incident_id=incident)
 
     response = grafana.delete(f"/alert_groups/{incident}", json={"mode": "delete"})
     assert (response.status_code, response.content) == (204, b"")
@@ -238,7 +238,7 @@ def test_delete_removes_the_incident_and_all_that_hangs_off_it(orgs: OrgFactory)
     assert grafana.get("/resolution_notes", params={"alert_group_id": incident}).json()["count"] == 0
     assert org.get(f"/api/incidents/{incident}/timeline").status_code == 404
     with org.database.read() as session:
-        assert jobs.list_jobs(session, tenant=org.tenant, incident_id=incident) == []
+        assert jobs.list_jobs(session=session, tenant=org.tenant, incident_id=incident) == []
     assert grafana.get("/alert_groups").json()["count"] == 1  # the other incident is untouched
     assert grafana.delete(f"/alert_groups/{incident}", json={"mode": "delete"}).status_code == 404
 

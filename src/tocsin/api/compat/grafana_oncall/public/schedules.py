@@ -44,8 +44,8 @@ def render(schedule: Any, on_call: list[str], shifts: list[str]) -> dict[str, An
 
 
 def _render_all(session: Any, key: Any, items: list[Any], now: datetime) -> list[dict[str, Any]]:
-    ids = schedule_shifts.shift_ids(session, key.tenant, [s.id for s in items])
-    on_call = schedule_shifts.on_call_now(session, key.tenant, items, now)
+    ids = schedule_shifts.shift_ids(session=session, tenant=key.tenant, schedule_ids=[s.id for s in items])
+    on_call = schedule_shifts.on_call_now(session=session, tenant=key.tenant, schedules=items, now=now)
     return [render(s, on_call.get(s.id, []), ids.get(s.id, [])) for s in items]
 
 
@@ -147,7 +147,9 @@ def update_schedule(schedule_id: str, body: Body, key: SchedulesWrite, db: Db, n
     with db.write() as session:
         schedule = schedules.get_schedule(session=session, tenant=key.tenant, schedule_id=schedule_id)
         if "shifts" in body:
-            current = schedule_shifts.shift_ids(session, key.tenant, [schedule.id]).get(schedule.id, [])
+            current = schedule_shifts.shift_ids(
+                session=session, tenant=key.tenant, schedule_ids=[schedule.id]
+            ).get(schedule.id, [])
             sent = body["shifts"] or []
             if not isinstance(sent, list) or sorted(map(str, sent)) != sorted(current):
                 raise invalid(

@@ -58,8 +58,8 @@ def _target(session: Any, tenant: Tenant, target: Mapping[str, Any], field: str)
         raise invalid(f"{field}.slug", f"{field}.slug is required: a username or an escalation policy slug")
     try:
         if kind == USER:
-            return handles.user_by_username(session, tenant, slug)
-        return directory.policy_by_slug(session, tenant, slug)
+            return handles.user_by_username(session=session, tenant=tenant, username=slug)
+        return directory.policy_by_slug(session=session, tenant=tenant, slug=slug)
     except NotFound:
         raise invalid(f"{field}.slug", f"{field}.slug: no {kind} {slug!r} in this organization") from None
 
@@ -71,7 +71,7 @@ def create_incident(body: Body, key: IncidentsWrite, db: Db, now: Now, paging: P
     username = required_text(body, "userName", limit=100)
     specs = objects(body, "targets")
     with db.write() as session:
-        _, actor = responder_commands.acting_user(session, key.tenant, username)
+        _, actor = responder_commands.acting_user(session=session, tenant=key.tenant, username=username)
         found = [_target(session, key.tenant, spec, f"targets.{i}") for i, spec in enumerate(specs)]
         policies = [t for t in found if isinstance(t, EscalationPolicy)]
         if len({p.id for p in policies}) > 1:
@@ -117,7 +117,7 @@ def _by_numbers(
     wanted = numbers(body, "incidentNames")
     message = text(body, "message", required=False, limit=responder_commands.MAX_MESSAGE)
     with db.write() as session:
-        _, actor = responder_commands.acting_user(session, key.tenant, username)
+        _, actor = responder_commands.acting_user(session=session, tenant=key.tenant, username=username)
         return _results(
             responder_commands.act_on_numbers(
                 session=session,
@@ -138,7 +138,7 @@ def _by_user(
     username = required_text(body, "userName", limit=100)
     message = text(body, "message", required=False, limit=responder_commands.MAX_MESSAGE)
     with db.write() as session:
-        user, actor = responder_commands.acting_user(session, key.tenant, username)
+        user, actor = responder_commands.acting_user(session=session, tenant=key.tenant, username=username)
         return _results(
             responder_commands.act_on_paged(
                 session=session,
@@ -216,7 +216,7 @@ def reroute(body: Body, key: IncidentsWrite, db: Db, now: Now, paging: Paging) -
             raise invalid(f"reroutes.{index}.targets", "targets must be a non-empty list")
     statuses = []
     with db.write() as session:
-        _, actor = responder_commands.acting_user(session, key.tenant, username)
+        _, actor = responder_commands.acting_user(session=session, tenant=key.tenant, username=username)
         for index, spec in enumerate(reroutes):
             number = str(spec["incidentNumber"]).strip()
             users, policy, targets = _reroute_targets(

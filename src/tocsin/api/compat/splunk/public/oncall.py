@@ -68,8 +68,8 @@ def user_schedule(
     only the user's own rolls and the overrides involving them."""
     since, until = _window(now, days_forward, days_skip)
     with db.read() as session:
-        person = handles.user_by_username(session, key.tenant, user)
-        entries = directory.policies(session, key.tenant)
+        person = handles.user_by_username(session=session, tenant=key.tenant, username=user)
+        entries = directory.policies(session=session, tenant=key.tenant)
         rotas = policy_oncall.policy_rotas(
             session=session,
             tenant=key.tenant,
@@ -80,7 +80,7 @@ def user_schedule(
             username=person.username,
         )
         team_schedules = []
-        for team in directory.teams(session, key.tenant):
+        for team in directory.teams(session=session, tenant=key.tenant):
             mine = [rota for rota in rotas if rota.entry.team is not None and rota.entry.team.id == team.id]
             if mine:
                 team_schedules.append(
@@ -101,11 +101,11 @@ def team_schedule(
 ) -> dict[str, Any]:
     since, until = _window(now, days_forward, days_skip)
     with db.read() as session:
-        found = handles.team_by_slug(session, key.tenant, team)
+        found = handles.team_by_slug(session=session, tenant=key.tenant, slug=team)
         rotas = policy_oncall.policy_rotas(
             session=session,
             tenant=key.tenant,
-            entries=directory.policies(session, key.tenant, found.id),
+            entries=directory.policies(session=session, tenant=key.tenant, team_id=found.id),
             since=since,
             until=until,
             step=step,
@@ -129,8 +129,11 @@ def _result(to_user: str, taken: list[TakenShift]) -> dict[str, Any]:
 def take_for_policy(policy: str, body: Body, key: SchedulesWrite, db: Db, now: Now) -> dict[str, Any]:
     from_name, to_name = _handover_names(body)
     with db.write() as session:
-        found = directory.policy_by_slug(session, key.tenant, policy)
-        from_user, to_user = (handles.user_by_username(session, key.tenant, n) for n in (from_name, to_name))
+        found = directory.policy_by_slug(session=session, tenant=key.tenant, slug=policy)
+        from_user, to_user = (
+            handles.user_by_username(session=session, tenant=key.tenant, username=n)
+            for n in (from_name, to_name)
+        )
         taken = policy_oncall.take_for_policy(
             session=session,
             tenant=key.tenant,
@@ -151,8 +154,11 @@ def take_for_policy(policy: str, body: Body, key: SchedulesWrite, db: Db, now: N
 def take_for_team(team: str, body: Body, key: SchedulesWrite, db: Db, now: Now) -> dict[str, Any]:
     from_name, to_name = _handover_names(body)
     with db.write() as session:
-        found = handles.team_by_slug(session, key.tenant, team)
-        from_user, to_user = (handles.user_by_username(session, key.tenant, n) for n in (from_name, to_name))
+        found = handles.team_by_slug(session=session, tenant=key.tenant, slug=team)
+        from_user, to_user = (
+            handles.user_by_username(session=session, tenant=key.tenant, username=n)
+            for n in (from_name, to_name)
+        )
         taken = policy_oncall.take_for_team(
             session=session,
             tenant=key.tenant,

@@ -67,7 +67,7 @@ def create_override(body: Body, key: SchedulesWrite, db: Db, now: Now) -> dict[s
     assert start is not None and end is not None  # required
     zone = text(body, "timezone", required=False, limit=64) or "UTC"
     with db.write() as session:
-        user = handles.user_by_username(session, key.tenant, username)
+        user = handles.user_by_username(session=session, tenant=key.tenant, username=username)
         absence = absences.create_absence(
             session=session,
             tenant=key.tenant,
@@ -104,7 +104,7 @@ def list_assignments(public_id: str, key: SchedulesRead, db: Db) -> list[dict[st
 
 
 def _one(session: Session, tenant: Tenant, absence: Absence, policy_slug: str) -> dict[str, Any]:
-    policy = directory.policy_by_slug(session, tenant, policy_slug)
+    policy = directory.policy_by_slug(session=session, tenant=tenant, slug=policy_slug)
     for assignment in absences.assignments(session=session, tenant=tenant, absence=absence):
         if assignment.entry.policy.id == policy.id:
             return _assignment(absence, assignment)
@@ -125,8 +125,8 @@ def put_assignment(
     username = required_text(body, "username", limit=100)
     with db.write() as session:
         absence = absences.get_absence(session=session, tenant=key.tenant, absence_id=public_id)
-        policy = directory.policy_by_slug(session, key.tenant, policy_slug)
-        replacement = handles.user_by_username(session, key.tenant, username)
+        policy = directory.policy_by_slug(session=session, tenant=key.tenant, slug=policy_slug)
+        replacement = handles.user_by_username(session=session, tenant=key.tenant, username=username)
         absences.assign(
             session=session,
             tenant=key.tenant,

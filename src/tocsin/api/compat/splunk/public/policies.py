@@ -19,7 +19,7 @@ router = APIRouter(prefix=PUBLIC + "/v1/policies")
 @router.get("", summary="Escalation policies (Splunk On-Call)")
 def list_policies(key: ServicesRead, db: Db) -> dict[str, Any]:
     with db.read() as session:
-        entries = directory.policies(session, key.tenant)
+        entries = directory.policies(session=session, tenant=key.tenant)
         return {
             "policies": [
                 {"policy": render.policy_ref(entry.policy), "team": render.team_ref(entry.team)}

@@ -19,7 +19,7 @@ router = APIRouter(prefix=PUBLIC + "/v1/org/routing-keys")
 @router.get("", summary="Routing keys (Splunk On-Call)")
 def list_routing_keys(key: ServicesRead, db: Db) -> dict[str, Any]:
     with db.read() as session:
-        entries = directory.routing_keys(session, key.tenant)
+        entries = directory.routing_keys(session=session, tenant=key.tenant)
         return {
             "_selfUrl": render.V1 + "/org/routing-keys",
             "routingKeys": [

@@ -18,19 +18,19 @@ router = APIRouter(prefix=PUBLIC + "/v1/team")
 @router.get("", summary="Teams (Splunk On-Call)")
 def list_teams(key: TeamsRead, db: Db) -> list[dict[str, Any]]:
     with db.read() as session:
-        return [render.team_detail(team) for team in directory.teams(session, key.tenant)]
+        return [render.team_detail(team) for team in directory.teams(session=session, tenant=key.tenant)]
 
 
 @router.get("/{team}", summary="One team (Splunk On-Call)")
 def get_team(team: str, key: TeamsRead, db: Db) -> dict[str, Any]:
     with db.read() as session:
-        return render.team_detail(handles.team_by_slug(session, key.tenant, team))
+        return render.team_detail(handles.team_by_slug(session=session, tenant=key.tenant, slug=team))
 
 
 @router.get("/{team}/members", summary="A team's members (Splunk On-Call)")
 def members(team: str, key: TeamsRead, db: Db) -> dict[str, Any]:
     with db.read() as session:
-        found = handles.team_by_slug(session, key.tenant, team)
+        found = handles.team_by_slug(session=session, tenant=key.tenant, slug=team)
         url = render.team_url(found.slug)
         return {
             "_selfUrl": url + "/members",
@@ -42,13 +42,13 @@ def members(team: str, key: TeamsRead, db: Db) -> dict[str, Any]:
 @router.get("/{team}/admins", summary="A team's admins (Splunk On-Call)")
 def admins(team: str, key: TeamsRead, db: Db) -> dict[str, Any]:
     with db.read() as session:
-        found = handles.team_by_slug(session, key.tenant, team)
+        found = handles.team_by_slug(session=session, tenant=key.tenant, slug=team)
         return {"teamAdmins": [render.admin(user) for user in directory.members(found, managers_only=True)]}
 
 
 @router.get("/{team}/policies", summary="A team's escalation policies (Splunk On-Call)")
 def policies(team: str, key: TeamsRead, db: Db) -> dict[str, Any]:
     with db.read() as session:
-        found = handles.team_by_slug(session, key.tenant, team)
-        entries = directory.policies(session, key.tenant, found.id)
+        found = handles.team_by_slug(session=session, tenant=key.tenant, slug=team)
+        entries = directory.policies(session=session, tenant=key.tenant, team_id=found.id)
         return {"policies": [render.policy_ref(entry.policy) for entry in entries]}

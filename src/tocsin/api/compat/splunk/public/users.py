@@ -18,21 +18,21 @@ router = APIRouter(prefix=PUBLIC)
 @router.get("/v1/user", summary="Users (Splunk On-Call v1)")
 def list_users(key: UsersRead, db: Db) -> dict[str, Any]:
     with db.read() as session:
-        found = directory.users(session, key.tenant)
+        found = directory.users(session=session, tenant=key.tenant)
         return {"_selfUrl": render.V1 + "/user", "users": [render.v1_user(user) for user in found]}
 
 
 @router.get("/v1/user/{user}", summary="One user (Splunk On-Call v1)")
 def get_user(user: str, key: UsersRead, db: Db) -> dict[str, Any]:
     with db.read() as session:
-        return render.v1_user(handles.user_by_username(session, key.tenant, user))
+        return render.v1_user(handles.user_by_username(session=session, tenant=key.tenant, username=user))
 
 
 @router.get("/v1/user/{user}/teams", summary="A user's teams (Splunk On-Call v1)")
 def user_teams(user: str, key: UsersRead, db: Db) -> dict[str, Any]:
     with db.read() as session:
-        found = handles.user_by_username(session, key.tenant, user)
-        teams = directory.teams_of_user(session, key.tenant, found.id)
+        found = handles.user_by_username(session=session, tenant=key.tenant, username=user)
+        teams = directory.teams_of_user(session=session, tenant=key.tenant, user_id=found.id)
         return {"teams": [render.team_detail(team) for team in teams]}
 
 
@@ -41,5 +41,5 @@ def list_users_v2(key: UsersRead, db: Db, email: str | None = None) -> dict[str,
     if email is not None and (not email.strip() or len(email) > 320):
         raise invalid("email", "email must be an email address")
     with db.read() as session:
-        found = directory.users(session, key.tenant, email)
+        found = directory.users(session=session, tenant=key.tenant, email=email)
         return {"users": [render.v2_user(user) for user in found]}
