@@ -142,6 +142,26 @@ class PagingWorld:
             "TOCSIN_RATELIMIT_ORG_ALERTS": "100000/minute",
         }
 
+    def unsettled_jobs(self) -> int:
+        """This world's jobs still pending or running: none left means no process can send a
+        page any more (a page is only ever sent by a running job)."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.db_url)
+        try:
+            with engine.connect() as connection:
+                return int(
+                    connection.execute(
+                        text(
+                            "SELECT count(*) FROM jobs JOIN orgs ON orgs.id = jobs.org_id "
+                            "WHERE orgs.slug = :slug AND jobs.status IN ('pending', 'running')"
+                        ),
+                        {"slug": self.slug},
+                    ).scalar_one()
+                )
+        finally:
+            engine.dispose()
+
     def migrate(self) -> None:
         command = [sys.executable, "-m", "tocsin.cli", "migrate"]
         done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=120, check=False)

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from tests.e2e.engine_proc import PagingWorld, SmtpProcess, duplicates, free_port, stop
 from tests.factories.smtp import SmtpServer
+from tests.factories.waiting import eventually
 
 INCIDENTS = 3
 
@@ -29,11 +30,14 @@ def _ours(smtp: SmtpServer | SmtpProcess, world: PagingWorld) -> list[str]:
 
 
 def _settle(smtp: SmtpServer | SmtpProcess, world: PagingWorld, expected: int) -> None:
-    deadline = time.monotonic() + 60
-    while len(_ours(smtp, world)) < expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    # Long enough for a lease to run out and a policy minute to pass twice: a doubled page shows.
-    time.sleep(world.lease_seconds + 3 * world.minute_seconds + 0.5)
+    """Every expected page arrived, then every job of the world settled: after that no process
+    can send a page, so a doubled one would already be in the mailbox."""
+    assert eventually(lambda: len(_ours(smtp, world)) >= expected, 60), (
+        f"{len(_ours(smtp, world))} of {expected} pages arrived"
+    )
+    assert eventually(lambda: world.unsettled_jobs() == 0, 60, every=0.1), (
+        f"{world.unsettled_jobs()} jobs still pending or running"
+    )
 
 
 @pytest.mark.e2e
