@@ -28,7 +28,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -51,7 +50,6 @@ class EngineChild:
         # Held to write and to close: a wake racing a restart must never write into a closed
         # descriptor whose number the process has meanwhile given to a socket or a file.
         self._fd_lock = threading.Lock()
-        self.started_at = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -76,7 +74,6 @@ class EngineChild:
             os.close(read_fd)
         with self._fd_lock:
             self._wake_fd = write_fd
-        self.started_at = time.monotonic()
         log.info("engine started in child process %d", self._process.pid)
 
     def wake(self) -> None:
