@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -97,16 +97,23 @@ def announce(*, session: Session, incident: Incident, event: str, now: datetime)
     return queued
 
 
+def first_step(incident_id: str, run: int) -> tuple[str, dict[str, Any]]:
+    """The idempotency key and payload of run ``run``'s first escalation step: one definition for
+    the job the ORM writes here (a restarted run) and the row opening writes in bulk SQL."""
+    return step_key(incident_id, run, Step(0, 0)), {"run": run, "cycle": 0, "level": 0, "first": True}
+
+
 def start_escalation(*, session: Session, incident: Incident, now: datetime, run: int) -> None:
     """Queue the first step of run ``run`` (the step itself finds the policy and its delay)."""
+    key, payload = first_step(incident.id, run)
     jobs.enqueue(
         session=session,
         tenant=Tenant(incident.org_id, incident.livemode),
         kind=ESCALATE,
-        key=step_key(incident.id, run, Step(0, 0)),
+        key=key,
         run_at=now,
         now=now,
-        payload={"run": run, "cycle": 0, "level": 0, "first": True},
+        payload=payload,
         incident_id=incident.id,
     )
 

@@ -24,7 +24,6 @@ from typing import Any
 
 from tocsin.db.raw import RawSQL
 from tocsin.domain.actor import Actor, Tenant
-from tocsin.domain.escalation import Step, step_key
 from tocsin.domain.incident import Status, Urgency
 from tocsin.ids import new_id
 from tocsin.services import paging
@@ -227,10 +226,10 @@ def _timeline_row(
 
 
 def _first_step(raw: RawSQL, tenant: Tenant, incident_id: str, at: datetime) -> tuple[Any, ...]:
-    """The job row of a new incident's first escalation step, as ``paging.start_escalation`` writes
-    it (same kind, key and payload), in the same transaction as the incident."""
+    """The job row of a new incident's first escalation step (``paging.first_step``: the same key
+    and payload a restarted run gets), in the same transaction as the incident."""
+    key, payload = paging.first_step(incident_id, 0)
     return (
         new_id("job"), tenant.org_id, tenant.livemode, paging.ESCALATE,
-        step_key(incident_id, 0, Step(0, 0)), raw.time(at), incident_id,
-        raw.json({"run": 0, "cycle": 0, "level": 0, "first": True}), raw.time(at), raw.time(at),
+        key, raw.time(at), incident_id, raw.json(payload), raw.time(at), raw.time(at),
     )  # fmt: skip
