@@ -3,12 +3,19 @@ or TOCSIN_BASE_URL set: the same file from any folder, links that follow TOCSIN_
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from typer.testing import CliRunner, Result
 
+from tests.factories.waiting import eventually
 from tocsin.cli.main import app
 from tocsin.config import get_settings
 
@@ -104,3 +111,50 @@ def test_a_set_base_url_is_what_the_quickstart_prints(
     printed = cli.ok(folder, "demo", "--print-quickstart", "--key-file", str(tmp_path / "key")).stdout
     assert "curl -X POST https://oncall.example.com/api/events" in printed
     assert "9099" not in printed
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.mark.e2e
+def test_serve_port_option_moves_the_links_the_server_builds(cli: Cli, tmp_path: Path) -> None:
+    """``tocsin serve --port`` with no TOCSIN_BASE_URL: the integration URLs the API hands out
+    name the port it listens on, not the default 8080."""
+    folder = tmp_path / "project"
+    cli.ok(folder, "migrate")
+    demo = json.loads(cli.ok(folder, "demo", "--json", "--key-file", str(tmp_path / "key")).stdout)
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tocsin.cli", "serve", "--port", str(port)],
+        env={**os.environ, "TOCSIN_LOG_LEVEL": "WARNING"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert eventually(lambda: server.poll() is not None or _answers(f"{base}/healthz"), seconds=30)
+        assert server.poll() is None, server.stdout.read() if server.stdout else b""
+        listed = httpx.get(
+            f"{base}/api/services/{demo['service_ids']['payment-api']}/integrations",
+            headers={"Authorization": f"Bearer {demo['key']}"},
+            timeout=5,
+        )
+        assert listed.status_code == 200, listed.text
+        assert f"{base}/integrations/v1/alertmanager/payment-api-alertmanager/" in listed.text
+        assert ":8080" not in listed.text
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout:
+            server.stdout.close()
