@@ -13,10 +13,16 @@ uv:
 install: uv
 	$(UV) sync --frozen
 
+# `make run` keeps its SQLite file in this folder (./tocsin.db) unless TOCSIN_DATABASE_URL is set in
+# the environment or .env; the installed `tocsin` defaults to $$XDG_DATA_HOME/tocsin/tocsin.db instead.
+# It listens on TOCSIN_HOST and TOCSIN_PORT (127.0.0.1:8080 unless set), and the links it prints follow.
+ifeq ($(TOCSIN_DATABASE_URL)$(shell grep -siE '^\s*(export\s+)?TOCSIN_DATABASE_URL\s*=' .env 2>/dev/null),)
+run: export TOCSIN_DATABASE_URL := sqlite:///./tocsin.db
+endif
 run: install
 	$(UV) run tocsin migrate
 	$(UV) run tocsin demo --print-quickstart
-	$(UV) run tocsin serve --host 127.0.0.1 --port 8080
+	$(UV) run tocsin serve
 
 test: install
 	$(UV) run pytest -q

@@ -1,12 +1,39 @@
-"""Settings, read once from the environment (prefix ``TOCSIN_``) or a ``.env`` file."""
+"""Settings, read once from the environment (prefix ``TOCSIN_``) or a ``.env`` file in the current
+directory (the environment wins where both set a name)."""
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from functools import lru_cache
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATABASE_FILE = "tocsin.db"
+# A wildcard address is where to listen, not where to connect: links name the same machine's loopback.
+_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def data_directory() -> Path:
+    """Where the installed CLI keeps its SQLite file: ``$XDG_DATA_HOME/tocsin``, else
+    ``~/.local/share/tocsin`` (the XDG base directory spec ignores a relative XDG_DATA_HOME)."""
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "tocsin"
+
+
+def local_base_url(host: str, port: int) -> str:
+    """The URL this machine reaches a server listening on ``host:port`` at."""
+    shown = _LOOPBACK.get(host, host)
+    try:
+        if ipaddress.ip_address(shown).version == 6:
+            shown = f"[{shown}]"
+    except ValueError:
+        pass  # a host name, kept as given
+    return f"http://{shown}:{port}"
 
 
 class Settings(BaseSettings):
@@ -14,11 +41,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TOCSIN_", env_file=".env", extra="ignore")
 
-    database_url: str = "sqlite:///./tocsin.db"
+    # Unset: a SQLite file in ``data_directory()``, the same file whichever folder tocsin runs from
+    # (a relative default made a new, empty database in each). ``make run`` sets ./tocsin.db.
+    database_url: str = ""
     # FULL keeps a 202-answered event through a power cut, not just a process crash.
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     redis_url: str | None = None
-    base_url: str = "http://127.0.0.1:8080"
+    # The public URL, for links in pages and webhooks. Unset: derived from host and port.
+    base_url: str = ""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -91,6 +121,33 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    _default_database: Path | None = PrivateAttr(default=None)
+    _derived_base_url: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Self:
+        if not self.database_url:
+            self._default_database = data_directory() / DATABASE_FILE
+            self.database_url = f"sqlite:///{self._default_database}"
+        if not self.base_url:
+            self._derived_base_url = True
+            self.base_url = local_base_url(self.host, self.port)
+        return self
+
+    def listening_on(self, host: str, port: int) -> Settings:
+        """These settings for a server started with ``--host``/``--port``: a derived base URL
+        follows the new address, so links in pages still reach it."""
+        copy = self.model_copy(update={"host": host, "port": port})
+        if self._derived_base_url:
+            copy.base_url = local_base_url(host, port)
+        return copy
+
+    def create_data_directory(self) -> None:
+        """Make the default database's folder (owner-only) on first use; an explicit
+        TOCSIN_DATABASE_URL is left exactly as given."""
+        if self._default_database is not None:
+            self._default_database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 @lru_cache(maxsize=1)

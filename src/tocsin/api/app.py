@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import tocsin
+from tocsin.api import docs as api_docs
 from tocsin.api.auth import KeyResolver
 from tocsin.api.compat import opsgenie
 from tocsin.api.compat.grafana_oncall import inbound as grafana_integrations
@@ -153,7 +154,7 @@ def create_app(
         version=tocsin.__version__,
         description="Self-hosted on-call and incident response. Native API as in spec 003.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # api.docs serves /docs and /redoc from the package, not a CDN
         openapi_url="/openapi.json",
         redoc_url=None,
     )
@@ -173,6 +174,7 @@ def create_app(
     app.state.dialects = dialects
 
     install_error_handlers(app)
+    api_docs.install(app)
     app.router.routes.append(LabelledRoute("/api/events", events.post_event, methods=["POST"]))
     app.router.routes.extend(pagerduty.routes())
     app.router.routes.extend(grafana_integrations.routes())

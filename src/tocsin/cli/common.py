@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -22,9 +23,26 @@ if TYPE_CHECKING:
 
 
 def settings() -> Settings:
+    """The server commands' settings; the default database's folder exists once they return."""
     from tocsin.config import get_settings
 
-    return get_settings()
+    config = get_settings()
+    config.create_data_directory()
+    return config
+
+
+def database_location(url: str) -> str:
+    """Which database a URL opens, for messages: a SQLite file's absolute path, else the URL
+    without its password. Two folders mean two files, and the message must say which."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        name = parsed.database or ""
+        if name in ("", ":memory:") or name.startswith("file:"):
+            return name or ":memory:"
+        return str(Path(name).resolve())
+    return parsed.render_as_string(hide_password=True)
 
 
 def now() -> datetime:
@@ -69,6 +87,7 @@ def transaction(config: Settings | None = None) -> Iterator[Session]:
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)
         first_line = str(orig if orig is not None else exc).splitlines()[0]
-        fail(f"DATABASE_ERROR: {first_line} (has `tocsin migrate` been run?)")
+        where = database_location(config.database_url)
+        fail(f"DATABASE_ERROR: {first_line} (database {where}: has `tocsin migrate` been run on it?)")
     finally:
         db.dispose()

@@ -4,13 +4,14 @@ oncall, schedules, services, users, teams, keys) talk HTTP to a server and never
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
 from tocsin.cli import account, directory, events, incidents, keys, orgs, schedules
 from tocsin.cli import demo as demo_command
-from tocsin.cli.common import fail, settings, stdout
+from tocsin.cli.common import database_location, fail, settings, stdout
 
 app = typer.Typer(
     name="tocsin",
@@ -45,7 +46,8 @@ app.command(
 
 @app.command(epilog="Example: TOCSIN_DATABASE_URL=sqlite:///./tocsin.db tocsin migrate")
 def migrate() -> None:
-    """Create or upgrade the database schema at TOCSIN_DATABASE_URL (safe to run on every start)."""
+    """Create or upgrade the database schema at TOCSIN_DATABASE_URL (safe to run on every start).
+    Unset, that is the SQLite file $XDG_DATA_HOME/tocsin/tocsin.db (~/.local/share/tocsin/)."""
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -56,7 +58,7 @@ def migrate() -> None:
         upgrade(url)
     except (CommandError, SQLAlchemyError) as exc:
         fail(f"MIGRATION_FAILED: {str(exc).splitlines()[0]}")
-    stdout().print("Database is at the latest schema.", markup=False)
+    stdout().print(f"Database {database_location(url)} is at the latest schema.", markup=False)
 
 
 @app.command(epilog="Example: tocsin serve --host 0.0.0.0 --port 8080")
@@ -74,7 +76,10 @@ def serve(
 
     config = settings()
     configure_logging(config.log_level, config.log_format)
-    run(config, host=host or config.host, port=port if port is not None else config.port)
+    config = config.listening_on(host or config.host, port if port is not None else config.port)
+    # The engine and ingest-writer children read the environment: their links name this address too.
+    os.environ["TOCSIN_BASE_URL"] = config.base_url
+    run(config, host=config.host, port=config.port)
 
 
 @app.command(epilog="Example: TOCSIN_DATABASE_URL=postgresql+psycopg://... tocsin worker")
