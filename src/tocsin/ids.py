@@ -38,6 +38,7 @@ PREFIXES: Final = {
     "change_event": "chg",
     "swap_request": "ssr",
     "schedule_event": "sev",
+    "heartbeat": "hb",
     "absence": "abs",
 }
 

@@ -57,6 +57,13 @@ def inbound_url(base_url: str, integration_type: str, routing_key: str) -> str |
     return None
 
 
+def heartbeat_url(base_url: str, integration_type: str, routing_key: str) -> str | None:
+    """Grafana OnCall's heartbeat URL of an integration it serves (``<inbound URL>heartbeat/``)."""
+    if integration_type not in GRAFANA_ONCALL_TYPES:
+        return None
+    return f"{_base(base_url)}/integrations/v1/{integration_type}/{routing_key}/heartbeat/"
+
+
 def _q(value: str) -> str:
     """A YAML scalar that stays a string (a JSON string is a valid double-quoted YAML scalar)."""
     return json.dumps(value)

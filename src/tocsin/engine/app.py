@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -15,6 +15,7 @@ from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.db.sqlite.write_priority import MAX_YIELD
+from tocsin.engine import heartbeats as heartbeat_handlers
 from tocsin.engine import paging as paging_handlers
 from tocsin.engine import swap_expiry
 from tocsin.engine import webhooks as webhook_handlers
@@ -68,7 +69,12 @@ def channels_from(settings: Settings, http: httpx.AsyncClient) -> Channels:
 
 
 def all_handlers() -> dict[str, Handler]:
-    return {**paging_handlers.handlers(), **webhook_handlers.HANDLERS, **swap_expiry.HANDLERS}
+    return {
+        **paging_handlers.handlers(),
+        **webhook_handlers.HANDLERS,
+        **swap_expiry.HANDLERS,
+        **heartbeat_handlers.HANDLERS,
+    }
 
 
 def _shared_writes(database: Database) -> GroupCommitter | None:
@@ -100,6 +106,7 @@ def build_engine(
     clock: Clock | None = None,
     channels: Channels | None = None,
     owner: str | None = None,
+    started_at: datetime | None = None,
 ) -> Engine:
     clock = clock or SystemClock()
     ctx = JobContext(
@@ -112,6 +119,7 @@ def build_engine(
         journal=journal_for(database.url),
         owner=owner or default_owner(),
         writes=_shared_writes(database),
+        started_at=started_at,
     )
     return Engine(
         ctx,
@@ -131,7 +139,10 @@ async def running(
 ) -> AsyncIterator[Engine]:
     """The engine running in the background of the current event loop until the block ends."""
     async with httpx.AsyncClient(follow_redirects=False) as http:
-        engine = build_engine(settings, database, http=http, clock=clock, channels=channels)
+        clock = clock or SystemClock()
+        engine = build_engine(
+            settings, database, http=http, clock=clock, channels=channels, started_at=clock.now()
+        )
         stop = asyncio.Event()
         task = asyncio.create_task(engine.run(stop), name="tocsin-engine")
         try:

@@ -80,6 +80,9 @@ class JobContext:
     # On SQLite, where one write transaction runs at a time: the group commit that the jobs'
     # writes share (``write``). None: each write is a transaction of its own.
     writes: GroupCommitter | None = None
+    # When this engine started, for heartbeats: a deadline that passed before it (while no engine
+    # ran) gets one fresh timeout from here. None (tests driving the engine by hand): no grace.
+    started_at: datetime | None = None
 
     async def write(self, work: Callable[[Session], T]) -> T:
         """``work(session)`` in a committed write transaction, from the event loop. With

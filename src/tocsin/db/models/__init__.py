@@ -4,6 +4,7 @@ from tocsin.db.models.api_key import ApiKey
 from tocsin.db.models.base import Base
 from tocsin.db.models.change_event import ChangeEvent
 from tocsin.db.models.escalation import EscalationPolicy, EscalationRule
+from tocsin.db.models.heartbeat import Heartbeat
 from tocsin.db.models.incident import Alert, Incident, IncidentAssignee, Note, TimelineEntry
 from tocsin.db.models.job import Job
 from tocsin.db.models.notification import (
@@ -35,6 +36,7 @@ __all__ = [
     "Counter",
     "EscalationPolicy",
     "EscalationRule",
+    "Heartbeat",
     "Incident",
     "IncidentAssignee",
     "Integration",

@@ -69,7 +69,7 @@ def test_create_makes_a_service_and_answers_the_ready_url(orgs: OrgFactory) -> N
         "slack": {"channel_id": None, "enabled": False},
         "telegram": {"id": None, "enabled": False},
     }
-    assert body["heartbeat"] == {"link": None}
+    assert body["heartbeat"] == {"link": body["link"] + "heartbeat/"}
     assert (body["maintenance_mode"], body["inbound_email"]) == (None, None)
 
     services = org.get("/api/services").json()["data"]

@@ -21,6 +21,7 @@ Answers are Grafana OnCall's (engine/apps/integrations/views.py, mixins/, middle
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -39,6 +40,7 @@ from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.domain import alertmanager
 from tocsin.domain import templates as integration_templates
 from tocsin.domain.alertmanager import PayloadError
+from tocsin.services.ingest import heartbeats
 
 ALERTMANAGER_TYPES: Final = frozenset({"alertmanager", "grafana_alerting"})
 WEBHOOK_TYPES: Final = frozenset({"webhook", "formatted_webhook"})
@@ -253,6 +255,39 @@ async def receive(request: Request) -> Response:
     return Response(_OK, status_code=200, media_type="application/json")
 
 
+async def heartbeat(request: Request) -> Response:
+    """``GET|POST /integrations/v1/{type}/{token}/heartbeat/``: a beat of the integration's heartbeat,
+    answered as Grafana OnCall does (GET ``":)"``, POST an empty 200). An integration with no
+    heartbeat answers the same and records nothing, like upstream's heartbeat with no timeout."""
+    integration_type: str = request.path_params["integration_type"]
+    token: str = request.path_params["token"]
+    route = await find_route(request, token) if integration_type in SERVED else None
+    if route is None:
+        return _text(403, UNKNOWN_INTEGRATION)
+    if route.integration_type != integration_type:
+        return _text(
+            400,
+            f"This url is for integration with {_title(integration_type)}. "
+            f"Key is for {_title(route.integration_type)}",
+        )
+    await request.body()  # the body (Alertmanager's, for a Watchdog receiver) carries nothing needed
+    state = request.app.state
+
+    def work() -> None:
+        with state.db.write() as session:
+            heartbeats.beat_integration(
+                session=session,
+                integration_id=route.integration_id,
+                now=state.clock.now(),
+                paging=state.paging,
+            )
+
+    await asyncio.to_thread(work)
+    if request.method == "GET":
+        return Response(b'":)"', status_code=200, media_type="application/json")
+    return Response(b"", status_code=200)
+
+
 def too_large(scope: Scope, max_bytes: int) -> Response:
     """A body over the server-wide limit, as plain text like the integration's other refusals."""
     return _text(413, too_large_message(max_bytes))
@@ -267,4 +302,6 @@ def routes() -> list[BaseRoute]:
     return [
         LabelledRoute(PATH + "/", receive, methods=["POST"]),
         LabelledRoute(PATH, receive, methods=["POST"]),
+        LabelledRoute(PATH + "/heartbeat/", heartbeat, methods=["GET", "POST"]),
+        LabelledRoute(PATH + "/heartbeat", heartbeat, methods=["GET", "POST"]),
     ]

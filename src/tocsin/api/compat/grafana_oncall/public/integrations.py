@@ -14,7 +14,9 @@
 - ``templates``: ``grouping_key`` is our dedup key template, ``resolve_signal`` our resolve
   condition and ``web.title`` our title template (webhook types only); every other template is
   ``null`` and setting one to a value is a 400 naming it.
-- ``heartbeat`` is not supported: ``{"link": null}``.
+- ``heartbeat``: ``{"link": "<link>heartbeat/"}`` for the types served at Grafana's URL shape (a
+  beat there beats the integration's heartbeat, configured on ``/api/services/{id}/heartbeats``),
+  ``{"link": null}`` for the others.
 - Maintenance is the service's window: ``maintenance_start`` ``{"mode": "maintenance", "duration":
   seconds}`` opens one from now; ``debug`` mode (alerts without notifications) cannot be expressed
   and is a 400 naming it; ``maintenance_stop`` ends the running window. Both answer the integration.
@@ -41,7 +43,7 @@ from tocsin.api.compat.grafana_oncall.public.pagination import page_of
 from tocsin.api.compat.grafana_oncall.public.route_ids import route_id
 from tocsin.api.deps import Db, Now, ServicesRead, ServicesWrite
 from tocsin.db.models import Integration
-from tocsin.domain.integration_urls import CONFIG_KEYS, INTEGRATION_TYPES, inbound_url
+from tocsin.domain.integration_urls import CONFIG_KEYS, INTEGRATION_TYPES, heartbeat_url, inbound_url
 from tocsin.services.catalog import services as catalog
 from tocsin.services.catalog import standalone_integrations
 from tocsin.services.catalog.standalone_integrations import NewIntegration, running_window
@@ -120,7 +122,7 @@ def _render(request: Request, integration: Integration, now: datetime) -> dict[s
             "telegram": {"id": None, "enabled": False},
         },
         "templates": _templates(integration.config or {}),
-        "heartbeat": {"link": None},
+        "heartbeat": {"link": heartbeat_url(base, integration.type, integration.routing_key)},
     }
 
 
