@@ -11,7 +11,11 @@ from fastapi.testclient import TestClient
 
 from tests.factories.orgs import OrgFactory, OrgHandle
 from tests.scenario.engine_harness import Harness, harness
+from tocsin.cli import incidents as cli_incidents
+from tocsin.cli.client import ApiClient
+from tocsin.cli.refs import Names
 from tocsin.db.session import Database
+from tocsin.notify import render
 
 
 @pytest.fixture
@@ -63,3 +67,28 @@ def test_an_explicit_zero_repeat_delay_repeats_at_once(h: Harness) -> None:
     incident = _open(h, _paged_service(h.org, repeat_count=1, repeat_delay_minutes=0))
     h.advance(minutes=1)
     assert _emails(h, incident) == ["alice@example.com", "bob@example.com", "alice@example.com"]
+
+
+def test_every_surface_numbers_the_second_level_2(h: Harness) -> None:
+    """Escalated to the second level: the API's ``escalation_level`` is its 0-based index (1), and
+    the timeline, the CLI's ``incidents show`` line and the page all say level 2."""
+    incident = _open(h, _paged_service(h.org, repeat_count=2))
+    h.advance(minutes=1)
+    body = h.org.get(f"/api/incidents/{incident}").json()["data"]
+    assert body["escalation_level"] == 1
+
+    messages = [entry["message"] for entry in h.timeline(incident)]
+    assert any(message.startswith("Escalation level 2 (pass 1 of 3): paging") for message in messages), (
+        messages
+    )
+
+    # The CLI's own rendering, its names read over HTTP from the app.
+    with ApiClient("http://testserver", h.org.key) as client:
+        client._http = TestClient(h.org.client.app, headers=h.org.headers())
+        assert cli_incidents._escalation(Names(client), body) == "Payments, level 2"
+
+    [bob_page] = [d.page for d in h.sink.deliveries if d.page.recipient_name == "Bob"]
+    assert bob_page.escalation_level == 2
+    assert "Escalation level: 2" in render.plain_text(bob_page).splitlines()
+    [alice_page] = [d.page for d in h.sink.deliveries if d.page.recipient_name == "Alice"]
+    assert "Escalation level: 1" in render.plain_text(alice_page).splitlines()
