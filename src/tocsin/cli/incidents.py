@@ -242,9 +242,11 @@ def _message(entry: dict[str, Any], notes: dict[str, str]) -> str:
 
 
 def _escalation(names: Names, incident: dict[str, Any]) -> str | None:
+    """People count levels from 1, as the timeline does; the API's ``escalation_level`` is the
+    0-based index of the policy's rule."""
     if not incident.get("escalation_policy_id"):
         return None
-    return f"{names.of(POLICY, incident['escalation_policy_id'])}, level {incident['escalation_level']}"
+    return f"{names.of(POLICY, incident['escalation_policy_id'])}, level {incident['escalation_level'] + 1}"
 
 
 def _act(

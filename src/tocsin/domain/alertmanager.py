@@ -282,6 +282,18 @@ def title(notification: Notification) -> str:
     return one_line(text)
 
 
+def title_of_body(data: Mapping[str, Any], notification: Notification) -> str:
+    """The title of a firing body that carries no firing alert (``{}``, ``{"title": "Disk full"}``, a
+    hand-made sender's object): the body's own ``title`` when it has one, else the group's title
+    with a bare ``[FIRING]`` prefix. Grafana OnCall's Alertmanager integration opens an alert group
+    for any body (one alert from the whole payload, titled by its template), so senders moved from
+    it keep paging here instead of being answered "Ok." and dropped."""
+    own = data.get("title")
+    if isinstance(own, str) and own.strip():
+        return one_line(own)
+    return title(notification).replace("[FIRING:0]", "[FIRING]", 1)
+
+
 def description(notification: Notification) -> str | None:
     return notification.common_annotations.get("description") or None
 

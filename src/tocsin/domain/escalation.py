@@ -47,12 +47,23 @@ def next_step(step: Step, *, levels: int, repeat_count: int) -> Step | None:
     return None
 
 
-def delay_before(step: Step, *, delays_minutes: tuple[int, ...], repeat_delay_minutes: int) -> int:
+def repeat_delay(*, delays_minutes: tuple[int, ...], repeat_delay_minutes: int | None) -> int:
+    """Minutes from the last rule of a pass to the first rule of the next. ``None`` (the default) is
+    the last rule's own delay, so a pass ends as it went on, with the wait people set between
+    levels, and the last level's page and the next pass's first never go out in the same second
+    (PagerDuty's "repeat this policy N times" also waits the last rule's timeout before starting
+    over). An explicit ``0`` still repeats at once."""
+    if repeat_delay_minutes is not None:
+        return repeat_delay_minutes
+    return delays_minutes[-1] if delays_minutes else 0
+
+
+def delay_before(step: Step, *, delays_minutes: tuple[int, ...], repeat_delay_minutes: int | None) -> int:
     """Minutes between the previous step and ``step``: the rule's own delay, and for the first
-    level of a repeated pass the policy's repeat delay on top of it."""
+    level of a repeated pass the policy's repeat delay (``repeat_delay``) on top of it."""
     own = delays_minutes[step.level]
     if step.level == 0 and step.cycle > 0:
-        return repeat_delay_minutes + own
+        return repeat_delay(delays_minutes=delays_minutes, repeat_delay_minutes=repeat_delay_minutes) + own
     return own
 
 
@@ -70,7 +81,7 @@ def following(
     kinds: tuple[str, ...],
     delays_minutes: tuple[int, ...],
     repeat_count: int,
-    repeat_delay_minutes: int,
+    repeat_delay_minutes: int | None,
 ) -> NextStep | None:
     """What comes after ``step`` in a policy whose rules have these ``kinds``.
 
@@ -78,7 +89,7 @@ def following(
     fewer than ``MAX_REPEAT_STEPS`` passes began in this run, with no repeat delay (the repeat
     rule's own delay already passed); once that many have, it is skipped and the rule after it runs.
     Otherwise the policy's own repeat applies: after the last rule, another pass while ``cycle <
-    repeat_count``, after ``repeat_delay_minutes``. Both kinds of repeat count passes in ``cycle``,
+    repeat_count``, after ``repeat_delay``. Both kinds of repeat count passes in ``cycle``,
     so a run never has more than ``max(repeat_count, MAX_REPEAT_STEPS) + 1`` passes."""
     if not kinds or step.level >= len(kinds):
         return None
@@ -99,7 +110,7 @@ def run_plan(
     kinds: tuple[str, ...],
     delays_minutes: tuple[int, ...],
     repeat_count: int,
-    repeat_delay_minutes: int,
+    repeat_delay_minutes: int | None,
 ) -> list[tuple[Step, int]]:
     """Every step of a run nobody acknowledges, with the minute it runs at (for previews and
     tests). The first rule's delay counts from the trigger."""

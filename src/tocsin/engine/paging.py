@@ -96,6 +96,7 @@ def _page(plan: page_delivery.PagePlan, job: ClaimedJob, base_url: str, now: dat
         job,
         base_url,
         recipient_name=plan.user_name,
+        escalation_level=None if job.payload.get("level") is None else int(job.payload["level"]) + 1,
         ack_url=link("acknowledge"),
         resolve_url=link("resolve"),
     )

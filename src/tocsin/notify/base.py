@@ -53,6 +53,8 @@ class Page:
     resolve_url: str | None = None
     event: str = "incident.triggered"
     details: dict[str, str] = field(default_factory=dict)
+    # The escalation level that paged, counted from 1 as the timeline and the CLI count it.
+    escalation_level: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,8 @@ def facts(page: Page) -> list[tuple[str, str]]:
         rows.append(("Source", page.source))
     if page.recipient_name:
         rows.append(("Paging", page.recipient_name))
+    if page.escalation_level is not None:
+        rows.append(("Escalation level", str(page.escalation_level)))
     rows.extend((key, value) for key, value in page.details.items())
     return [(one_line(label), clip(one_line(value), 500)) for label, value in rows]
 

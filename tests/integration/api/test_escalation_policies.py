@@ -145,7 +145,12 @@ def test_defaults_and_a_deleted_target(orgs: OrgFactory) -> None:
     org = orgs.new()
     alice, bob = org.make_user("Alice"), org.make_user("Bob")
     created = _create(org, rules=[{"targets": [{"type": "user", "id": alice}, {"type": "user", "id": bob}]}])
-    assert (created["repeat_count"], created["repeat_delay_minutes"], created["description"]) == (0, 0, None)
+    # repeat_delay_minutes null: a repeat waits the last rule's delay (domain.escalation.repeat_delay)
+    assert (created["repeat_count"], created["repeat_delay_minutes"], created["description"]) == (
+        0,
+        None,
+        None,
+    )
     assert created["rules"][0]["delay_minutes"] == 0 and created["team_id"] is None
     assert org.delete(f"/api/users/{alice}").status_code == 204
     targets = org.get(f"{PATH}/{created['id']}").json()["data"]["rules"][0]["targets"]
@@ -183,7 +188,7 @@ BAD_POLICIES: list[tuple[dict[str, Any], str, str]] = [
     ({"repeat_count": 1.5}, "repeat_count", "int_type"),
     ({"repeat_delay_minutes": 1441}, "repeat_delay_minutes", "range"),
     ({"repeat_delay_minutes": -5}, "repeat_delay_minutes", "range"),
-    ({"repeat_delay_minutes": None}, "repeat_delay_minutes", "int_type"),
+    ({"repeat_delay_minutes": "5"}, "repeat_delay_minutes", "int_type"),
     ({"rules": []}, "rules", "required"),
     ({"rules": "all"}, "rules", "list_type"),
     ({"rules": [{"targets": [{"type": "user", "id": "{user}"}]}] * 21}, "rules", "too_long"),
@@ -259,7 +264,7 @@ def test_missing_fields_and_bad_bodies(orgs: OrgFactory) -> None:
     cases: list[tuple[dict[str, Any], str, str]] = [
         ({"rules": None}, "rules", "required"),
         ({"repeat_count": None}, "repeat_count", "required"),
-        ({"repeat_delay_minutes": None}, "repeat_delay_minutes", "required"),
+        ({"repeat_delay_minutes": True}, "repeat_delay_minutes", "int_type"),
         ({"name": None}, "name", "required"),
         ({"rules": [{"id": other["rules"][0]["id"], **_user_rule(user)}]}, "rules.0.id", "not_found"),
         ({"rules": [{"id": [rule_id], **_user_rule(user)}]}, "rules.0.id", "string_type"),
@@ -436,3 +441,16 @@ def test_scopes(orgs: OrgFactory) -> None:
     assert org.patch(path, json={"name": "By writer"}, key=writer).status_code == 200
     assert org.get(path).json()["data"]["name"] == "By writer"
     assert org.get(path).json()["data"]["rules"] == policy["rules"]
+
+
+def test_repeat_delay_null_is_the_default_and_an_explicit_zero_is_kept(orgs: OrgFactory) -> None:
+    """Clients that send 0 keep an immediate repeat; null (or nothing) means the last rule's delay."""
+    org = orgs.new()
+    user = org.make_user()
+    explicit = _create(org, repeat_delay_minutes=0, rules=[_user_rule(user)])
+    assert explicit["repeat_delay_minutes"] == 0
+    changed = org.patch(f"{PATH}/{explicit['id']}", json={"repeat_delay_minutes": None})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["data"]["repeat_delay_minutes"] is None
+    changed = org.patch(f"{PATH}/{explicit['id']}", json={"repeat_delay_minutes": 7})
+    assert changed.json()["data"]["repeat_delay_minutes"] == 7

@@ -237,12 +237,16 @@ def test_alertmanager_bad_shapes_are_400(orgs: OrgFactory) -> None:
     assert _incidents(org) == []
 
 
-def test_an_empty_alertmanager_body_does_nothing(orgs: OrgFactory) -> None:
+def test_an_alertmanager_body_without_alerts_opens_an_incident(orgs: OrgFactory) -> None:
+    """As Grafana OnCall does (one alert of any body), never "Ok." with nothing recorded."""
     org = orgs.new()
     _, token = _integration(org, "alertmanager")
     response = org.client.post(f"/integrations/v1/alertmanager/{token}/", content=b"")
     assert (response.status_code, response.content) == (200, b'"Ok."')
-    assert _incidents(org) == []
+    assert [incident["title"] for incident in _incidents(org)] == ["[FIRING] Alert"]
+    response = _post(org, "alertmanager", token, {"title": "Disk full", "groupKey": "disk"})
+    assert (response.status_code, response.content) == (200, b'"Ok."')
+    assert sorted(incident["title"] for incident in _incidents(org)) == ["Disk full", "[FIRING] Alert"]
 
 
 # Webhook and formatted webhook

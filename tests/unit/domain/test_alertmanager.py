@@ -215,3 +215,10 @@ def test_title_and_key_always_fit(labels: dict[str, str], annotations: dict[str,
     title = alertmanager.title(notification)
     assert 0 < len(title) <= 1024 and "\n" not in title
     assert 0 < len(alertmanager.dedup_key(notification)) <= 255
+
+
+def test_a_body_without_firing_alerts_is_titled_by_its_own_title_else_the_group() -> None:
+    assert alertmanager.title_of_body({"title": " Disk\nfull "}, parse_notification({})) == "Disk full"
+    assert alertmanager.title_of_body({}, parse_notification({})) == "[FIRING] Alert"
+    body = {"groupLabels": {"job": "node"}, "title": 3}
+    assert alertmanager.title_of_body(body, parse_notification(body)) == "[FIRING] node"

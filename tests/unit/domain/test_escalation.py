@@ -16,6 +16,7 @@ from tocsin.domain.escalation import (
     delay_before,
     next_step,
     page_key,
+    run_plan,
     step_key,
 )
 
@@ -47,6 +48,31 @@ def test_total_delay_of_a_run(delays: list[int], repeat: int, repeat_delay: int)
         delay_before(s, delays_minutes=tuple(delays), repeat_delay_minutes=repeat_delay) for s in steps
     )
     assert total == (repeat + 1) * sum(delays) + repeat * repeat_delay
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=1440), min_size=1, max_size=20),
+    st.integers(1, 9),
+    st.one_of(st.none(), st.integers(0, 1440)),
+)
+def test_a_pass_starts_again_after_the_repeat_delay_by_default_the_last_rules(
+    delays: list[int], repeat: int, repeat_delay: int | None
+) -> None:
+    """Without a repeat delay (None), the gap from a pass's last page to the next pass's first is the
+    last rule's delay plus the first rule's; an explicit delay (0 included) is kept as it is."""
+    plan = run_plan(
+        kinds=("notify",) * len(delays),
+        delays_minutes=tuple(delays),
+        repeat_count=repeat,
+        repeat_delay_minutes=repeat_delay,
+    )
+    expected = delays[-1] if repeat_delay is None else repeat_delay
+    for (step, at), (after, after_at) in zip(plan, plan[1:], strict=False):
+        if after.cycle > step.cycle:
+            assert after_at - at == expected + delays[0]
+        else:
+            assert after_at - at == delays[after.level]
+    assert len(plan) == len(delays) * (repeat + 1)
 
 
 def test_demo_policy_timeline() -> None:

@@ -47,12 +47,19 @@ class RuleBody(WriteModel):
     important: bool | None = None
 
 
+REPEAT_DELAY = (
+    "Minutes from the last rule of a pass to the first rule of the next (0-1440; 0 repeats at once). "
+    "null, the default, waits the last rule's delay_minutes, so a repeat keeps the pace of the levels "
+    "(as PagerDuty waits the last rule's timeout before it repeats a policy)."
+)
+
+
 class EscalationPolicyCreate(WriteModel):
     name: str
     description: str | None = Field(default=None, max_length=2000)
     team_id: str | None = None
     repeat_count: StrictInt = Field(default=0, description="Run the rules again this many times (0-9)")
-    repeat_delay_minutes: StrictInt = Field(default=0, description="Minutes before a repeat (0-1440)")
+    repeat_delay_minutes: StrictInt | None = Field(default=None, description=REPEAT_DELAY)
     rules: list[RuleBody] = Field(max_length=20, description="1-20 rules, paged in order")
 
 
@@ -64,7 +71,7 @@ class EscalationPolicyUpdate(WriteModel):
     description: str | None = Field(default=None, max_length=2000)
     team_id: str | None = None
     repeat_count: StrictInt | None = None
-    repeat_delay_minutes: StrictInt | None = None
+    repeat_delay_minutes: StrictInt | None = Field(default=None, description=REPEAT_DELAY)
     rules: list[RuleBody] | None = Field(default=None, max_length=20)
 
 
@@ -95,7 +102,7 @@ class EscalationPolicyRead(BaseModel):
     description: str | None
     team_id: str | None
     repeat_count: int
-    repeat_delay_minutes: int
+    repeat_delay_minutes: int | None = Field(description=REPEAT_DELAY)
     rules: list[RuleRead]
     services: list[ServiceRef] = Field(description="The services that page through this policy")
     livemode: bool

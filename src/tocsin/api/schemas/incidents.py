@@ -22,7 +22,12 @@ class IncidentRead(ReadModel):
     team_id: str | None
     assignee_ids: list[str]
     escalation_policy_id: str | None
-    escalation_level: int
+    escalation_level: int = Field(
+        description=(
+            "The escalation level reached, as the 0-based index of the policy's rule (its position): "
+            "0 is level 1. The timeline, the CLI and pages count levels from 1."
+        )
+    )
     dedup_key: str
     alert_count: int
     source: str | None

@@ -20,8 +20,9 @@ class EscalationPolicy(TenantMixin, Base):
     team_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("teams.id", ondelete="SET NULL"))
     # After the last rule, start again from the first this many times (0: run once).
     repeat_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    # Minutes from the last rule of one pass to the first rule of the next.
-    repeat_delay_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Minutes from the last rule of one pass to the first rule of the next; NULL: the last rule's
+    # delay (domain.escalation.repeat_delay).
+    repeat_delay_minutes: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     rules: Mapped[list[EscalationRule]] = relationship(

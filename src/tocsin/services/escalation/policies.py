@@ -209,6 +209,14 @@ def _set_rules(
     policy.rules = kept
 
 
+def _repeat_delay(value: Any) -> int | None:
+    """Null keeps the default (the last rule's delay, ``domain.escalation.repeat_delay``); else
+    minutes, 0 (repeat at once) included."""
+    if value is None:
+        return None
+    return check_int(value, "repeat_delay_minutes", 0, MAX_DELAY_MINUTES)
+
+
 def create_policy(
     *,
     session: Session,
@@ -219,7 +227,7 @@ def create_policy(
     description: str | None = None,
     team_id: str | None = None,
     repeat_count: int = 0,
-    repeat_delay_minutes: int = 0,
+    repeat_delay_minutes: int | None = None,
     rules_required: bool = True,
 ) -> EscalationPolicy:
     """A policy with its rules (first paged first), all checked before anything is written.
@@ -232,7 +240,7 @@ def create_policy(
         description=check_optional_text(description, "description", MAX_DESCRIPTION),
         team_id=check_team(session=session, tenant=tenant, team_id=team_id),
         repeat_count=check_int(repeat_count, "repeat_count", 0, MAX_REPEAT),
-        repeat_delay_minutes=check_int(repeat_delay_minutes, "repeat_delay_minutes", 0, MAX_DELAY_MINUTES),
+        repeat_delay_minutes=_repeat_delay(repeat_delay_minutes),
         created_at=now,
         updated_at=now,
     )
@@ -297,9 +305,7 @@ def update_policy(
     if "repeat_count" in changes:
         policy.repeat_count = check_int(changes["repeat_count"], "repeat_count", 0, MAX_REPEAT)
     if "repeat_delay_minutes" in changes:
-        policy.repeat_delay_minutes = check_int(
-            changes["repeat_delay_minutes"], "repeat_delay_minutes", 0, MAX_DELAY_MINUTES
-        )
+        policy.repeat_delay_minutes = _repeat_delay(changes["repeat_delay_minutes"])
     if "rules" in changes:
         _set_rules(session, tenant, policy, changes["rules"], now)
     policy.updated_at = now

@@ -13,31 +13,29 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tocsin.db.models import EscalationPolicy, EscalationRule
 from tocsin.domain.actor import Tenant
 from tocsin.ids import new_id
 from tocsin.services.errors import Invalid, NotFound
 from tocsin.services.escalation.policies import MAX_RULES, check_rule, lookup_targets, rule_targets
-from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
 
 
-def list_rules(
-    *, session: Session, tenant: Tenant, policy_id: str | None = None, limit: int, offset: int
-) -> Page[EscalationRule]:
-    """Policy by policy (oldest policy first), each in position order; ``policy_id`` keeps one
-    policy's rules (none for an id the tenant does not have)."""
+def list_chains(*, session: Session, tenant: Tenant, policy_id: str | None = None) -> list[EscalationPolicy]:
+    """Policies (oldest first) with their rules in position order, for a view of whole chains
+    (Grafana OnCall's steps show a policy's delays and repeats as steps of their own, so a page
+    of steps cannot be a page of rules); ``policy_id`` keeps one."""
     stmt = (
-        select(EscalationRule)
-        .join(EscalationPolicy, EscalationPolicy.id == EscalationRule.policy_id)
-        .where(*tenant_filter(EscalationRule, tenant), *tenant_filter(EscalationPolicy, tenant))
-        .order_by(EscalationPolicy.created_at, EscalationPolicy.id, EscalationRule.position)
+        select(EscalationPolicy)
+        .where(*tenant_filter(EscalationPolicy, tenant))
+        .options(selectinload(EscalationPolicy.rules))
+        .order_by(EscalationPolicy.created_at, EscalationPolicy.id)
     )
     if policy_id is not None:
-        stmt = stmt.where(EscalationRule.policy_id == policy_id)
-    return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
+        stmt = stmt.where(EscalationPolicy.id == policy_id)
+    return list(session.scalars(stmt))
 
 
 def get_rule(*, session: Session, tenant: Tenant, rule_id: str) -> EscalationRule:

@@ -247,3 +247,54 @@ def test_native_rules_read_as_the_nearest_step(orgs: OrgFactory) -> None:
     steps = Grafana(org).get("/escalation_policies").json()["results"]
     assert [s["type"] for s in steps] == [None, "wait"]
     assert steps[1]["duration"] == 900
+
+
+def test_a_native_policy_shows_its_delays_and_repeats_as_steps(orgs: OrgFactory) -> None:
+    """Level 2 a minute after level 1, two repeats: Grafana sees the waits and the repeat, in order,
+    the repeat's wait being the last level's delay (the default repeat delay)."""
+    org = orgs.new()
+    g = Grafana(org)
+    alice, bob = org.make_user("Alice"), org.make_user("Bob")
+    created = org.post(
+        "/api/escalation-policies",
+        json={
+            "name": "Native",
+            "repeat_count": 2,
+            "rules": [
+                {"delay_minutes": 0, "targets": [{"type": "user", "id": alice}]},
+                {"delay_minutes": 1, "targets": [{"type": "user", "id": bob}]},
+            ],
+        },
+    )
+    assert created.status_code == 201, created.text
+    policy = created.json()["data"]
+    first, second = (rule["id"] for rule in policy["rules"])
+    listed = g.get("/escalation_policies/", params={"escalation_chain_id": policy["id"]}).json()
+    chain = policy["id"]
+    expected = [
+        {"position": 0, "id": first, "escalation_chain_id": chain, "type": "notify_persons",
+         "important": False, "persons_to_notify": [alice]},
+        {"position": 1, "id": f"{second}-wait", "escalation_chain_id": chain, "type": "wait", "duration": 60},
+        {"position": 2, "id": second, "escalation_chain_id": chain, "type": "notify_persons",
+         "important": False, "persons_to_notify": [bob]},
+        {"position": 3, "id": f"{chain}-repeat-wait", "escalation_chain_id": chain, "type": "wait", "duration": 60},
+        {"position": 4, "id": f"{chain}-repeat", "escalation_chain_id": chain, "type": "repeat_escalation"},
+    ]  # fmt: skip
+    assert listed["results"] == expected and listed["count"] == 5
+    for step in expected:
+        assert g.get(f"/escalation_policies/{step['id']}").json() == step
+    assert g.get(f"/escalation_policies/{chain}-nothing").json() == {"detail": "Not found."}
+    assert g.get("/escalation_policies/nope-repeat").json() == {"detail": "Not found."}
+
+    # An explicit repeat delay of 0 repeats at once: no wait before the repeat step.
+    assert org.patch(f"/api/escalation-policies/{chain}", json={"repeat_delay_minutes": 0}).status_code == 200
+    listed = g.get("/escalation_policies/", params={"escalation_chain_id": chain}).json()
+    assert [(step["position"], step["type"]) for step in listed["results"]] == [
+        (0, "notify_persons"),
+        (1, "wait"),
+        (2, "notify_persons"),
+        (3, "repeat_escalation"),
+    ]
+    # Paged as Grafana pages: the steps after the first page come on the next.
+    paged = g.get("/escalation_policies/", params={"escalation_chain_id": chain, "perpage": 3, "page": 2})
+    assert [step["position"] for step in paged.json()["results"]] == [3]

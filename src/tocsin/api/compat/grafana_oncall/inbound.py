@@ -149,11 +149,31 @@ def decode(body: bytes) -> dict[str, Any]:
 def alertmanager_events(route: IngestRoute, payload: Mapping[str, Any]) -> list[Event]:
     """A firing group: one trigger per firing alert, all under the group's dedup key, each carrying
     the group's title and severity (the first opens the incident, the others add to it). A resolved
-    group: one resolve."""
+    group: one resolve.
+
+    A firing body with no firing alert in it (``{}``, ``{"title": "Disk full"}``) is one trigger of
+    the whole body, titled by ``alertmanager.title_of_body``: Grafana OnCall's Alertmanager
+    integration makes an alert of any JSON object it is sent, so a sender moved from it must not be
+    answered "Ok." and dropped (a body that is not an object is refused with DRF's 400)."""
     notification = alertmanager.parse_notification(payload)
     key = alertmanager.dedup_key(notification)
     if notification.status == "resolved":
         return [Event(action="resolve", dedup_key=key, raw=dict(payload))]
+    if not notification.firing:
+        raw = dict(payload)
+        return [
+            Event(
+                action="trigger",
+                dedup_key=key,
+                summary=alertmanager.title_of_body(payload, notification),
+                severity=alertmanager.severity(notification),
+                source=alertmanager.source(notification, route.integration_type),
+                custom_details=raw,
+                links=alertmanager.links(notification),
+                raw=raw,
+                description=alertmanager.description(notification),
+            )
+        ]
     summary = alertmanager.title(notification)
     severity = alertmanager.severity(notification)
     source = alertmanager.source(notification, route.integration_type)

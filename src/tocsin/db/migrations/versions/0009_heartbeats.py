@@ -1,7 +1,7 @@
 """heartbeats: dead man's switches on services
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07 22:55:00.000000
 
 - ``heartbeats``: one per integration, with the SHA-256 of the beat URL's token, the interval and timeout, and
@@ -16,7 +16,7 @@ from alembic import op
 import tocsin.db.types  # noqa: F401 - custom column types
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -8,8 +8,12 @@ from typing import Any
 from fastapi import Request, Response
 
 from tocsin.api.compat.grafana_oncall.public.common import Body, SlashRouter, invalid
-from tocsin.api.compat.grafana_oncall.public.pagination import page_of
+from tocsin.api.compat.grafana_oncall.public.pagination import paginated, slice_page
 from tocsin.api.compat.grafana_oncall.public.step_mapping import (
+    REPEAT_SUFFIX,
+    REPEAT_WAIT_SUFFIX,
+    WAIT_SUFFIX,
+    chain_steps,
     current_step,
     position,
     render,
@@ -19,7 +23,7 @@ from tocsin.api.compat.grafana_oncall.public.step_mapping import (
 )
 from tocsin.api.deps import Db, Now, ServicesRead, ServicesWrite
 from tocsin.api.errors import ApiError
-from tocsin.services.errors import Invalid
+from tocsin.services.errors import Invalid, NotFound
 from tocsin.services.escalation import rules as escalation_rules
 
 router = SlashRouter()
@@ -48,25 +52,32 @@ def _named(step: str | None, error: Invalid) -> ApiError | Invalid:
 def list_steps(
     request: Request, key: ServicesRead, db: Db, escalation_chain_id: str | None = None
 ) -> dict[str, Any]:
-    """Chain by chain, each in position order."""
+    """Chain by chain, each in position order, with delays and repeats as steps (``chain_steps``)."""
     with db.read() as session:
-        return page_of(
-            request,
-            lambda limit, offset: escalation_rules.list_rules(
-                session=session,
-                tenant=key.tenant,
-                policy_id=escalation_chain_id or None,
-                limit=limit,
-                offset=offset,
-            ),
-            render,
+        chains = escalation_rules.list_chains(
+            session=session, tenant=key.tenant, policy_id=escalation_chain_id or None
         )
+        steps = [step for chain in chains for step in chain_steps(chain)]
+    wanted, page = slice_page(request, steps)
+    return paginated(request, wanted, page.total, list(page.items))
 
 
 @router.get(PATH + "/{step_id}", summary="Get an escalation policy (Grafana OnCall)")
 def get_step(step_id: str, key: ServicesRead, db: Db) -> dict[str, Any]:
+    """As the chain's listing shows it, the steps made of delays and repeats included."""
     with db.read() as session:
-        return render(escalation_rules.get_rule(session=session, tenant=key.tenant, rule_id=step_id))
+        if step_id.endswith((REPEAT_WAIT_SUFFIX, REPEAT_SUFFIX)):
+            policy_id: str | None = step_id.removesuffix(REPEAT_WAIT_SUFFIX).removesuffix(REPEAT_SUFFIX)
+        else:
+            rule_id = step_id.removesuffix(WAIT_SUFFIX)
+            policy_id = escalation_rules.get_rule(
+                session=session, tenant=key.tenant, rule_id=rule_id
+            ).policy_id
+        for chain in escalation_rules.list_chains(session=session, tenant=key.tenant, policy_id=policy_id):
+            for step in chain_steps(chain):
+                if step["id"] == step_id:
+                    return step
+    raise NotFound("escalation_rule", step_id)
 
 
 @router.post(PATH, status_code=201, summary="Create an escalation policy (Grafana OnCall)")

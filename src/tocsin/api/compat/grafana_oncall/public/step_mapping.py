@@ -8,8 +8,14 @@ conditions, incidents) are refused by name rather than stored as something else.
 
 A rule made through the native API that Grafana cannot show (targets of mixed kinds, a team paged
 through one of its schedules) reads as the nearest step when one says the same thing, else with
-``type: null`` as upstream shows a step of no type. A notify rule's own ``delay_minutes`` has no
-Grafana field; Grafana clients express delays as ``wait`` steps.
+``type: null`` as upstream shows a step of no type.
+
+A native policy's timing reads as Grafana shows timing, in steps (``chain_steps``): a rule's own
+``delay_minutes`` is a ``wait`` step before it (id ``<rule id>-wait``), and a policy that repeats
+ends with a ``wait`` of its repeat delay (``<policy id>-repeat-wait``, when not 0) and a
+``repeat_escalation`` step (``<policy id>-repeat``); positions count every step shown. Those steps
+are read-only: the rule or policy they come from is edited through the native API. Grafana repeats
+a chain at most 5 times; ``repeat_count`` (up to 9) has no Grafana field.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tocsin.api.compat.grafana_oncall.public.common import bad_request, invalid
+from tocsin.domain.escalation import repeat_delay
 
 SUPPORTED = {
     "wait": "wait",
@@ -206,3 +213,36 @@ def render(rule: Any) -> dict[str, Any]:
         "type": kind,
         **fields,
     }
+
+
+WAIT_SUFFIX = "-wait"
+REPEAT_SUFFIX = "-repeat"
+REPEAT_WAIT_SUFFIX = "-repeat-wait"
+
+
+def chain_steps(policy: Any) -> list[dict[str, Any]]:
+    """A policy (its ``rules`` in position order) as the steps Grafana OnCall would show for the
+    same escalation: delays as ``wait`` steps, the policy's repeat as a last ``repeat_escalation``,
+    so a chain read through Grafana's API pages at the times it pages here."""
+    steps: list[dict[str, Any]] = []
+
+    def add(step_id: str, kind: str | None, fields: Mapping[str, Any]) -> None:
+        steps.append(
+            {"position": len(steps), "id": step_id, "escalation_chain_id": policy.id, "type": kind, **fields}
+        )
+
+    rules = list(policy.rules)
+    for rule in rules:
+        if rule.kind != "wait" and rule.delay_minutes > 0:
+            add(rule.id + WAIT_SUFFIX, "wait", {"duration": rule.delay_minutes * 60})
+        kind, fields = current_step(rule)
+        add(rule.id, kind, fields)
+    if rules and policy.repeat_count > 0:
+        minutes = repeat_delay(
+            delays_minutes=tuple(rule.delay_minutes for rule in rules),
+            repeat_delay_minutes=policy.repeat_delay_minutes,
+        )
+        if minutes > 0:
+            add(policy.id + REPEAT_WAIT_SUFFIX, "wait", {"duration": minutes * 60})
+        add(policy.id + REPEAT_SUFFIX, "repeat_escalation", {})
+    return steps
