@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -22,6 +23,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # HTTPS without a reverse proxy (PagerDuty's client refuses plain http): both files, or neither.
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
 
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
 
