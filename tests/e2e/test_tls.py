@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,6 @@ from typer.testing import CliRunner
 from tests.factories.waiting import eventually
 from tocsin.cli.main import app
 from tocsin.config import get_settings
-from tocsin.db.migrate import upgrade
 from tocsin.db.session import Database
 from tocsin.domain.actor import Tenant
 from tocsin.domain.scopes import SCOPES
@@ -51,19 +51,14 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'tls.db'}"
-    upgrade(url)
-    return url
-
-
 def _admin_key(url: str) -> str:
+    """An admin key of a new org on the migrated database at ``url``."""
     database = Database(url, sqlite_synchronous="NORMAL")
     try:
         with database.write() as session:
             now = datetime.now(UTC)
-            org = orgs.create_org(session=session, slug="tls", name="TLS", now=now)
+            slug = f"tls-{uuid.uuid4().hex[:8]}"
+            org = orgs.create_org(session=session, slug=slug, name=slug, now=now)
             _, secret = keys.create_key(
                 session=session, tenant=Tenant(org.id, True), name="admin", scopes=SCOPES, now=now
             )
@@ -94,17 +89,17 @@ def stop() -> Iterator[list[subprocess.Popen[bytes]]]:
 @pytest.mark.e2e
 @pytest.mark.parametrize("given_by", ["options", "environment"])
 def test_an_event_over_https(
-    tmp_path: Path, database_url: str, stop: list[subprocess.Popen[bytes]], given_by: str
+    tmp_path: Path, db_url: str, stop: list[subprocess.Popen[bytes]], given_by: str
 ) -> None:
+    """On SQLite and PostgreSQL (``db_url``), the certificate given either way."""
     cert, key = _self_signed(tmp_path)
-    secret = _admin_key(database_url)
+    secret = _admin_key(db_url)
+    routing_key = f"rk-{uuid.uuid4().hex}"
     port = _free_port()
     if given_by == "options":
-        server = _serve(database_url, port, ["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)], {})
+        server = _serve(db_url, port, ["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)], {})
     else:
-        server = _serve(
-            database_url, port, [], {"TOCSIN_SSL_CERTFILE": str(cert), "TOCSIN_SSL_KEYFILE": str(key)}
-        )
+        server = _serve(db_url, port, [], {"TOCSIN_SSL_CERTFILE": str(cert), "TOCSIN_SSL_KEYFILE": str(key)})
     stop.append(server)
     trusted = ssl.create_default_context(cafile=str(cert))
     base = f"https://127.0.0.1:{port}"
@@ -122,11 +117,11 @@ def test_an_event_over_https(
         created = client.post(
             "/api/services",
             headers=auth,
-            json={"name": "Payments", "integrations": [{"name": "Events", "routing_key": "rk-tls"}]},
+            json={"name": "Payments", "integrations": [{"name": "Events", "routing_key": routing_key}]},
         )
         assert created.status_code == 201, created.text
         event = {
-            "routing_key": "rk-tls",
+            "routing_key": routing_key,
             "event_action": "trigger",
             "payload": {"summary": "Disk full over TLS", "severity": "critical", "source": "db-01"},
         }
@@ -141,9 +136,10 @@ def test_an_event_over_https(
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[CliRunner]:
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The CLI on a database it never reaches: the TLS check comes first."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TOCSIN_DATABASE_URL", database_url)
+    monkeypatch.setenv("TOCSIN_DATABASE_URL", f"sqlite:///{tmp_path / 'never.db'}")
     for name in ("TOCSIN_SSL_CERTFILE", "TOCSIN_SSL_KEYFILE"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
