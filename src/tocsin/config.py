@@ -25,7 +25,7 @@ def data_directory() -> Path:
     return base / "tocsin"
 
 
-def local_base_url(host: str, port: int) -> str:
+def local_base_url(host: str, port: int, *, https: bool = False) -> str:
     """The URL this machine reaches a server listening on ``host:port`` at."""
     shown = _LOOPBACK.get(host, host)
     try:
@@ -33,7 +33,7 @@ def local_base_url(host: str, port: int) -> str:
             shown = f"[{shown}]"
     except ValueError:
         pass  # a host name, kept as given
-    return f"http://{shown}:{port}"
+    return f"{'https' if https else 'http'}://{shown}:{port}"
 
 
 class Settings(BaseSettings):
@@ -52,6 +52,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # HTTPS without a reverse proxy (PagerDuty's client refuses plain http): both files, or neither.
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
 
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
 
@@ -135,12 +138,12 @@ class Settings(BaseSettings):
             self.base_url = local_base_url(self.host, self.port)
         return self
 
-    def listening_on(self, host: str, port: int) -> Settings:
-        """These settings for a server started with ``--host``/``--port``: a derived base URL
-        follows the new address, so links in pages still reach it."""
+    def listening_on(self, host: str, port: int, *, https: bool = False) -> Settings:
+        """These settings for a server started with ``--host``/``--port`` (and TLS): a derived
+        base URL follows the new address and scheme, so links in pages still reach it."""
         copy = self.model_copy(update={"host": host, "port": port})
         if self._derived_base_url:
-            copy.base_url = local_base_url(host, port)
+            copy.base_url = local_base_url(host, port, https=https)
         return copy
 
     def create_data_directory(self) -> None:

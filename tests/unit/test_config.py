@@ -94,3 +94,10 @@ def test_a_port_that_is_not_a_number_is_refused(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("TOCSIN_PORT", "eighty")
     with pytest.raises(ValidationError, match="port"):
         Settings()
+
+
+def test_a_derived_base_url_follows_https_when_serving_tls() -> None:
+    settings = Settings(database_url="sqlite:///x.db", host="127.0.0.1", port=8443)
+    assert settings.listening_on("0.0.0.0", 8443, https=True).base_url == "https://127.0.0.1:8443"
+    explicit = Settings(database_url="sqlite:///x.db", base_url="https://tocsin.example.com")
+    assert explicit.listening_on("0.0.0.0", 8443, https=True).base_url == "https://tocsin.example.com"

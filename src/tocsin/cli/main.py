@@ -5,6 +5,7 @@ oncall, schedules, services, users, teams, keys) talk HTTP to a server and never
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -65,21 +66,37 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default: TOCSIN_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: TOCSIN_PORT).")] = None,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(help="PEM certificate (chain) to serve HTTPS with (default: TOCSIN_SSL_CERTFILE)."),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None,
+        typer.Option(help="Its unencrypted PEM private key (default: TOCSIN_SSL_KEYFILE)."),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (uvloop + httptools) and run the escalation engine: in a child process
     tied to this one (TOCSIN_ENGINE_PROCESS, the default), in this process
     (TOCSIN_ENGINE_PROCESS=false), or not at all (TOCSIN_ENGINE_ENABLED=false; run `tocsin worker`
     elsewhere). On a SQLite file, events are committed by a second child, the ingest writer
-    (TOCSIN_INGEST_WRITER=process, the default there). Run `tocsin migrate` first."""
+    (TOCSIN_INGEST_WRITER=process, the default there). With a certificate and its key it serves
+    HTTPS only. Run `tocsin migrate` first."""
     from tocsin.logs import configure_logging
     from tocsin.server.processes import serve as run
+    from tocsin.server.tls import TlsConfigError, tls_files
 
     config = settings()
+    try:
+        tls = tls_files(ssl_certfile or config.ssl_certfile, ssl_keyfile or config.ssl_keyfile)
+    except TlsConfigError as exc:
+        fail(f"INVALID_TLS_CONFIG: {exc}", code=2)
     configure_logging(config.log_level, config.log_format)
-    config = config.listening_on(host or config.host, port if port is not None else config.port)
+    config = config.listening_on(
+        host or config.host, port if port is not None else config.port, https=tls is not None
+    )
     # The engine and ingest-writer children read the environment: their links name this address too.
     os.environ["TOCSIN_BASE_URL"] = config.base_url
-    run(config, host=config.host, port=config.port)
+    run(config, host=config.host, port=config.port, tls=tls)
 
 
 @app.command(epilog="Example: TOCSIN_DATABASE_URL=postgresql+psycopg://... tocsin worker")

@@ -20,16 +20,18 @@ from tocsin.engine.app import running
 from tocsin.engine.child import follow_parent
 from tocsin.server import engine_child
 from tocsin.server.ingest_writer import IngestWriter
+from tocsin.server.tls import TlsFiles
 from tocsin.services.ingest.bulk import batch_handler
 from tocsin.services.ingest.writer import serve_batches
 from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
 
 
-def serve(config: Settings, *, host: str, port: int) -> None:
+def serve(config: Settings, *, host: str, port: int, tls: TlsFiles | None = None) -> None:
     """The HTTP app (uvloop + httptools) and the engine: in a child process (the default), in this
     process (``engine_process`` off), or not at all (``engine_enabled`` off). On a SQLite file the
-    ingest writer child commits events (``ingest_writer`` "process", the default there)."""
+    ingest writer child commits events (``ingest_writer`` "process", the default there). With
+    ``tls`` (checked by ``server.tls.tls_files``) it serves HTTPS only."""
     database = Database(config.database_url, sqlite_synchronous=config.sqlite_synchronous)
     writer = None
     if config.ingest_writer == "process" or (config.ingest_writer == "auto" and database.is_sqlite_file):
@@ -53,6 +55,8 @@ def serve(config: Settings, *, host: str, port: int) -> None:
             http="httptools",
             log_config=None,
             access_log=False,
+            ssl_certfile=tls.certfile if tls else None,
+            ssl_keyfile=tls.keyfile if tls else None,
         )
     finally:
         database.dispose()

@@ -33,6 +33,7 @@ from tocsin.api.metrics import Metrics
 from tocsin.api.middleware import Refused, admit
 from tocsin.api.oversize import native_too_large
 from tocsin.api.ratelimit import RateLimiter
+from tocsin.api.slashes import merge_slashes
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.services.errors import ServiceError
 
@@ -188,12 +189,15 @@ def _encode(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
 
 class App(FastAPI):
     """FastAPI with the events lane in front of all its own per-request work (the telemetry
-    check, the error and exception middleware, ours). Everything but ``POST /api/events`` is
-    served exactly as by ``FastAPI``."""
+    check, the error and exception middleware, ours). Repeated slashes in the path are merged
+    first (``api.slashes``). Everything but ``POST /api/events`` is served exactly as by
+    ``FastAPI``."""
 
     lane: EventsLane | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = merge_slashes(scope)  # before any routing, the lane's included (nginx's way)
         lane = self.lane
         if (
             lane is not None

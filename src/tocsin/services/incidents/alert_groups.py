@@ -37,9 +37,12 @@ from tocsin.services.sql import load, tenant_filter
 
 FOREVER: Final = timedelta(days=36500)
 
-# Grafana state → the statuses it covers.
+# Grafana state filter value → the statuses it covers. Upstream documents ``new`` for the filter
+# but answers ``firing`` in the group's ``state``; both are taken, so every state a response can
+# carry filters back to exactly those groups.
 STATE_STATUSES: Final[dict[str, tuple[Status, ...]]] = {
     "new": (Status.OPEN,),
+    "firing": (Status.OPEN,),
     "acknowledged": (Status.ACKNOWLEDGED,),
     "resolved": (Status.RESOLVED,),
     "silenced": (Status.SNOOZED, Status.SUPPRESSED),

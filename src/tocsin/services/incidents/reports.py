@@ -106,14 +106,16 @@ class IncidentReport:
 
 @dataclass(frozen=True, slots=True)
 class ReportFilters:
-    """The reporting API's filters; every one given must match."""
+    """The reporting API's filters; every one given must match. The tuples are any-of: ``numbers``
+    holds inclusive ranges (a single number is ``(n, n)``), ``hosts`` and ``services`` names, and
+    ``phases`` members of ``PHASES``; empty means no filter."""
 
     entity_id: str | None = None
-    number: int | None = None
+    numbers: tuple[tuple[int, int], ...] = ()
     started_after: datetime | None = None
     started_before: datetime | None = None
-    host: str | None = None
-    service: str | None = None
+    hosts: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
     phases: tuple[str, ...] = ()
     routing_key: str | None = None
 
@@ -273,20 +275,20 @@ def _filtered(tenant: Tenant, filters: ReportFilters) -> Select[Any]:
     stmt: Select[Any] = select(Incident).where(*tenant_filter(Incident, tenant))
     if filters.entity_id is not None:
         stmt = stmt.where(Incident.dedup_key == filters.entity_id)
-    if filters.number is not None:
-        stmt = stmt.where(Incident.number == filters.number)
+    if filters.numbers:
+        stmt = stmt.where(or_(*(Incident.number.between(low, high) for low, high in filters.numbers)))
     if filters.started_after is not None:
         stmt = stmt.where(Incident.created_at >= filters.started_after)
     if filters.started_before is not None:
         stmt = stmt.where(Incident.created_at < filters.started_before)
-    if filters.host is not None:
-        stmt = stmt.where(Incident.source == filters.host)
+    if filters.hosts:
+        stmt = stmt.where(Incident.source.in_(filters.hosts))
     if filters.phases:
         stmt = stmt.where(Incident.status.in_([s for p in filters.phases for s in STATUSES_OF_PHASE[p]]))
-    if filters.service is not None:
+    if filters.services:
         stmt = stmt.where(
             Incident.service_id.in_(
-                select(Service.id).where(*tenant_filter(Service, tenant), Service.name == filters.service)
+                select(Service.id).where(*tenant_filter(Service, tenant), Service.name.in_(filters.services))
             )
         )
     if filters.routing_key is not None:

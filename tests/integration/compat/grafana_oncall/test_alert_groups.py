@@ -106,14 +106,48 @@ def test_filters(orgs: OrgFactory) -> None:
     assert ids(started_at=window) == [cpu, disk]
     assert ids(started_at="2000-01-01T00:00:00_2000-01-02T00:00:00") == []
 
-    bad_state = grafana.get("/alert_groups", params={"state": "firing"})
-    assert (bad_state.status_code, bad_state.json()) == (
-        400,
-        {"state": "Must be one of the following: new, acknowledged, resolved, silenced"},
-    )
+    for bad in ("open", "triggered", "firing,new"):
+        bad_state = grafana.get("/alert_groups", params={"state": bad})
+        assert (bad_state.status_code, bad_state.json()) == (
+            400,
+            {"state": "Must be one of the following: new, firing, acknowledged, resolved, silenced"},
+        ), bad
     for bad in ("yesterday", "2024-01-02T00:00:00_2024-01-01T00:00:00", "2024-01-01_2024-01-02"):
         response = grafana.get("/alert_groups", params={"started_at": bad})
         assert (response.status_code, response.json()) == (400, {"detail": "Invalid range value"}), bad
+
+
+def test_every_state_a_group_shows_filters_back_to_exactly_its_groups(orgs: OrgFactory) -> None:
+    """Responses say ``firing`` where upstream's filter documents ``new``: both filter, as do the
+    other states, each to exactly the groups that show it."""
+    org = orgs.new()
+    _, routing_key = org.make_service()
+    grafana = Grafana(org)
+    firing = open_incident(org, routing_key, "Firing")
+    acknowledged = open_incident(org, routing_key, "Acknowledged")
+    resolved = open_incident(org, routing_key, "Resolved")
+    silenced = open_incident(org, routing_key, "Silenced")
+    assert grafana.post(f"/alert_groups/{acknowledged}/acknowledge").status_code == 200
+    assert grafana.post(f"/alert_groups/{resolved}/resolve").status_code == 200
+    assert grafana.post(f"/alert_groups/{silenced}/silence", json={"delay": 600}).status_code == 200
+
+    def state_of_each(**params: str) -> dict[str, str]:
+        response = grafana.get("/alert_groups", params=params)
+        assert response.status_code == 200, response.text
+        return {group["id"]: group["state"] for group in response.json()["results"]}
+
+    shown = state_of_each()
+    assert shown == {
+        firing: "firing",
+        acknowledged: "acknowledged",
+        resolved: "resolved",
+        silenced: "silenced",
+    }
+    for state in set(shown.values()):
+        expected = {group: shown_state for group, shown_state in shown.items() if shown_state == state}
+        assert state_of_each(state=state) == expected, state
+        assert state_of_each(state=state.upper()) == expected, state
+    assert state_of_each(state="new") == {firing: "firing"}
 
 
 def test_actions_follow_grafanas_rules_and_land_on_the_timeline(orgs: OrgFactory) -> None:

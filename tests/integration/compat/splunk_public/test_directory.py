@@ -74,9 +74,10 @@ def test_users_v1_and_v2(world: World) -> None:
     splunk = world.splunk
     listing = _ok(splunk.get("/api-public/v1/user"))
     assert list(listing) == ["_selfUrl", "users"] and listing["_selfUrl"] == "/api-public/v1/user"
-    assert [list(u) for u in listing["users"]] == [V1_USER] * 3
+    assert len(listing["users"]) == 1  # a list of lists: Splunk's spec, go-victorops' [][]User
+    assert [list(u) for u in listing["users"][0]] == [V1_USER] * 3
     alice = _ok(splunk.get("/api-public/v1/user/alice"))
-    assert alice == listing["users"][0]
+    assert alice == listing["users"][0][0]
     assert (alice["_selfUrl"], alice["email"], alice["verified"]) == (
         "/api-public/v1/user/alice",
         "alice@example.com",
@@ -85,6 +86,7 @@ def test_users_v1_and_v2(world: World) -> None:
     teams = _ok(splunk.get("/api-public/v1/user/bob/teams"))
     assert [t["slug"] for t in teams["teams"]] == ["payments"]
     v2 = _ok(splunk.get("/api-public/v2/user"))
+    assert all(isinstance(u, dict) for u in v2["users"])  # v2 keeps its flat list
     assert [list(u) for u in v2["users"]] == [V2_USER] * 3
     by_email = _ok(splunk.get("/api-public/v2/user", params={"email": "BOB@example.com"}))
     assert [(u["username"], u["displayName"]) for u in by_email["users"]] == [("bob", "Bob Example")]
@@ -128,4 +130,5 @@ def test_other_orgs_handles_are_404(world: World, orgs: Any) -> None:
     other.make_team("Elsewhere")
     expect_error(world.splunk.get("/api-public/v1/user/dora"), 404)
     expect_error(world.splunk.get("/api-public/v1/team/elsewhere"), 404)
-    assert "dora" not in {u["username"] for u in _ok(world.splunk.get("/api-public/v1/user"))["users"]}
+    listed = _ok(world.splunk.get("/api-public/v1/user"))["users"]
+    assert "dora" not in {u["username"] for users in listed for u in users}

@@ -2,7 +2,8 @@
 
 Mapping (the facts are gathered by ``services.incidents.alert_groups``, whose docstring says how each Grafana
 concept is derived): ``id`` is the incident id; ``state`` firing/acknowledged/resolved/silenced
-(SUPPRESSED shows as silenced); ``route_id`` the integration's derived default route
+(SUPPRESSED shows as silenced), and the ``state`` filter takes each of those and upstream's
+documented ``new`` (the same as ``firing``); ``route_id`` the integration's derived default route
 (``route_ids``); ``labels`` the incident's string ``custom_details``; ``permalinks.web`` the
 incident's native API URL under ``TOCSIN_BASE_URL``; ``acknowledged_by``/``resolved_by`` the user
 who did it per the timeline, ``null`` when a service key, an integration or the system did.

@@ -1,5 +1,6 @@
 """Splunk On-Call users, found by username: the v1 list and one user, a user's teams, and the v2
-list (optionally by email)."""
+list (optionally by email). The v1 list's ``users`` is a list holding one list of users (the
+official spec's and go-victorops' ``[][]User``); v2's is a flat list."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ router = APIRouter(prefix=PUBLIC)
 def list_users(key: UsersRead, db: Db) -> dict[str, Any]:
     with db.read() as session:
         found = directory.users(session=session, tenant=key.tenant)
-        return {"_selfUrl": render.V1 + "/user", "users": [render.v1_user(user) for user in found]}
+        # A list inside a list, as Splunk's spec and its Go client (``Users [][]User``) have it.
+        return {"_selfUrl": render.V1 + "/user", "users": [[render.v1_user(user) for user in found]]}
 
 
 @router.get("/v1/user/{user}", summary="One user (Splunk On-Call v1)")
