@@ -200,9 +200,39 @@ async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
     return f"posted {job.payload['event']} to {job.payload['type']}: {receipt.detail or ''}".rstrip(": ")
 
 
+async def send_notice(job: ClaimedJob, ctx: JobContext) -> str | None:
+    """Tell one person, on a channel that paged them, that someone else acknowledged or resolved the
+    incident. Like a room post it changes nothing in the database, so the job's result is its record;
+    the key (and so the email's Message-ID) is stable across retries."""
+    plan = await asyncio.to_thread(_announcement, ctx, job)
+    if plan is None:
+        return "incident deleted"
+    event = str(job.payload["event"])
+    shown = replace(plan, status=_EVENT_STATUS.get(event, plan.status))
+    page = _incident_page(
+        shown,
+        job,
+        _base_url(ctx),
+        event=event,
+        recipient_name=str(job.payload["user_name"]),
+        changed_by=str(job.payload["actor_name"]),
+    )
+    try:
+        channel = ctx.channels.channel_for(str(job.payload["type"]), livemode=plan.livemode)
+        receipt = await channel.send(str(job.payload["address"]), page)
+    except Transient as error:
+        delay = timedelta(seconds=error.retry_after) if error.retry_after else None
+        raise RetryLater(error.reason, delay) from None
+    except Permanent as error:
+        raise GiveUp(error.reason) from None
+    outcome = "sent" if plan.livemode else "sink"
+    return f"{outcome} {event} notice by {job.payload['type']}: {receipt.provider_id or ''}".rstrip(": ")
+
+
 def handlers() -> dict[str, Handler]:
     return {
         paging.ANNOUNCE: announce,
+        paging.NOTICE: send_notice,
         paging.ESCALATE: run_step,
         paging.NOTIFY: send_page,
         paging.SNOOZE_EXPIRY: expire_snooze,

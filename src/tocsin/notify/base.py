@@ -52,6 +52,8 @@ class Page:
     ack_url: str | None = None
     resolve_url: str | None = None
     event: str = "incident.triggered"
+    # Who acknowledged or resolved, on a notice to the others paged (``incident.acknowledged`` ...).
+    changed_by: str | None = None
     details: dict[str, str] = field(default_factory=dict)
 
 

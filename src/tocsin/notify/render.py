@@ -46,10 +46,19 @@ def is_notice(page: Page) -> bool:
     return page.event in _NOTICE_LABELS
 
 
+def lead(page: Page) -> str:
+    """What a headline starts with: ``Acknowledged by Erik`` on a notice to the others paged (who
+    acted is the news), else the state label."""
+    if page.changed_by and is_notice(page):
+        verb = "Acknowledged" if page.event == "incident.acknowledged" else "Resolved"
+        return f"{verb} by {clip(one_line(page.changed_by), 60)}"
+    return state_label(page)
+
+
 def headline(page: Page, *, title_limit: int = 200) -> str:
-    """``#42 HIGH: High CPU on web-01 (Payment API)``."""
+    """``#42 HIGH: High CPU on web-01 (Payment API)``; ``#42 Acknowledged by Erik: ...``."""
     title = clip(one_line(page.title), title_limit)
-    return f"#{page.incident_number} {state_label(page)}: {title} ({one_line(page.service_name)})"
+    return f"#{page.incident_number} {lead(page)}: {title} ({one_line(page.service_name)})"
 
 
 def subject(page: Page) -> str:

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 import httpx
 
 from tocsin.notify.base import Page, Permanent, Receipt
-from tocsin.notify.render import clip, one_line, reply_hint, spoken, state_label
+from tocsin.notify.render import clip, lead, one_line, reply_hint, spoken
 from tocsin.notify.webhook import DEFAULT_TIMEOUT, body_excerpt, deliver
 
 SMS_LIMIT: Final = 300  # two GSM-7 segments hold 306; stay under with room for the hint
@@ -38,7 +38,7 @@ def sms_body(page: Page) -> str:
     """``[Tocsin] #42 HIGH: <title> (<service>) Reply "42 ack" or "42 resolve"``, at most
     ``SMS_LIMIT`` characters: the title is cut, never the reply hint."""
     hint = reply_hint(page)
-    head = f"[Tocsin] #{page.incident_number} {state_label(page)}: "
+    head = f"[Tocsin] #{page.incident_number} {lead(page)}: "
     tail = f" ({clip(one_line(page.service_name), 60)})" + (f" {hint}" if hint else "")
     return head + clip(one_line(page.title), SMS_LIMIT - len(head) - len(tail)) + tail
 

@@ -96,7 +96,15 @@ def transition(
         now=now,
         data={"from": current.value, "to": target.value},
     )
-    on_transition(session=session, incident=incident, previous=current, target=target, now=now, paging=paging)
+    on_transition(
+        session=session,
+        incident=incident,
+        previous=current,
+        target=target,
+        now=now,
+        paging=paging,
+        actor=actor,
+    )
     session.flush()
     return True
 
