@@ -59,8 +59,25 @@ def _base_url(ctx: JobContext) -> str:
     return ctx.settings.base_url.rstrip("/")
 
 
+def _view_url(
+    key: str, job: ClaimedJob, base_url: str, now: datetime, user_id: str | None, user_name: str | None
+) -> str:
+    """A signed "view" link to the incident's one-click page: a browser opens it without an API key
+    (``/api/incidents/...`` would ask for one), until the web UI has a page of its own."""
+    token = links.make_token(
+        key,
+        incident_id=str(job.incident_id),
+        action="view",
+        tenant=job.tenant,
+        user_id=user_id,
+        user_name=user_name,
+        issued_at=now,
+    )
+    return f"{base_url}/links/{token}"
+
+
 def _incident_page(
-    incident: page_delivery.Announcement, job: ClaimedJob, base_url: str, **extra: Any
+    incident: page_delivery.Announcement, job: ClaimedJob, base_url: str, view_url: str, **extra: Any
 ) -> Page:
     """The incident's part of a page or room post; ``extra`` adds the recipient, links or event."""
     return Page(
@@ -71,9 +88,12 @@ def _incident_page(
         status=incident.status,
         urgency=incident.urgency,
         service_name=incident.service_name,
-        incident_url=f"{base_url}/api/incidents/{incident.incident_id}",
+        incident_url=view_url,
         description=incident.description,
         source=incident.source,
+        details=dict(incident.details),
+        links=incident.links,
+        alert_count=incident.alert_count,
         **extra,
     )
 
@@ -95,6 +115,7 @@ def _page(plan: page_delivery.PagePlan, job: ClaimedJob, base_url: str, now: dat
         plan.incident,
         job,
         base_url,
+        _view_url(plan.link_key, job, base_url, now, plan.user_id, plan.user_name),
         recipient_name=plan.user_name,
         ack_url=link("acknowledge"),
         resolve_url=link("resolve"),
@@ -171,16 +192,19 @@ _EVENT_STATUS = {
 }
 
 
-def _announcement(ctx: JobContext, job: ClaimedJob) -> page_delivery.Announcement | None:
+def _announcement(ctx: JobContext, job: ClaimedJob) -> tuple[page_delivery.Announcement | None, str]:
+    """The incident as it stands, and the key that signs its view link (read here, off the loop)."""
+    key = ctx.link_key
     with ctx.database.read() as session:
-        return page_delivery.plan_announcement(
+        plan = page_delivery.plan_announcement(
             session=session, tenant=job.tenant, incident_id=str(job.incident_id)
         )
+    return plan, key
 
 
 async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
     """Post an incident event to one of its service's rooms (Slack, Teams, a webhook)."""
-    plan = await asyncio.to_thread(_announcement, ctx, job)
+    plan, key = await asyncio.to_thread(_announcement, ctx, job)
     if plan is None:
         return "incident deleted"
     channels = ctx.channels
@@ -188,7 +212,8 @@ async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
     event = str(job.payload["event"])
     # The state the event announces, not whatever the incident has moved on to since.
     shown = replace(plan, status=_EVENT_STATUS.get(event, plan.status))
-    page = _incident_page(shown, job, base_url, event=event)
+    view = _view_url(key, job, base_url, ctx.now(), None, None)
+    page = _incident_page(shown, job, base_url, view, event=event)
     try:
         channel = channels.channel_for(str(job.payload["type"]), livemode=plan.livemode)
         receipt = await channel.send(str(job.payload["address"]), page)
@@ -204,15 +229,17 @@ async def send_notice(job: ClaimedJob, ctx: JobContext) -> str | None:
     """Tell one person, on a channel that paged them, that someone else acknowledged or resolved the
     incident. Like a room post it changes nothing in the database, so the job's result is its record;
     the key (and so the email's Message-ID) is stable across retries."""
-    plan = await asyncio.to_thread(_announcement, ctx, job)
+    plan, key = await asyncio.to_thread(_announcement, ctx, job)
     if plan is None:
         return "incident deleted"
     event = str(job.payload["event"])
     shown = replace(plan, status=_EVENT_STATUS.get(event, plan.status))
+    base_url, user_id, user_name = _base_url(ctx), str(job.payload["user_id"]), str(job.payload["user_name"])
     page = _incident_page(
         shown,
         job,
-        _base_url(ctx),
+        base_url,
+        _view_url(key, job, base_url, ctx.now(), user_id, user_name),
         event=event,
         recipient_name=str(job.payload["user_name"]),
         changed_by=str(job.payload["actor_name"]),
