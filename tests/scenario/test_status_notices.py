@@ -73,6 +73,11 @@ def test_dana_hears_that_erik_acknowledged_and_erik_does_not(h: Harness, smtp: S
     assert notice.message["X-Tocsin-Event"] == "incident.acknowledged"
     text = notice.part("text/plain")
     assert "Acknowledged by Erik" in text and "Acknowledge:" not in text  # no ack link on a notice
+    [resolve] = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("Resolve: ")]
+    # ... but a one-click "Resolve" for Dana, as acknowledged is not yet done.
+    base = h.org.client.app.state.settings.base_url.rstrip("/")  # type: ignore[attr-defined]
+    confirm = h.org.client.get(resolve.removeprefix(base))
+    assert confirm.status_code == 200 and "Resolve incident" in confirm.text
     # Erik resolves: Dana hears again; Erik never gets a notice of his own doing.
     assert h.org.post(f"/api/incidents/{incident}/resolve", key=erik_key).status_code == 200
     h.drain()

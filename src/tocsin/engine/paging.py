@@ -60,14 +60,20 @@ def _base_url(ctx: JobContext) -> str:
 
 
 def _view_url(
-    key: str, job: ClaimedJob, base_url: str, now: datetime, user_id: str | None, user_name: str | None
+    key: str,
+    job: ClaimedJob,
+    base_url: str,
+    now: datetime,
+    user_id: str | None,
+    user_name: str | None,
+    action: links.Action = "view",
 ) -> str:
-    """A signed "view" link to the incident's one-click page: a browser opens it without an API key
-    (``/api/incidents/...`` would ask for one), until the web UI has a page of its own."""
+    """A signed link to the incident's one-click page; "view" by default, which a browser opens
+    without an API key (``/api/incidents/...`` would ask for one) until the web UI has a page."""
     token = links.make_token(
         key,
         incident_id=str(job.incident_id),
-        action="view",
+        action=action,
         tenant=job.tenant,
         user_id=user_id,
         user_name=user_name,
@@ -235,14 +241,18 @@ async def send_notice(job: ClaimedJob, ctx: JobContext) -> str | None:
     event = str(job.payload["event"])
     shown = replace(plan, status=_EVENT_STATUS.get(event, plan.status))
     base_url, user_id, user_name = _base_url(ctx), str(job.payload["user_id"]), str(job.payload["user_name"])
+    now = ctx.now()
+    # Acknowledged is not done: the notice lets its reader resolve in one click.
+    resolve = event == "incident.acknowledged"
     page = _incident_page(
         shown,
         job,
         base_url,
-        _view_url(key, job, base_url, ctx.now(), user_id, user_name),
+        _view_url(key, job, base_url, now, user_id, user_name),
         event=event,
-        recipient_name=str(job.payload["user_name"]),
+        recipient_name=user_name,
         changed_by=str(job.payload["actor_name"]),
+        resolve_url=_view_url(key, job, base_url, now, user_id, user_name, "resolve") if resolve else None,
     )
     try:
         channel = ctx.channels.channel_for(str(job.payload["type"]), livemode=plan.livemode)
