@@ -69,7 +69,12 @@ def _trigger(org: OrgHandle, routing_key: str, dedup_key: str = "cpu", severity:
 
 
 def _emails(h: Harness, incident_id: str) -> list[str]:
-    return [address for kind, address, _ in h.pages(incident_id) if kind == "email"]
+    """The addresses emailed a page (not a notice that the incident was acknowledged or resolved)."""
+    return [
+        address
+        for kind, address, event in h.pages(incident_id)
+        if kind == "email" and event == "incident.triggered"
+    ]
 
 
 @pytest.fixture
@@ -120,6 +125,12 @@ def test_trigger_pages_level_one_then_escalates_repeats_and_stops_on_ack(
     assert h.org.post(f"/api/incidents/{incident}/acknowledge").status_code == 200
     h.advance(minutes=60)
     assert len(_emails(h, incident)) == 3
+    # A service key acknowledged: everyone paged hears of it, once per address.
+    notices = [(address, event) for _, address, event in h.pages(incident) if event != "incident.triggered"]
+    assert sorted(notices) == [
+        ("alice@example.com", "incident.acknowledged"),
+        ("carol@example.com", "incident.acknowledged"),
+    ]
     assert all(job.status in ("done", "cancelled") for job in h.jobs(incident))
     kinds = [entry["type"] for entry in h.timeline(incident)]
     assert kinds.count("notified") == 3
@@ -417,7 +428,10 @@ def test_pages_reach_a_real_smtp_server_with_working_links(h: Harness, team: dic
         html, text = first.part("text/html"), first.part("text/plain")
         base = h.org.client.app.state.settings.base_url.rstrip("/")  # type: ignore[attr-defined]
         links = [word for word in text.split() if word.startswith(base + "/links/")]
-        assert len(links) == 2 and all(link in html for link in links)
+        assert len(links) == 3 and all(link in html for link in links)  # acknowledge, resolve, view
+        # "View incident" opens in a browser without a key: the incident's page, with no button.
+        view = h.org.client.get(links[2].removeprefix(base))
+        assert view.status_code == 200 and "High CPU on web-01" in view.text and "<form" not in view.text
         h.advance(minutes=5)
         [_, second] = smtp.wait_for(2)
         assert second.rcpt_tos == ["bob@example.com"]
@@ -425,6 +439,10 @@ def test_pages_reach_a_real_smtp_server_with_working_links(h: Harness, team: dic
         assert h.org.client.post(links[0].removeprefix(base)).status_code == 200
         assert h.org.get(f"/api/incidents/{incident}").json()["data"]["status"] == "ACKNOWLEDGED"
         h.advance(minutes=30)
-        assert len(smtp.messages) == 2
+        # Bob, paged too, hears that Alice acknowledged; Alice does not hear of her own doing.
+        [*_, notice] = smtp.wait_for(3)
+        assert notice.rcpt_tos == ["bob@example.com"]
+        assert "Acknowledged by Alice" in str(notice.message["Subject"])
+        assert len(smtp.messages) == 3
         notified = [e for e in h.timeline(incident) if e["type"] == "notified"]
         assert [e["data"]["channel"] for e in notified] == ["email", "email"]

@@ -4,6 +4,7 @@ told about triggers, acknowledgements and resolutions."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -92,5 +93,14 @@ def test_service_rooms_hear_trigger_ack_and_resolve(h: Harness, receiver: Record
     assert len(receiver.to("/slack")) == len(receiver.to("/teams")) == 3
     texts = sorted(r.text for r in receiver.to("/slack")[1:])
     assert any("ACKNOWLEDGED" in text for text in texts) and any("RESOLVED" in text for text in texts)
-    # Rooms never carry personal one-click links.
-    assert all("/links/" not in r.text for r in receiver.requests)
+    # Rooms never carry acknowledge or resolve links; their one link opens the incident's page,
+    # which a browser can open (no API key) and which cannot act.
+    urls = {
+        url for r in receiver.requests for url in re.findall(r"https?://[^\"\s|<>]+/links/[\w.-]+", r.text)
+    }
+    assert urls
+    base = h.org.client.app.state.settings.base_url.rstrip("/")  # type: ignore[attr-defined]
+    for url in urls:
+        shown = h.org.client.get(url.removeprefix(base))
+        assert shown.status_code == 200 and "<form" not in shown.text and "High CPU on web-01" in shown.text
+        assert h.org.client.post(url.removeprefix(base)).status_code == 400

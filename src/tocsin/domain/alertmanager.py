@@ -309,8 +309,16 @@ def _is_url(value: str) -> bool:
 
 
 def links(notification: Notification) -> list[dict[str, Any]]:
-    """The first firing alert's generator URL and the Alertmanager's external URL, when present."""
+    """The ``runbook_url`` annotation (the group's, else the first firing alert's), the first firing
+    alert's generator URL and the Alertmanager's external URL, when present: the runbook first, as
+    the link a person paged wants before any other."""
     found: list[dict[str, Any]] = []
+    alerts = notification.firing or notification.alerts
+    runbook = notification.common_annotations.get("runbook_url") or next(
+        (alert.annotations["runbook_url"] for alert in alerts if alert.annotations.get("runbook_url")), ""
+    )
+    if _is_url(runbook):
+        found.append({"href": runbook, "text": "Runbook"})
     generator = next(
         (alert.generator_url for alert in notification.firing or notification.alerts if alert.generator_url),
         "",

@@ -59,8 +59,31 @@ def _base_url(ctx: JobContext) -> str:
     return ctx.settings.base_url.rstrip("/")
 
 
+def _view_url(
+    key: str,
+    job: ClaimedJob,
+    base_url: str,
+    now: datetime,
+    user_id: str | None,
+    user_name: str | None,
+    action: links.Action = "view",
+) -> str:
+    """A signed link to the incident's one-click page; "view" by default, which a browser opens
+    without an API key (``/api/incidents/...`` would ask for one) until the web UI has a page."""
+    token = links.make_token(
+        key,
+        incident_id=str(job.incident_id),
+        action=action,
+        tenant=job.tenant,
+        user_id=user_id,
+        user_name=user_name,
+        issued_at=now,
+    )
+    return f"{base_url}/links/{token}"
+
+
 def _incident_page(
-    incident: page_delivery.Announcement, job: ClaimedJob, base_url: str, **extra: Any
+    incident: page_delivery.Announcement, job: ClaimedJob, base_url: str, view_url: str, **extra: Any
 ) -> Page:
     """The incident's part of a page or room post; ``extra`` adds the recipient, links or event."""
     return Page(
@@ -71,9 +94,12 @@ def _incident_page(
         status=incident.status,
         urgency=incident.urgency,
         service_name=incident.service_name,
-        incident_url=f"{base_url}/api/incidents/{incident.incident_id}",
+        incident_url=view_url,
         description=incident.description,
         source=incident.source,
+        details=dict(incident.details),
+        links=incident.links,
+        alert_count=incident.alert_count,
         **extra,
     )
 
@@ -95,6 +121,7 @@ def _page(plan: page_delivery.PagePlan, job: ClaimedJob, base_url: str, now: dat
         plan.incident,
         job,
         base_url,
+        _view_url(plan.link_key, job, base_url, now, plan.user_id, plan.user_name),
         recipient_name=plan.user_name,
         escalation_level=None if job.payload.get("level") is None else int(job.payload["level"]) + 1,
         ack_url=link("acknowledge"),
@@ -172,16 +199,19 @@ _EVENT_STATUS = {
 }
 
 
-def _announcement(ctx: JobContext, job: ClaimedJob) -> page_delivery.Announcement | None:
+def _announcement(ctx: JobContext, job: ClaimedJob) -> tuple[page_delivery.Announcement | None, str]:
+    """The incident as it stands, and the key that signs its view link (read here, off the loop)."""
+    key = ctx.link_key
     with ctx.database.read() as session:
-        return page_delivery.plan_announcement(
+        plan = page_delivery.plan_announcement(
             session=session, tenant=job.tenant, incident_id=str(job.incident_id)
         )
+    return plan, key
 
 
 async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
     """Post an incident event to one of its service's rooms (Slack, Teams, a webhook)."""
-    plan = await asyncio.to_thread(_announcement, ctx, job)
+    plan, key = await asyncio.to_thread(_announcement, ctx, job)
     if plan is None:
         return "incident deleted"
     channels = ctx.channels
@@ -189,7 +219,8 @@ async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
     event = str(job.payload["event"])
     # The state the event announces, not whatever the incident has moved on to since.
     shown = replace(plan, status=_EVENT_STATUS.get(event, plan.status))
-    page = _incident_page(shown, job, base_url, event=event)
+    view = _view_url(key, job, base_url, ctx.now(), None, None)
+    page = _incident_page(shown, job, base_url, view, event=event)
     try:
         channel = channels.channel_for(str(job.payload["type"]), livemode=plan.livemode)
         receipt = await channel.send(str(job.payload["address"]), page)
@@ -201,9 +232,45 @@ async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
     return f"posted {job.payload['event']} to {job.payload['type']}: {receipt.detail or ''}".rstrip(": ")
 
 
+async def send_notice(job: ClaimedJob, ctx: JobContext) -> str | None:
+    """Tell one person, on a channel that paged them, that someone else acknowledged or resolved the
+    incident. Like a room post it changes nothing in the database, so the job's result is its record;
+    the key (and so the email's Message-ID) is stable across retries."""
+    plan, key = await asyncio.to_thread(_announcement, ctx, job)
+    if plan is None:
+        return "incident deleted"
+    event = str(job.payload["event"])
+    shown = replace(plan, status=_EVENT_STATUS.get(event, plan.status))
+    base_url, user_id, user_name = _base_url(ctx), str(job.payload["user_id"]), str(job.payload["user_name"])
+    now = ctx.now()
+    # Acknowledged is not done: the notice lets its reader resolve in one click.
+    resolve = event == "incident.acknowledged"
+    page = _incident_page(
+        shown,
+        job,
+        base_url,
+        _view_url(key, job, base_url, now, user_id, user_name),
+        event=event,
+        recipient_name=user_name,
+        changed_by=str(job.payload["actor_name"]),
+        resolve_url=_view_url(key, job, base_url, now, user_id, user_name, "resolve") if resolve else None,
+    )
+    try:
+        channel = ctx.channels.channel_for(str(job.payload["type"]), livemode=plan.livemode)
+        receipt = await channel.send(str(job.payload["address"]), page)
+    except Transient as error:
+        delay = timedelta(seconds=error.retry_after) if error.retry_after else None
+        raise RetryLater(error.reason, delay) from None
+    except Permanent as error:
+        raise GiveUp(error.reason) from None
+    outcome = "sent" if plan.livemode else "sink"
+    return f"{outcome} {event} notice by {job.payload['type']}: {receipt.provider_id or ''}".rstrip(": ")
+
+
 def handlers() -> dict[str, Handler]:
     return {
         paging.ANNOUNCE: announce,
+        paging.NOTICE: send_notice,
         paging.ESCALATE: run_step,
         paging.NOTIFY: send_page,
         paging.SNOOZE_EXPIRY: expire_snooze,

@@ -52,9 +52,15 @@ class Page:
     ack_url: str | None = None
     resolve_url: str | None = None
     event: str = "incident.triggered"
+    # Who acknowledged or resolved, on a notice to the others paged (``incident.acknowledged`` ...).
+    changed_by: str | None = None
     details: dict[str, str] = field(default_factory=dict)
     # The escalation level that paged, counted from 1 as the timeline and the CLI count it.
     escalation_level: int | None = None
+    # The incident's own links (``runbook_url`` first for Alertmanager), as (label, URL).
+    links: tuple[tuple[str, str], ...] = ()
+    # Alerts grouped into the incident so far (1 for a single event).
+    alert_count: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from tocsin.notify.render import all_links, clip, facts, one_line, plain_text, s
 DEFAULT_TIMEOUT: Final = 10.0
 _REASON_LIMIT: Final = 300
 _COLORS: Final = {"HIGH": "#c62828", "MEDIUM": "#ef6c00", "LOW": "#546e7a", "ACKNOWLEDGED": "#1565c0"}
-_BUTTON: Final = {"ack": "#c62828", "resolve": "#2e7d32", "view": "#455a64"}
+_BUTTON: Final = {"ack": "#c62828", "resolve": "#2e7d32", "link": "#1565c0", "view": "#455a64"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,11 @@ from typing import Final
 
 from tocsin.notify.base import Page
 
+# Details (labels, custom details) shown on a page: a few short lines, so an SMS or a card stays
+# small whatever an alert carries.
+DETAIL_LINES: Final = 6
+DETAIL_WIDTH: Final = 100
+
 # Events that tell about a state change rather than ask someone to act.
 _NOTICE_LABELS: Final = {
     "incident.acknowledged": "ACKNOWLEDGED",
@@ -21,7 +26,7 @@ _NOTICE_LABELS: Final = {
 class Link:
     label: str
     url: str
-    kind: str  # "ack" | "resolve" | "view"
+    kind: str  # "ack" | "resolve" | "link" | "view"
 
 
 def one_line(text: str) -> str:
@@ -46,10 +51,19 @@ def is_notice(page: Page) -> bool:
     return page.event in _NOTICE_LABELS
 
 
+def lead(page: Page) -> str:
+    """What a headline starts with: ``Acknowledged by Erik`` on a notice to the others paged (who
+    acted is the news), else the state label."""
+    if page.changed_by and is_notice(page):
+        verb = "Acknowledged" if page.event == "incident.acknowledged" else "Resolved"
+        return f"{verb} by {clip(one_line(page.changed_by), 60)}"
+    return state_label(page)
+
+
 def headline(page: Page, *, title_limit: int = 200) -> str:
-    """``#42 HIGH: High CPU on web-01 (Payment API)``."""
+    """``#42 HIGH: High CPU on web-01 (Payment API)``; ``#42 Acknowledged by Erik: ...``."""
     title = clip(one_line(page.title), title_limit)
-    return f"#{page.incident_number} {state_label(page)}: {title} ({one_line(page.service_name)})"
+    return f"#{page.incident_number} {lead(page)}: {title} ({one_line(page.service_name)})"
 
 
 def subject(page: Page) -> str:
@@ -68,9 +82,25 @@ def actions(page: Page) -> list[Link]:
     return links
 
 
+def incident_links(page: Page) -> list[Link]:
+    """The incident's own links (runbook, source, dashboards), labels on one line."""
+    return [Link(clip(one_line(label), 60) or "Link", url, "link") for label, url in page.links]
+
+
 def all_links(page: Page) -> list[Link]:
-    """The action links followed by the link to the incident itself."""
-    return [*actions(page), Link("View incident", page.incident_url, "view")]
+    """The action links, the incident's own links, then the link to the incident itself."""
+    return [*actions(page), *incident_links(page), Link("View incident", page.incident_url, "view")]
+
+
+def detail_rows(page: Page) -> list[tuple[str, str]]:
+    """At most ``DETAIL_LINES`` label/value rows of the page's details, each value cut to
+    ``DETAIL_WIDTH``; a last row says how many were left out."""
+    items = list(page.details.items())
+    shown = items if len(items) <= DETAIL_LINES else items[: DETAIL_LINES - 1]
+    rows = [(clip(one_line(key), 40), clip(one_line(value), DETAIL_WIDTH)) for key, value in shown]
+    if len(shown) < len(items):
+        rows.append(("…", f"{len(items) - len(shown)} more"))
+    return rows
 
 
 def facts(page: Page) -> list[tuple[str, str]]:
@@ -82,11 +112,13 @@ def facts(page: Page) -> list[tuple[str, str]]:
     ]
     if page.source:
         rows.append(("Source", page.source))
+    if page.alert_count > 1:
+        rows.append(("Alerts", str(page.alert_count)))
     if page.recipient_name:
         rows.append(("Paging", page.recipient_name))
     if page.escalation_level is not None:
         rows.append(("Escalation level", str(page.escalation_level)))
-    rows.extend((key, value) for key, value in page.details.items())
+    rows.extend(detail_rows(page))
     return [(one_line(label), clip(one_line(value), 500)) for label, value in rows]
 
 

@@ -12,7 +12,16 @@ from typing import Any, Final
 import httpx
 
 from tocsin.notify.base import Page, Receipt
-from tocsin.notify.render import actions, clip, facts, headline, is_notice, one_line, state_label
+from tocsin.notify.render import (
+    actions,
+    clip,
+    facts,
+    headline,
+    incident_links,
+    is_notice,
+    one_line,
+    state_label,
+)
 from tocsin.notify.webhook import DEFAULT_TIMEOUT, deliver
 
 _SECTION_LIMIT: Final = 2900  # Slack allows 3000 characters in a section's text
@@ -63,7 +72,7 @@ def slack_message(page: Page) -> dict[str, Any]:
             "action_id": f"tocsin_{link.kind}",
             **({"style": "primary"} if link.kind == "ack" else {}),
         }
-        for link in actions(page)
+        for link in [*actions(page), *incident_links(page)][:4]  # Slack allows 5 buttons a block
     ]
     buttons.append(
         {

@@ -17,7 +17,7 @@ from tocsin.notify.webhook import DEFAULT_TIMEOUT, body_excerpt, deliver
 ADAPTIVE_CARD: Final = "application/vnd.microsoft.card.adaptive"
 _COLORS: Final = {"HIGH": "Attention", "MEDIUM": "Warning", "ACKNOWLEDGED": "Accent", "RESOLVED": "Good"}
 _THROTTLED: Final = "HTTP error 429"
-_STYLES: Final = {"ack": "positive", "resolve": "default", "view": "default"}
+_STYLES: Final = {"ack": "positive", "resolve": "default", "link": "default", "view": "default"}
 
 
 @dataclass(frozen=True, slots=True)

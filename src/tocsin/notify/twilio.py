@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 import httpx
 
 from tocsin.notify.base import Page, Permanent, Receipt
-from tocsin.notify.render import clip, one_line, reply_hint, spoken, state_label
+from tocsin.notify.render import clip, detail_rows, lead, one_line, reply_hint, spoken
 from tocsin.notify.webhook import DEFAULT_TIMEOUT, body_excerpt, deliver
 
 SMS_LIMIT: Final = 300  # two GSM-7 segments hold 306; stay under with room for the hint
@@ -35,12 +35,18 @@ class TwilioConfig:
 
 
 def sms_body(page: Page) -> str:
-    """``[Tocsin] #42 HIGH: <title> (<service>) Reply "42 ack" or "42 resolve"``, at most
-    ``SMS_LIMIT`` characters: the title is cut, never the reply hint."""
+    """``[Tocsin] #42 HIGH: <title> [instance=web-01 ...] (<service>, 3 alerts) Reply "42 ack" or
+    "42 resolve"``, at most ``SMS_LIMIT`` characters: the details fill what the title leaves, the
+    title is cut before the reply hint ever is."""
     hint = reply_hint(page)
-    head = f"[Tocsin] #{page.incident_number} {state_label(page)}: "
-    tail = f" ({clip(one_line(page.service_name), 60)})" + (f" {hint}" if hint else "")
-    return head + clip(one_line(page.title), SMS_LIMIT - len(head) - len(tail)) + tail
+    head = f"[Tocsin] #{page.incident_number} {lead(page)}: "
+    count = f", {page.alert_count} alerts" if page.alert_count > 1 else ""
+    tail = f" ({clip(one_line(page.service_name), 60)}{count})" + (f" {hint}" if hint else "")
+    room = SMS_LIMIT - len(head) - len(tail)
+    title = clip(one_line(page.title), room)
+    details = " ".join(f"{key}={value}" for key, value in detail_rows(page) if key != "…")
+    extra = f" [{clip(details, room - len(title) - 3)}]" if details and room - len(title) > 12 else ""
+    return head + title + extra + tail
 
 
 def twiml(page: Page) -> str:

@@ -7,6 +7,7 @@ sends anything, so an incident change that rolls back leaves no page behind.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -14,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from tocsin.db.models import Incident, Service, ServiceChannel
-from tocsin.domain.actor import Tenant
+from tocsin.db.models import Incident, Service, ServiceChannel, TimelineEntry, User
+from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.escalation import Step, step_key
 from tocsin.domain.incident import Status
 from tocsin.services import jobs
-from tocsin.services.sql import tenant_binds, tenant_bound
+from tocsin.services.sql import tenant_binds, tenant_bound, tenant_filter
 from tocsin.services.webhooks import deliveries as webhook_deliveries
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 ESCALATE = "escalate"
 NOTIFY = "notify"
 ANNOUNCE = "announce"
+NOTICE = "notice"
 SNOOZE_EXPIRY = "snooze_expiry"
 ACK_TIMEOUT = "ack_timeout"
 TIMERS = (SNOOZE_EXPIRY, ACK_TIMEOUT)
@@ -103,6 +105,58 @@ def first_step(incident_id: str, run: int) -> tuple[str, dict[str, Any]]:
     return step_key(incident_id, run, Step(0, 0)), {"run": run, "cycle": 0, "level": 0, "first": True}
 
 
+def notify_paged(
+    *, session: Session, incident: Incident, event: str, actor: Actor | None, now: datetime
+) -> int:
+    """Tell the people paged for ``incident`` that someone else acknowledged or resolved it: one
+    notice job per channel and address that paged them (read from the "notified" timeline entries,
+    which are exactly the pages that went out), for users whose ``status_notices`` is on, never the
+    person who acted. The key names the incident, event, moment, user and channel, so a retried
+    transaction or job sends one notice, while a second acknowledgement after a reopen sends again."""
+    tenant = Tenant(incident.org_id, incident.livemode)
+    paged = session.scalars(
+        select(TimelineEntry.data).where(
+            TimelineEntry.incident_id == incident.id,
+            TimelineEntry.type == "notified",
+            *tenant_filter(TimelineEntry, tenant),
+        )
+    ).all()
+    acted_by = actor.id if actor is not None and actor.type == "user" else None
+    channels = {(str(d["user_id"]), str(d["channel"]), str(d["address"])) for d in paged}
+    users = {user for user, _, _ in channels if user != acted_by}
+    if not users:
+        return 0
+    rows = session.execute(
+        select(User.id, User.name).where(
+            User.id.in_(sorted(users)), User.status_notices.is_(True), *tenant_filter(User, tenant)
+        )
+    )
+    names = {user_id: name for user_id, name in rows}
+    queued = 0
+    for user_id, channel, address in sorted(channels):
+        if user_id not in names:
+            continue
+        digest = hashlib.sha256(address.encode()).hexdigest()[:16]
+        queued += jobs.enqueue(
+            session=session,
+            tenant=tenant,
+            kind=NOTICE,
+            key=f"notice:{incident.id}:{event}:{now.isoformat()}:{user_id}:{channel}:{digest}",
+            run_at=now,
+            now=now,
+            payload={
+                "event": event,
+                "user_id": user_id,
+                "user_name": names[user_id],
+                "type": channel,
+                "address": address,
+                "actor_name": actor.name if actor is not None else Actor.system().name,
+            },
+            incident_id=incident.id,
+        )
+    return queued
+
+
 def start_escalation(*, session: Session, incident: Incident, now: datetime, run: int) -> None:
     """Queue the first step of run ``run`` (the step itself finds the policy and its delay)."""
     key, payload = first_step(incident.id, run)
@@ -145,15 +199,16 @@ def on_transition(
     target: Status,
     now: datetime,
     paging: PagingSettings,
+    actor: Actor | None = None,
 ) -> None:
-    """Follow a state change with the paging it implies."""
+    """Follow a state change with the paging it implies; ``actor`` (who made the change) is spared
+    the notice the others paged for the incident get (None: the system acted)."""
     tenant = Tenant(incident.org_id, incident.livemode)
-    if target == Status.ACKNOWLEDGED:
-        emit(session=session, incident=incident, event="incident.acknowledged", now=now, paging=paging)
-        announce(session=session, incident=incident, event="incident.acknowledged", now=now)
-    elif target == Status.RESOLVED:
-        emit(session=session, incident=incident, event="incident.resolved", now=now, paging=paging)
-        announce(session=session, incident=incident, event="incident.resolved", now=now)
+    if target in (Status.ACKNOWLEDGED, Status.RESOLVED):
+        event = "incident.acknowledged" if target == Status.ACKNOWLEDGED else "incident.resolved"
+        emit(session=session, incident=incident, event=event, now=now, paging=paging)
+        announce(session=session, incident=incident, event=event, now=now)
+        notify_paged(session=session, incident=incident, event=event, actor=actor, now=now)
     if target in (Status.ACKNOWLEDGED, Status.RESOLVED, Status.SNOOZED):
         jobs.cancel_for_incident(session=session, incident_ids=[incident.id], now=now)
     if target == Status.RESOLVED or previous == Status.SNOOZED or previous == Status.ACKNOWLEDGED:

@@ -52,12 +52,24 @@ def test_missing_dedup_key_is_generated_and_returned(orgs: OrgFactory) -> None:
 def test_repeat_trigger_appends_an_alert_not_an_incident(orgs: OrgFactory) -> None:
     org = orgs.new()
     _, rk = org.make_service()
-    for _ in range(3):
+    assert org.trigger(rk, dedup_key="disk-full").status_code == 202
+    timeline = org.get(f"/api/incidents/{_incidents(org)[0]['id']}/timeline").json()["data"]
+    assert [entry["type"] for entry in timeline] == ["triggered"]
+    assert org.trigger(rk, dedup_key="disk-full", summary="Disk 99% full").status_code == 202
+    timeline = org.get(f"/api/incidents/{_incidents(org)[0]['id']}/timeline").json()["data"]
+    assert [entry["message"] for entry in timeline][1:] == ["1 more alert (total 2)"]
+    for _ in range(2):
         assert org.trigger(rk, dedup_key="disk-full").status_code == 202
     [incident] = _incidents(org)
-    assert incident["alert_count"] == 3
+    assert incident["alert_count"] == 4
+    assert incident["title"] == "High CPU on web-01"  # a plain event's summary never retitles
+    # The repeats are one timeline entry, rewritten as they come, not one entry per alert.
     timeline = org.get(f"/api/incidents/{incident['id']}/timeline").json()["data"]
-    assert [entry["type"] for entry in timeline] == ["triggered"]
+    assert [(entry["type"], entry["message"]) for entry in timeline] == [
+        ("triggered", timeline[0]["message"]),
+        ("alerts_added", "3 more alerts (total 4)"),
+    ]
+    assert timeline[1]["data"] == {"more": 3, "total": 4} and timeline[1]["actor_type"] == "system"
 
 
 def test_same_dedup_key_on_another_service_is_another_incident(orgs: OrgFactory) -> None:
@@ -217,6 +229,10 @@ def test_concurrent_triggers_open_exactly_one_incident(orgs: OrgFactory) -> None
     assert statuses == [202] * 40
     [incident] = _incidents(org)
     assert incident["alert_count"] == 40
+    timeline = org.get(f"/api/incidents/{incident['id']}/timeline").json()["data"]
+    assert [entry["message"] for entry in timeline if entry["type"] == "alerts_added"] == [
+        "39 more alerts (total 40)"
+    ]
 
 
 def test_an_event_from_a_user_key_is_recorded_as_that_user(orgs: OrgFactory) -> None:

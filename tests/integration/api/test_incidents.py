@@ -336,3 +336,24 @@ def test_unknown_incident_is_404_everywhere(orgs: OrgFactory) -> None:
         response = org.request(method, path, json=body)
         assert response.status_code == 404, (method, path, response.text)
         assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_the_acknowledger_becomes_an_assignee(orgs: OrgFactory) -> None:
+    org = orgs.new()
+    svc, _ = org.make_service()
+    dana, erik = org.make_user("Dana"), org.make_user("Erik")
+    erik_key = org.make_key(["incidents:read", "incidents:write"], name="erik", user_id=erik)
+    inc = _create(org, svc, "disk full", assignee_ids=[dana])["id"]
+    ack = org.post(f"/api/incidents/{inc}/acknowledge", key=erik_key)
+    assert ack.status_code == 200, ack.text
+    assert ack.json()["data"]["assignee_ids"] == [dana, erik]
+    assert org.get(f"/api/incidents/{inc}").json()["data"]["assignee_ids"] == [dana, erik]
+    # A service key is no person: acknowledging with it (after a reopen) assigns nobody new.
+    org.post(f"/api/incidents/{inc}/snooze", json={"duration_minutes": 5})
+    org.post(f"/api/incidents/{inc}/unsnooze")
+    assert org.post(f"/api/incidents/{inc}/acknowledge").json()["data"]["assignee_ids"] == [dana, erik]
+    # Erik acknowledging again after a reopen is not listed twice.
+    org.post(f"/api/incidents/{inc}/snooze", json={"duration_minutes": 5})
+    org.post(f"/api/incidents/{inc}/unsnooze")
+    again = org.post(f"/api/incidents/{inc}/acknowledge", key=erik_key).json()["data"]
+    assert again["assignee_ids"] == [dana, erik]

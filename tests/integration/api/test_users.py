@@ -40,6 +40,7 @@ def test_full_crud(orgs: OrgFactory) -> None:
         "role": "admin",
         "time_zone": "Europe/Berlin",
         "phone": "+14155550123",
+        "status_notices": True,
         "livemode": True,
     }
     assert _at(created["created_at"]) == _at(created["updated_at"])
@@ -189,6 +190,8 @@ def test_create_rejects_a_body_that_is_not_json(orgs: OrgFactory) -> None:
         ({"phone": "12345"}, "phone"),
         ({"livemode": False}, "livemode"),
         ({"name": "Ok", "color": "red"}, "color"),
+        ({"status_notices": None}, "status_notices"),
+        ({"status_notices": "maybe"}, "status_notices"),
     ],
 )
 def test_patch_rejects_bad_input_and_changes_nothing(

@@ -60,7 +60,7 @@ def _am_alert(instance: str, status: str = "firing", **labels: str) -> dict[str,
     return {
         "status": status,
         "labels": {"alertname": "HighCPU", "instance": instance, "severity": "critical", **labels},
-        "annotations": {"runbook_url": "https://runbooks/cpu"},
+        "annotations": {"runbook_url": "https://runbooks.example.com/cpu"},
         "startsAt": "2024-01-15T10:30:00Z",
         "endsAt": "0001-01-01T00:00:00Z",
         "generatorURL": "http://prometheus:9090/graph?g0.expr=cpu",
@@ -77,7 +77,7 @@ def _notification(*alerts: dict[str, Any], **fields: Any) -> dict[str, Any]:
         "receiver": "tocsin",
         "groupLabels": {"alertname": "HighCPU"},
         "commonLabels": {"alertname": "HighCPU", "severity": "critical"},
-        "commonAnnotations": {"runbook_url": "https://runbooks/cpu"},
+        "commonAnnotations": {"runbook_url": "https://runbooks.example.com/cpu"},
         "externalURL": "http://alertmanager:9093",
         "alerts": list(alerts),
     }
@@ -103,13 +103,14 @@ def test_a_firing_group_opens_one_incident_with_an_alert_per_alert(orgs: OrgFact
     assert incident["title"] == "[FIRING:2] HighCPU (severity=critical)"
     assert (incident["severity"], incident["urgency"], incident["status"]) == ("critical", "HIGH", "OPEN")
     assert incident["links"] == [
+        {"href": "https://runbooks.example.com/cpu", "text": "Runbook"},
         {"href": "http://prometheus:9090/graph?g0.expr=cpu", "text": "Source"},
         {"href": "http://alertmanager:9093", "text": "Alertmanager"},
     ]
     assert incident["custom_details"]["groupLabels"] == {"alertname": "HighCPU"}
     stored = _alerts(org, incident["id"])
     assert sorted(alert.payload["labels"]["instance"] for alert in stored) == ["web-01", "web-02"]
-    assert stored[0].payload["annotations"] == {"runbook_url": "https://runbooks/cpu"}
+    assert stored[0].payload["annotations"] == {"runbook_url": "https://runbooks.example.com/cpu"}
     assert {alert.summary for alert in stored} == {incident["title"]}
     timeline = org.get(f"/api/incidents/{incident['id']}/timeline").json()["data"]
     assert (timeline[0]["actor_type"], timeline[0]["actor_name"]) == ("api_key", "alertmanager in")
@@ -124,7 +125,19 @@ def test_a_repeated_notification_adds_alerts_not_incidents(orgs: OrgFactory) -> 
     assert _post(org, "alertmanager", token, again, slash=False).status_code == 200
     [incident] = _incidents(org)
     assert incident["alert_count"] == 3  # one, then the two still firing
-    assert incident["title"] == "[FIRING:1] HighCPU (severity=critical)"  # the incident keeps its title
+    # The title follows the group, as Alertmanager's own template re-renders it per notification.
+    assert incident["title"] == "[FIRING:2] HighCPU (severity=critical)"
+    timeline = org.get(f"/api/incidents/{incident['id']}/timeline").json()["data"]
+    [more] = [entry for entry in timeline if entry["type"] == "alerts_added"]
+    assert (more["message"], more["data"]) == ("2 more alerts (total 3)", {"more": 2, "total": 3})
+    # A third notification rewrites that one entry rather than adding another.
+    assert _post(org, "alertmanager", token, _notification(_am_alert("web-01"))).status_code == 200
+    [incident] = _incidents(org)
+    assert (incident["alert_count"], incident["title"]) == (4, "[FIRING:1] HighCPU (severity=critical)")
+    timeline = org.get(f"/api/incidents/{incident['id']}/timeline").json()["data"]
+    [more] = [entry for entry in timeline if entry["type"] == "alerts_added"]
+    assert (more["message"], more["data"]) == ("3 more alerts (total 4)", {"more": 3, "total": 4})
+    assert [entry["type"] for entry in timeline] == ["triggered", "alerts_added"]
 
 
 def test_a_resolved_group_resolves_its_incident(orgs: OrgFactory) -> None:

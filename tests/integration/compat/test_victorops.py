@@ -134,6 +134,7 @@ def test_critical_acknowledgement_recovery(orgs: OrgFactory) -> None:
     timeline = org.get(f"/api/incidents/{incident['id']}/timeline").json()["data"]
     assert [(entry["type"], entry["actor_name"]) for entry in timeline if entry["type"] != "note_added"] == [
         ("triggered", "Splunk On-Call"),
+        ("alerts_added", "Tocsin"),  # the second CRITICAL: "1 more alert (total 2)"
         ("acknowledged", "carol via Splunk On-Call"),
         ("resolved", "Splunk On-Call"),
     ]

@@ -57,7 +57,8 @@ def test_sms_wire_format(recorder: Recorder) -> None:
     assert request.form == {
         "To": "+15557654321",
         "From": "+15550001111",
-        "Body": '[Tocsin] #42 HIGH: High CPU on web-01 (Payment API) Reply "42 ack" or "42 resolve"',
+        "Body": "[Tocsin] #42 HIGH: High CPU on web-01 [instance=web-01:9100] (Payment API) "
+        'Reply "42 ack" or "42 resolve"',
     }
     assert receipt == Receipt(provider_id="SM0001", detail="queued")
 

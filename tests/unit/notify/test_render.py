@@ -11,6 +11,7 @@ from tests.unit.notify.support import make_page
 from tocsin.notify import render
 from tocsin.notify.email import message_id, thread_id
 from tocsin.notify.ntfy import ntfy_message
+from tocsin.notify.render import DETAIL_LINES, DETAIL_WIDTH, all_links, facts, headline, plain_text
 from tocsin.notify.slack import slack_message
 from tocsin.notify.teams import ADAPTIVE_CARD, teams_message
 from tocsin.notify.twilio import sms_body, twiml
@@ -62,7 +63,7 @@ def test_sms_is_short_and_ends_with_the_reply_hint_even_for_a_huge_title() -> No
 
 def test_sms_reply_hint_follows_the_event() -> None:
     assert sms_body(make_page()) == (
-        '[Tocsin] #42 HIGH: High CPU on web-01 (Payment API) Reply "42 ack" or "42 resolve"'
+        '[Tocsin] #42 HIGH: High CPU on web-01 [instance=web-01:9100] (Payment API) Reply "42 ack" or "42 resolve"'
     )
     assert sms_body(make_page(event="incident.acknowledged")).endswith('Reply "42 resolve"')
     assert "Reply" not in sms_body(make_page(event="incident.resolved"))
@@ -157,3 +158,36 @@ def _answer(headers: dict[str, str]) -> httpx.Response:
 )
 def test_retry_after(headers: dict[str, str], expected: float | None) -> None:
     assert retry_after_seconds(_answer(headers)) == expected
+
+
+def test_a_page_carries_the_alert_count_runbook_and_a_bounded_set_of_details() -> None:
+    labels = {f"label{n:02d}": "v" * 500 for n in range(30)}
+    page = make_page(
+        alert_count=4,
+        details=labels,
+        links=(("Runbook", "https://runbooks.example.com/cpu"), ("Source", "http://prom:9090/graph")),
+    )
+    rows = facts(page)
+    assert ("Alerts", "4") in rows
+    details = [(label, value) for label, value in rows if label.startswith("label") or label == "…"]
+    assert len(details) == DETAIL_LINES and details[-1] == ("…", f"{30 - DETAIL_LINES + 1} more")
+    assert all(len(value) <= DETAIL_WIDTH for _, value in details)
+    assert [(link.label, link.kind) for link in all_links(page)] == [
+        ("Acknowledge", "ack"),
+        ("Resolve", "resolve"),
+        ("Runbook", "link"),
+        ("Source", "link"),
+        ("View incident", "view"),
+    ]
+    text = plain_text(page)
+    assert "Runbook: https://runbooks.example.com/cpu" in text and "Alerts: 4" in text
+    sms = sms_body(page)
+    assert len(sms) <= 300 and "4 alerts" in sms and sms.endswith('Reply "42 ack" or "42 resolve"')
+    assert "label00=" in sms
+
+
+def test_a_notice_says_who_acted() -> None:
+    page = make_page(event="incident.acknowledged", changed_by="Erik")
+    assert headline(page).startswith("#42 Acknowledged by Erik: High CPU on web-01")
+    assert sms_body(page).startswith("[Tocsin] #42 Acknowledged by Erik: ")
+    assert headline(make_page(event="incident.acknowledged")).startswith("#42 ACKNOWLEDGED: ")

@@ -56,16 +56,22 @@ async def confirm(token: str, request: Request) -> HTMLResponse:
     await throttle_address(request)
     db, now = request.app.state.db, request.app.state.clock.now()
 
-    def look() -> tuple[links.LinkClaim, int, str, str]:
+    def look() -> tuple[links.LinkClaim, int, str, str, int]:
         with db.write() as session:
             claim = links.read_token(links.signing_key(session=session, now=now), token, now=now)
             incident = links.preview(session=session, claim=claim)
-            return claim, incident.number, incident.title, incident.status
+            return claim, incident.number, incident.title, incident.status, incident.alert_count
 
     try:
-        claim, number, title, status = await run_in_threadpool(look)
+        claim, number, title, status, alert_count = await run_in_threadpool(look)
     except (Invalid, Conflict, NotFound) as error:
         return _refused(error)
+    if claim.action == "view":
+        body = (
+            f"<p><strong>#{number}</strong> {escape(title)}</p>"
+            f'<p class="muted">Status: {escape(status)} · Alerts: {alert_count}</p>'
+        )
+        return _html(f"Incident #{number}", body)
     verb = _VERBS[claim.action][0]
     body = (
         f"<p><strong>#{number}</strong> {escape(title)}</p>"

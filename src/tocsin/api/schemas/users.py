@@ -20,6 +20,7 @@ class UserRead(ReadModel):
     role: UserRole
     time_zone: str
     phone: str | None
+    status_notices: bool
     livemode: bool
     created_at: Timestamp
     updated_at: Timestamp
@@ -45,3 +46,8 @@ class UserUpdate(WriteModel):
     time_zone: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, description="null clears it")
     username: str | None = Field(default=None, max_length=100)
+    status_notices: bool | None = Field(
+        default=None,
+        description="Send a short notice on the channels that paged this user when someone else "
+        "acknowledges or resolves the incident (on by default).",
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tocsin.db.models.base import Base, TenantMixin
@@ -66,6 +66,9 @@ class User(TenantMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     # The handle Splunk On-Call and Grafana OnCall name people by; unique in the tenant, lowercase.
     username: Mapped[str | None] = mapped_column(String(100))
+    # A short notice when someone else acknowledges or resolves an incident they were paged for,
+    # on each channel that paged them (``services/paging.notify_paged``).
+    status_notices: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ical_token: Mapped[str] = mapped_column(
         String(64), nullable=False, unique=True, index=True, default=new_ical_token

@@ -6,8 +6,9 @@ Kept apart from ``escalation`` (which decides who is paged and when) so each mod
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +54,40 @@ class Announcement:
     source: str | None
     service_name: str
     livemode: bool
+    alert_count: int = 1
+    # (label, URL) of the incident's links; (name, value) of its labels or custom details.
+    links: tuple[tuple[str, str], ...] = ()
+    details: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+# Read no more of an incident's details than any page shows (the channels show fewer still).
+_DETAILS_READ = 20
+
+
+def _detail_pairs(custom_details: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    """What a page shows of an incident's details: an Alertmanager group's common labels (stored
+    under ``commonLabels``, ``domain/alertmanager.details``), else the custom details themselves,
+    values that are not text as compact JSON."""
+    if not custom_details:
+        return ()
+    labels = custom_details.get("commonLabels")
+    if isinstance(labels, dict) and "groupKey" in custom_details:
+        items = sorted((str(k), str(v)) for k, v in labels.items())
+    else:
+        items = [
+            (str(k), v if isinstance(v, str) else json.dumps(v, sort_keys=True, separators=(",", ":")))
+            for k, v in custom_details.items()
+        ]
+    return tuple(items[:_DETAILS_READ])
+
+
+def _link_pairs(links: list[dict[str, Any]] | None) -> tuple[tuple[str, str], ...]:
+    """The incident's web links (``{"href", "text"}``) a person can open."""
+    return tuple(
+        (str(link.get("text") or "Link"), str(link["href"]))
+        for link in links or []
+        if isinstance(link, dict) and str(link.get("href", "")).startswith(("http://", "https://"))
+    )
 
 
 def _announcement(session: Session, incident: Incident) -> Announcement:
@@ -67,6 +102,9 @@ def _announcement(session: Session, incident: Incident) -> Announcement:
         source=incident.source,
         service_name=service_name,
         livemode=incident.livemode,
+        alert_count=incident.alert_count,
+        links=_link_pairs(incident.links),
+        details=_detail_pairs(incident.custom_details),
     )
 
 

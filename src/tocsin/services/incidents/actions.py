@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.db.models import Incident
+from tocsin.db.models import Incident, User
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.incident import Status, Urgency, can_transition
 from tocsin.services.errors import Conflict, Invalid
@@ -22,6 +23,7 @@ from tocsin.services.incidents.records import (
     set_assignees,
 )
 from tocsin.services.paging import PagingSettings, on_transition
+from tocsin.services.sql import tenant_filter
 
 MAX_SNOOZE = timedelta(days=30)
 
@@ -63,6 +65,7 @@ def transition(
         incident.acknowledged_at = now
         incident.snoozed_until = None
         kind, message = "acknowledged", f"Acknowledged by {actor.name}{suffix}"
+        _assign_acknowledger(session, incident, actor, now)
     elif target == Status.RESOLVED:
         incident.resolved_at = now
         incident.snoozed_until = None
@@ -93,9 +96,29 @@ def transition(
         now=now,
         data={"from": current.value, "to": target.value},
     )
-    on_transition(session=session, incident=incident, previous=current, target=target, now=now, paging=paging)
+    on_transition(
+        session=session,
+        incident=incident,
+        previous=current,
+        target=target,
+        now=now,
+        paging=paging,
+        actor=actor,
+    )
     session.flush()
     return True
+
+
+def _assign_acknowledger(session: Session, incident: Incident, actor: Actor, now: datetime) -> None:
+    """Whoever acknowledges owns the incident from then on, beside those already assigned (as in
+    PagerDuty), so the incident lists the person working on it. A user who was deleted since their
+    one-click link was signed is not added."""
+    if actor.type != "user" or actor.id is None or actor.id in incident.assignee_ids:
+        return
+    tenant = Tenant(incident.org_id, incident.livemode)
+    if session.scalar(select(User.id).where(User.id == actor.id, *tenant_filter(User, tenant))) is None:
+        return
+    set_assignees(session=session, incident=incident, user_ids=[*incident.assignee_ids, actor.id], now=now)
 
 
 def snooze_until(*, now: datetime, until: datetime | None, duration_minutes: int | None) -> datetime:

@@ -36,6 +36,10 @@ class Event:
     priority: str | None = None
     # A longer text than the summary (Opsgenie's description, an Alertmanager annotation).
     description: str | None = None
+    # The summary describes the whole group as it stands (Alertmanager's ``[FIRING:N] ...``): a
+    # trigger appended to an open incident replaces its title, as Alertmanager's own template
+    # re-renders it for every notification, so the count in the title stays true.
+    retitles: bool = False
 
 
 @dataclass(frozen=True, slots=True)

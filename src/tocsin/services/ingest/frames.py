@@ -64,7 +64,7 @@ def pack_items(items: Sequence[IngestItem]) -> tuple[list[IngestRoute], list[tup
             (
                 slot, event.action, event.dedup_key, event.summary, event.severity, event.source,
                 event.custom_details, event.links, event.raw, event.priority, event.description,
-                actor.type, actor.id, actor.name, item.now,
+                event.retitles, actor.type, actor.id, actor.name, item.now,
             )
         )  # fmt: skip
     return unique, rows
@@ -75,9 +75,9 @@ def unpack_items(packed: tuple[list[IngestRoute], list[tuple[Any, ...]]]) -> lis
     return [
         IngestItem(
             route=routes[row[0]],
-            event=Event(*row[1:11]),
-            actor=Actor(type=row[11], id=row[12], name=row[13]),
-            now=row[14],
+            event=Event(*row[1:12]),
+            actor=Actor(type=row[12], id=row[13], name=row[14]),
+            now=row[15],
         )
         for row in rows
     ]

@@ -46,6 +46,8 @@ def _check_fields(changes: dict[str, Any]) -> dict[str, Any]:
         checked["time_zone"] = check_time_zone(changes["time_zone"])
     if changes.get("phone") is not None and not PHONE.match(changes["phone"]):
         raise Invalid("phone", "invalid", "phone must be in E.164 form, e.g. +14155550123")
+    if "status_notices" in changes and not isinstance(changes["status_notices"], bool):
+        raise Invalid("status_notices", "invalid", "status_notices must be true or false")
     return checked
 
 
@@ -121,7 +123,7 @@ def update_user(
         user.username = assign_username(
             session=session, tenant=tenant, wanted=changes["username"], email=user.email, exclude_id=user.id
         )
-    for name in ("name", "role", "time_zone", "phone"):
+    for name in ("name", "role", "time_zone", "phone", "status_notices"):
         if name in changes:
             setattr(user, name, changes[name].strip() if name == "name" else changes[name])
     user.updated_at = now

@@ -26,8 +26,10 @@ from tocsin.services.incidents.actions import transition
 from tocsin.services.paging import PagingSettings
 from tocsin.services.sql import dialect_insert
 
-Action = Literal["acknowledge", "resolve"]
-ACTIONS: Final = ("acknowledge", "resolve")
+# "view" only shows the incident (the "View incident" link of a page, which a browser can open
+# without an API key until the web UI lands); it never acts and is never spent.
+Action = Literal["acknowledge", "resolve", "view"]
+ACTIONS: Final = ("acknowledge", "resolve", "view")
 LINK_LIFETIME: Final = timedelta(hours=24)
 _SALT: Final = "tocsin.one-click"
 _SECRET_NAME: Final = "link_signing_key"
@@ -125,6 +127,8 @@ def preview(*, session: Session, claim: LinkClaim) -> Incident:
 
 def use(*, session: Session, claim: LinkClaim, now: datetime, paging: PagingSettings) -> Incident:
     """Act once: record the use and move the incident, in the caller's transaction."""
+    if claim.action == "view":
+        raise Invalid("token", "view_only", "this link shows the incident; it cannot change it")
     incident = preview(session=session, claim=claim)
     try:
         with session.begin_nested():

@@ -191,6 +191,7 @@ def alertmanager_events(route: IngestRoute, payload: Mapping[str, Any]) -> list[
             links=links,
             raw=alert.raw,
             description=description,
+            retitles=True,
         )
         for alert in notification.firing
     ]
