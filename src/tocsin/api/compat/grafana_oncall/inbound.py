@@ -244,8 +244,9 @@ def _limited(route: IngestRoute, error: ApiError) -> Response:
     raise error
 
 
-async def receive(request: Request) -> Response:
-    """``POST /integrations/v1/{type}/{token}/``: answered once the alerts are committed."""
+async def _route_of(request: Request) -> IngestRoute | Response:
+    """The integration the URL's token names, or Grafana OnCall's own refusal: 403 for a key it
+    does not know, 400 for a key of another integration type than the URL says."""
     integration_type: str = request.path_params["integration_type"]
     token: str = request.path_params["token"]
     route = await find_route(request, token) if integration_type in SERVED else None
@@ -257,6 +258,15 @@ async def receive(request: Request) -> Response:
             f"This url is for integration with {_title(integration_type)}. "
             f"Key is for {_title(route.integration_type)}",
         )
+    return route
+
+
+async def receive(request: Request) -> Response:
+    """``POST /integrations/v1/{type}/{token}/``: answered once the alerts are committed."""
+    route = await _route_of(request)
+    if isinstance(route, Response):
+        return route
+    integration_type = route.integration_type
     try:
         payload = decode(await request.body())
         if integration_type in ALERTMANAGER_TYPES:
@@ -280,17 +290,9 @@ async def heartbeat(request: Request) -> Response:
     """``GET|POST /integrations/v1/{type}/{token}/heartbeat/``: a beat of the integration's heartbeat,
     answered as Grafana OnCall does (GET ``":)"``, POST an empty 200). An integration with no
     heartbeat answers the same and records nothing, like upstream's heartbeat with no timeout."""
-    integration_type: str = request.path_params["integration_type"]
-    token: str = request.path_params["token"]
-    route = await find_route(request, token) if integration_type in SERVED else None
-    if route is None:
-        return _text(403, UNKNOWN_INTEGRATION)
-    if route.integration_type != integration_type:
-        return _text(
-            400,
-            f"This url is for integration with {_title(integration_type)}. "
-            f"Key is for {_title(route.integration_type)}",
-        )
+    route = await _route_of(request)
+    if isinstance(route, Response):
+        return route
     await request.body()  # the body (Alertmanager's, for a Watchdog receiver) carries nothing needed
     state = request.app.state
 
