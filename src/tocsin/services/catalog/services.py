@@ -307,11 +307,20 @@ def delete_maintenance_window(*, session: Session, tenant: Tenant, service_id: s
 
 def find_route(*, session: Session, routing_key: str) -> IngestRoute | None:
     """The integration behind a routing key, across all orgs (the key alone names the tenant)."""
+    return _route_where(session, Integration.routing_key == routing_key)
+
+
+def route_of_integration(*, session: Session, integration_id: str) -> IngestRoute | None:
+    """The route of an integration the caller already holds by id (a heartbeat's door)."""
+    return _route_where(session, Integration.id == integration_id)
+
+
+def _route_where(session: Session, chosen: Any) -> IngestRoute | None:
     row = session.execute(
         select(Integration, Service.name, Org.rate_limits)
         .join(Service, Service.id == Integration.service_id)
         .join(Org, Org.id == Integration.org_id)
-        .where(Integration.routing_key == routing_key)
+        .where(chosen)
     ).first()
     if row is None:
         return None

@@ -25,19 +25,25 @@ from typing import Any, Final
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tocsin.db.models import Heartbeat, Integration, Job, Service
+from tocsin.db.models import Heartbeat, Job
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.api_keys import hash_key
 from tocsin.ids import new_id
 from tocsin.services import jobs
-from tocsin.services.catalog.services import IngestRoute, add_integration, get_integration, get_service
+from tocsin.services.catalog.services import (
+    IngestRoute,
+    add_integration,
+    get_integration,
+    get_service,
+    route_of_integration,
+)
 from tocsin.services.checks import check_int, check_name
 from tocsin.services.errors import Conflict, Invalid, NotFound
 from tocsin.services.ingest.bulk import IngestItem, ingest_triggers
 from tocsin.services.ingest.events import Event, acknowledge_or_resolve
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.paging import PagingSettings
-from tocsin.services.sql import load
+from tocsin.services.sql import load, tenant_filter
 
 HEARTBEAT_DEADLINE: Final = "heartbeat_deadline"  # the engine job that checks for a missed beat
 # Seconds between beats and before a miss: from one second (tests, fast senders) to a week.
@@ -140,11 +146,7 @@ def list_heartbeats(
     get_service(session=session, tenant=tenant, service_id=service_id)
     stmt = (
         select(Heartbeat)
-        .where(
-            Heartbeat.org_id == tenant.org_id,
-            Heartbeat.livemode == tenant.livemode,
-            Heartbeat.service_id == service_id,
-        )
+        .where(*tenant_filter(Heartbeat, tenant), Heartbeat.service_id == service_id)
         .order_by(Heartbeat.created_at, Heartbeat.id)
     )
     return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
@@ -175,12 +177,7 @@ def update_heartbeat(
         deadline = (heartbeat.last_beat_at or heartbeat.created_at) + timedelta(seconds=timeout)
         session.execute(
             update(Job)
-            .where(
-                Job.kind == HEARTBEAT_DEADLINE,
-                Job.key.like(f"heartbeat:{heartbeat.id}:%"),
-                Job.status == "pending",
-                Job.run_at > deadline,
-            )
+            .where(*_pending_deadlines(heartbeat.id), Job.run_at > deadline)
             .values(run_at=deadline, updated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -198,11 +195,7 @@ def delete_heartbeat(
     )
     session.execute(
         update(Job)
-        .where(
-            Job.kind == HEARTBEAT_DEADLINE,
-            Job.key.like(f"heartbeat:{heartbeat.id}:%"),
-            Job.status == "pending",
-        )
+        .where(*_pending_deadlines(heartbeat.id))
         .values(status="cancelled", updated_at=now, result="heartbeat deleted")
         .execution_options(synchronize_session=False)
     )
@@ -211,17 +204,23 @@ def delete_heartbeat(
 
 
 def _route(session: Session, heartbeat: Heartbeat) -> IngestRoute:
-    integration = session.get_one(Integration, heartbeat.integration_id)
-    service_name = session.scalar(select(Service.name).where(Service.id == heartbeat.service_id)) or ""
-    return IngestRoute(
-        integration_id=integration.id,
-        integration_name=integration.name,
-        integration_type=integration.type,
-        org_id=heartbeat.org_id,
-        livemode=heartbeat.livemode,
-        service_id=heartbeat.service_id,
-        service_name=service_name,
-    )
+    """The door its incidents open through: its integration (which it keeps while it lives)."""
+    route = route_of_integration(session=session, integration_id=heartbeat.integration_id)
+    assert route is not None, "a heartbeat's integration lives as long as the heartbeat"
+    return route
+
+
+def _actor(heartbeat: Heartbeat) -> Actor:
+    return Actor(type="system", id=None, name=f"Heartbeat {heartbeat.name}")
+
+
+def _pending_deadlines(heartbeat_id: str) -> list[Any]:
+    """Predicates of a heartbeat's pending deadline jobs (keys as ``_arm`` writes them)."""
+    return [
+        Job.kind == HEARTBEAT_DEADLINE,
+        Job.key.like(f"heartbeat:{heartbeat_id}:%"),
+        Job.status == "pending",
+    ]
 
 
 def _locked(session: Session, stmt: Any) -> Heartbeat | None:
@@ -261,7 +260,7 @@ def _beat(session: Session, heartbeat: Heartbeat, now: datetime, paging: PagingS
             session=session,
             route=route,
             event=Event(action="resolve", dedup_key=dedup_key(heartbeat.id)),
-            actor=Actor(type="system", id=None, name=f"Heartbeat {heartbeat.name}"),
+            actor=_actor(heartbeat),
             now=now,
             paging=paging,
         )
@@ -292,9 +291,7 @@ def check_deadline(
     heartbeat = _locked(
         session,
         select(Heartbeat).where(
-            Heartbeat.id == str(payload.get("heartbeat_id")),
-            Heartbeat.org_id == tenant.org_id,
-            Heartbeat.livemode == tenant.livemode,
+            Heartbeat.id == str(payload.get("heartbeat_id")), *tenant_filter(Heartbeat, tenant)
         ),
     )
     if heartbeat is None:
@@ -330,7 +327,7 @@ def check_deadline(
         raw=details,
     )
     route = _route(session, heartbeat)
-    actor = Actor(type="system", id=None, name=f"Heartbeat {heartbeat.name}")
+    actor = _actor(heartbeat)
     [result] = ingest_triggers(
         session=session, items=[IngestItem(route=route, event=event, actor=actor, now=now)]
     )
