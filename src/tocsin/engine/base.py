@@ -23,6 +23,7 @@ from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.engine.journal import SentJournal
 from tocsin.notify.base import Channel
+from tocsin.services import jobs
 from tocsin.services.jobs import ClaimedJob
 from tocsin.services.paging import PagingSettings
 from tocsin.services.responders import links
@@ -115,3 +116,19 @@ Handler = Callable[[ClaimedJob, JobContext], Awaitable[str | None]]
 def _write_alone(database: Database, work: Callable[[Session], T]) -> T:
     with database.write() as session:
         return work(session)
+
+
+async def finish_with(job: ClaimedJob, ctx: JobContext, effect: Callable[[Session, datetime], str]) -> str:
+    """Run a database-only ``effect(session, now)`` and finish ``job`` with its result in the same
+    transaction (in a thread), so a crash neither repeats the effect nor loses it. ``Settled``: the
+    engine skips its own settling write."""
+
+    def work() -> str:
+        with ctx.database.write() as session:
+            now = ctx.now()
+            result = effect(session, now)
+            if not jobs.finish(session=session, job=job, owner=ctx.owner, now=now, result=result):
+                raise LeaseLost(job.id)
+            return Settled(result)
+
+    return await asyncio.to_thread(work)

@@ -3,32 +3,20 @@ job in the same transaction, so a crash neither fires twice nor forgets the dead
 
 from __future__ import annotations
 
-import asyncio
-
-from tocsin.engine.base import Handler, JobContext, LeaseLost, Settled
-from tocsin.services import jobs
+from tocsin.engine.base import Handler, JobContext, finish_with
 from tocsin.services.ingest import heartbeats
 from tocsin.services.jobs import ClaimedJob
 
 
 async def check(job: ClaimedJob, ctx: JobContext) -> str | None:
-    """Run ``heartbeats.check_deadline`` and finish the job in one transaction."""
-
-    def work() -> str:
-        with ctx.database.write() as session:
-            now = ctx.now()
-            result = heartbeats.check_deadline(
-                session=session,
-                tenant=job.tenant,
-                payload=job.payload,
-                now=now,
-                engine_started_at=ctx.started_at,
-            )
-            if not jobs.finish(session=session, job=job, owner=ctx.owner, now=now, result=result):
-                raise LeaseLost(job.id)
-            return Settled(result)
-
-    return await asyncio.to_thread(work)
+    """``heartbeats.check_deadline``, finished in its own transaction."""
+    return await finish_with(
+        job,
+        ctx,
+        lambda session, now: heartbeats.check_deadline(
+            session=session, tenant=job.tenant, payload=job.payload, now=now, engine_started_at=ctx.started_at
+        ),
+    )
 
 
 HANDLERS: dict[str, Handler] = {heartbeats.HEARTBEAT_DEADLINE: check}

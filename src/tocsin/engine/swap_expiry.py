@@ -3,29 +3,21 @@ on the schedule's timeline and the job's "done" commits with it, so a crash neve
 
 from __future__ import annotations
 
-import asyncio
-
-from tocsin.engine.base import Handler, JobContext, LeaseLost, Settled
-from tocsin.services import jobs
+from tocsin.engine.base import Handler, JobContext, finish_with
 from tocsin.services.jobs import ClaimedJob
 from tocsin.services.swaps import requests as swap_requests
 from tocsin.services.swaps import takes as swap_takes
 
 
 async def expire(job: ClaimedJob, ctx: JobContext) -> str | None:
-    """Run ``swap_takes.expire_request`` and finish the job in one transaction."""
-
-    def work() -> str:
-        with ctx.database.write() as session:
-            now = ctx.now()
-            result = swap_takes.expire_request(
-                session=session, tenant=job.tenant, payload=job.payload, now=now
-            )
-            if not jobs.finish(session=session, job=job, owner=ctx.owner, now=now, result=result):
-                raise LeaseLost(job.id)
-            return Settled(result)
-
-    return await asyncio.to_thread(work)
+    """``swap_takes.expire_request``, finished in its own transaction."""
+    return await finish_with(
+        job,
+        ctx,
+        lambda session, now: swap_takes.expire_request(
+            session=session, tenant=job.tenant, payload=job.payload, now=now
+        ),
+    )
 
 
 HANDLERS: dict[str, Handler] = {swap_requests.SWAP_EXPIRY: expire}
