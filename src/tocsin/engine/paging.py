@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tocsin.engine.base import GiveUp, Handler, JobContext, LeaseLost, RetryLater, Settled
-from tocsin.notify.base import Page, Permanent, Transient
+from tocsin.notify.base import Page, Permanent, Receipt, Transient
 from tocsin.services import jobs, paging
 from tocsin.services.escalation import delivery as page_delivery
 from tocsin.services.escalation import steps as escalation
@@ -83,7 +83,7 @@ def _view_url(
 
 
 def _incident_page(
-    incident: page_delivery.Announcement, job: ClaimedJob, base_url: str, view_url: str, **extra: Any
+    incident: page_delivery.Announcement, job: ClaimedJob, view_url: str, **extra: Any
 ) -> Page:
     """The incident's part of a page or room post; ``extra`` adds the recipient, links or event."""
     return Page(
@@ -106,22 +106,12 @@ def _incident_page(
 
 def _page(plan: page_delivery.PagePlan, job: ClaimedJob, base_url: str, now: datetime) -> Page:
     def link(action: links.Action) -> str:
-        token = links.make_token(
-            plan.link_key,
-            incident_id=plan.incident.incident_id,
-            action=action,
-            tenant=job.tenant,
-            user_id=plan.user_id,
-            user_name=plan.user_name,
-            issued_at=now,
-        )
-        return f"{base_url}/links/{token}"
+        return _view_url(plan.link_key, job, base_url, now, plan.user_id, plan.user_name, action)
 
     return _incident_page(
         plan.incident,
         job,
-        base_url,
-        _view_url(plan.link_key, job, base_url, now, plan.user_id, plan.user_name),
+        link("view"),
         recipient_name=plan.user_name,
         escalation_level=None if job.payload.get("level") is None else int(job.payload["level"]) + 1,
         ack_url=link("acknowledge"),
@@ -209,27 +199,35 @@ def _announcement(ctx: JobContext, job: ClaimedJob) -> tuple[page_delivery.Annou
     return plan, key
 
 
-async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
-    """Post an incident event to one of its service's rooms (Slack, Teams, a webhook)."""
-    plan, key = await asyncio.to_thread(_announcement, ctx, job)
-    if plan is None:
-        return "incident deleted"
-    channels = ctx.channels
-    base_url = _base_url(ctx)
-    event = str(job.payload["event"])
-    # The state the event announces, not whatever the incident has moved on to since.
-    shown = replace(plan, status=_EVENT_STATUS.get(event, plan.status))
-    view = _view_url(key, job, base_url, ctx.now(), None, None)
-    page = _incident_page(shown, job, base_url, view, event=event)
+def _as_announced(plan: page_delivery.Announcement, event: str) -> page_delivery.Announcement:
+    """The incident in the state the event announces, not whatever it has moved on to since."""
+    return replace(plan, status=_EVENT_STATUS.get(event, plan.status))
+
+
+async def _post(ctx: JobContext, job: ClaimedJob, livemode: bool, page: Page) -> Receipt:
+    """Send ``page`` to the job's own channel and address (a room, or one person's notice). Nothing
+    is written: the job's result is the record. A transient failure is retried by the engine, a
+    permanent one fails the job."""
     try:
-        channel = channels.channel_for(str(job.payload["type"]), livemode=plan.livemode)
-        receipt = await channel.send(str(job.payload["address"]), page)
+        channel = ctx.channels.channel_for(str(job.payload["type"]), livemode=livemode)
+        return await channel.send(str(job.payload["address"]), page)
     except Transient as error:
         delay = timedelta(seconds=error.retry_after) if error.retry_after else None
         raise RetryLater(error.reason, delay) from None
     except Permanent as error:
         raise GiveUp(error.reason) from None
-    return f"posted {job.payload['event']} to {job.payload['type']}: {receipt.detail or ''}".rstrip(": ")
+
+
+async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
+    """Post an incident event to one of its service's rooms (Slack, Teams, a webhook)."""
+    plan, key = await asyncio.to_thread(_announcement, ctx, job)
+    if plan is None:
+        return "incident deleted"
+    event = str(job.payload["event"])
+    view = _view_url(key, job, _base_url(ctx), ctx.now(), None, None)
+    page = _incident_page(_as_announced(plan, event), job, view, event=event)
+    receipt = await _post(ctx, job, plan.livemode, page)
+    return f"posted {event} to {job.payload['type']}: {receipt.detail or ''}".rstrip(": ")
 
 
 async def send_notice(job: ClaimedJob, ctx: JobContext) -> str | None:
@@ -240,29 +238,20 @@ async def send_notice(job: ClaimedJob, ctx: JobContext) -> str | None:
     if plan is None:
         return "incident deleted"
     event = str(job.payload["event"])
-    shown = replace(plan, status=_EVENT_STATUS.get(event, plan.status))
     base_url, user_id, user_name = _base_url(ctx), str(job.payload["user_id"]), str(job.payload["user_name"])
     now = ctx.now()
     # Acknowledged is not done: the notice lets its reader resolve in one click.
     resolve = event == "incident.acknowledged"
     page = _incident_page(
-        shown,
+        _as_announced(plan, event),
         job,
-        base_url,
         _view_url(key, job, base_url, now, user_id, user_name),
         event=event,
         recipient_name=user_name,
         changed_by=str(job.payload["actor_name"]),
         resolve_url=_view_url(key, job, base_url, now, user_id, user_name, "resolve") if resolve else None,
     )
-    try:
-        channel = ctx.channels.channel_for(str(job.payload["type"]), livemode=plan.livemode)
-        receipt = await channel.send(str(job.payload["address"]), page)
-    except Transient as error:
-        delay = timedelta(seconds=error.retry_after) if error.retry_after else None
-        raise RetryLater(error.reason, delay) from None
-    except Permanent as error:
-        raise GiveUp(error.reason) from None
+    receipt = await _post(ctx, job, plan.livemode, page)
     outcome = "sent" if plan.livemode else "sink"
     return f"{outcome} {event} notice by {job.payload['type']}: {receipt.provider_id or ''}".rstrip(": ")
 
