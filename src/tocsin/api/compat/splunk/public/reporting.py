@@ -20,6 +20,7 @@ from tocsin.api.compat.splunk.public import render
 from tocsin.api.compat.splunk.public.common import REPORTING, invalid
 from tocsin.api.compat.splunk.public.fields import utc_instant
 from tocsin.api.deps import Db, IncidentsRead
+from tocsin.api.query import csv_values
 from tocsin.services.incidents import reports as incident_reports
 from tocsin.services.incidents.reports import ACKED, RESOLVED, UNACKED, ReportFilters
 
@@ -49,7 +50,7 @@ def _phases(raw: str | None) -> tuple[str, ...]:
     """The phases asked for; resolved alone when the parameter is absent, as Splunk does."""
     if raw is None:
         return DEFAULT_PHASES
-    values = [part for part in _parts(raw) if part]
+    values = csv_values(raw)
     unknown = [value for value in values if value.lower() not in PHASE_OF_VALUE]
     if unknown or not values:
         got = f"; got {unknown[0]!r}" if unknown else ""
@@ -102,7 +103,7 @@ def _names(raw: str | None, field: str) -> tuple[str, ...]:
     text = _text(raw, field)
     if text is None:
         return ()
-    names = tuple(dict.fromkeys(part for part in _parts(text) if part))
+    names = csv_values(text)
     if not names:
         raise invalid(field, f"{field} must name at least one {field}, comma-separated")
     return names
