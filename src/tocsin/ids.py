@@ -35,6 +35,8 @@ PREFIXES: Final = {
     "job": "job",
     "webhook": "wh",
     "webhook_delivery": "whd",
+    "channel_health": "chh",
+    "channel_hour": "chr",
     "change_event": "chg",
     "swap_request": "ssr",
     "schedule_event": "sev",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Protocol, TypeVar
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.engine.journal import SentJournal
+from tocsin.engine.metrics import EngineMetrics
 from tocsin.notify.base import Channel
 from tocsin.services import jobs
 from tocsin.services.jobs import ClaimedJob
@@ -84,6 +85,8 @@ class JobContext:
     # When this engine started, for heartbeats: a deadline that passed before it (while no engine
     # ran) gets one fresh timeout from here. None (tests driving the engine by hand): no grace.
     started_at: datetime | None = None
+    # What this engine sent, failed, retried and skipped (``engine.metrics``).
+    metrics: EngineMetrics = field(default_factory=EngineMetrics)
 
     async def write(self, work: Callable[[Session], T]) -> T:
         """``work(session)`` in a committed write transaction, from the event loop. With

@@ -3,6 +3,7 @@
 from tocsin.db.models.api_key import ApiKey
 from tocsin.db.models.base import Base
 from tocsin.db.models.change_event import ChangeEvent
+from tocsin.db.models.delivery import ChannelHealth, ChannelHour
 from tocsin.db.models.escalation import EscalationPolicy, EscalationRule
 from tocsin.db.models.heartbeat import Heartbeat
 from tocsin.db.models.incident import Alert, Incident, IncidentAssignee, Note, TimelineEntry
@@ -32,6 +33,8 @@ __all__ = [
     "ApiKey",
     "Base",
     "ChangeEvent",
+    "ChannelHealth",
+    "ChannelHour",
     "ContactMethod",
     "Counter",
     "EscalationPolicy",
