@@ -121,9 +121,20 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    # A channel whose attempts have all failed for this long is "failing": the channel-health view,
+    # ``tocsin doctor`` and the tocsin_channel_failing gauge say so. Shorter ones are retried blips.
+    channel_failing_minutes: float = Field(default=5.0, gt=0)
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    def delivery_channels(self) -> frozenset[str]:
+        """The channels these settings set up, as ``engine.app.channels_from`` builds them: email
+        with an SMTP host, sms and voice with the whole Twilio account, push always (ntfy.sh by
+        default). Slack, Teams and webhooks need only an address, which an org configures."""
+        twilio = self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
+        email = ["email"] if self.smtp_host else []
+        return frozenset(["push", *email, *(["sms", "voice"] if twilio else [])])
 
     _default_database: Path | None = PrivateAttr(default=None)
     _derived_base_url: bool = PrivateAttr(default=False)

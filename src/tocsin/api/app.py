@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -30,6 +31,7 @@ from tocsin.api.oversize import OversizeAnswers
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes import (
     change_events,
+    channel_health,
     contacts,
     escalation_policies,
     health,
@@ -53,6 +55,7 @@ from tocsin.api.usage import KeyUsageTracker
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, get_settings
 from tocsin.db.session import Database
+from tocsin.services.deliveries import health as channel_health_service
 from tocsin.services.incidents import records as incident_service
 from tocsin.services.ingest.bulk import batch_handler
 from tocsin.services.paging import PagingSettings
@@ -130,6 +133,15 @@ def create_app(
 
     metrics.watch_incidents(count_incidents)
 
+    def count_failing_channels() -> dict[str, int]:
+        failing_after = timedelta(minutes=settings.channel_failing_minutes)
+        with db.read() as session:
+            return channel_health_service.failing_orgs(
+                session=session, now=clock.now(), failing_after=failing_after
+            )
+
+    metrics.watch_channels(count_failing_channels, settings.channel_failing_minutes)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         committer.start()
@@ -201,6 +213,7 @@ def create_app(
         twilio.router,
         change_events.router,
         org.router,
+        channel_health.router,
         grafana_oncall.router,
         splunk_public.router,
     ):

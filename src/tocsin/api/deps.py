@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 
 from tocsin.api.errors import ApiError
 from tocsin.clock import Clock
+from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.domain.scopes import grants
 from tocsin.services.access.keys import KeyRecord
@@ -32,6 +33,11 @@ def _paging(request: Request) -> PagingSettings:
     return paging
 
 
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def _now(request: Request) -> datetime:
     return _clock(request).now()
 
@@ -45,6 +51,7 @@ def _key(request: Request) -> KeyRecord:
 
 Db = Annotated[Database, Depends(_database)]
 Now = Annotated[datetime, Depends(_now)]
+AppSettings = Annotated[Settings, Depends(_settings)]
 # What the services that write paging jobs need (policy minutes, webhook links and attempts).
 Paging = Annotated[PagingSettings, Depends(_paging)]
 CurrentKey = Annotated[KeyRecord, Depends(_key)]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from tocsin.domain.channel_health import CHANNELS
+
+log = logging.getLogger("tocsin.metrics")
 
 
 class IncidentsByStatus(Collector):
@@ -20,6 +25,35 @@ class IncidentsByStatus(Collector):
         family = GaugeMetricFamily("tocsin_incidents", "Incidents by status", labels=["status", "livemode"])
         for (status, livemode), value in sorted(self._count().items()):
             family.add_metric([status, str(livemode).lower()], value)
+        yield family
+
+
+class FailingChannels(Collector):
+    """``tocsin_channel_failing{channel}``, read from the database at scrape time: how many orgs have
+    had the channel failing for the configured minutes with no success since (live mode). Every
+    known channel is there, at 0 when healthy, so ``> 0`` is the whole alert rule. A failed read
+    leaves the series out (and logs why) instead of failing the scrape: /metrics must answer while
+    the database is in trouble, and ``absent()`` can alert on the gap."""
+
+    def __init__(self, count: Callable[[], Mapping[str, int]], minutes: float) -> None:
+        self._count = count
+        self._help = (
+            f"Orgs whose channel has failed for at least {minutes:g} minutes with no success since "
+            "(TOCSIN_CHANNEL_FAILING_MINUTES), live mode"
+        )
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily("tocsin_channel_failing", self._help, labels=["channel"])
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            counts = dict(self._count())
+        except Exception:  # noqa: BLE001 - a scrape reports what it can
+            log.warning("could not read channel health for /metrics", exc_info=True)
+            return
+        family = GaugeMetricFamily("tocsin_channel_failing", self._help, labels=["channel"])
+        for channel in sorted(set(CHANNELS) | set(counts)):
+            family.add_metric([channel], counts.get(channel, 0))
         yield family
 
 
@@ -86,3 +120,7 @@ class Metrics:
 
     def watch_incidents(self, count: Callable[[], Mapping[tuple[str, bool], int]]) -> None:
         self.registry.register(IncidentsByStatus(count))
+
+    def watch_channels(self, count: Callable[[], Mapping[str, int]], minutes: float) -> None:
+        """``count``: failing orgs per channel, read at each scrape."""
+        self.registry.register(FailingChannels(count, minutes))

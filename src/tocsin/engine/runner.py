@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from tocsin.domain.escalation import backoff
 from tocsin.engine.base import GiveUp, Handler, JobContext, LeaseLost, RetryLater, Settled
 from tocsin.services import jobs
+from tocsin.services.deliveries.attempts import HOURS_KEPT, purge_hours
 
 log = logging.getLogger("tocsin.engine")
 
@@ -154,8 +155,11 @@ class Engine:
             jobs.extend_leases(session=session, ids=ids, owner=self.owner, until=now + self.lease, now=now)
 
     def _purge(self) -> int:
+        """Finished jobs past the retention, and channel-health hourly counts past theirs."""
+        now = self.ctx.now()
         with self.ctx.database.write() as session:
-            return jobs.purge(session=session, settled_before=self.ctx.now() - self.retention)
+            purge_hours(session=session, before=now - HOURS_KEPT)
+            return jobs.purge(session=session, settled_before=now - self.retention)
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         """Every third of a lease, extend the leases of the jobs still running here; hourly,

@@ -14,6 +14,7 @@ from typing import Final
 from tocsin.domain.webhook_events import TEST_EVENT
 from tocsin.engine.base import GiveUp, Handler, JobContext, RetryLater
 from tocsin.notify.outbound import Attempt, post_signed
+from tocsin.services.deliveries.attempts import record_attempt as record_channel_attempt
 from tocsin.services.jobs import ClaimedJob
 from tocsin.services.webhooks import deliveries as webhook_deliveries
 
@@ -87,17 +88,23 @@ async def deliver_webhook(job: ClaimedJob, ctx: JobContext) -> str | None:
     )
     last_try = job.attempts >= job.max_attempts
     final = attempt.succeeded or not attempt.retryable or last_try
+    at = ctx.now()
     with ctx.database.write() as session:
         webhook_deliveries.record_attempt(
             session=session,
             tenant=tenant,
             delivery_id=delivery_id,
-            at=ctx.now(),
+            at=at,
             status_code=attempt.status_code,
             latency_ms=attempt.latency_ms,
             error=attempt.error,
             succeeded=attempt.succeeded,
             final=final,
+        )
+        # The channel-health view counts what the receiver answered, in the same transaction.
+        failure = None if attempt.succeeded else attempt.error or f"HTTP {attempt.status_code}"
+        record_channel_attempt(
+            session=session, tenant=tenant, channel="webhook", ok=attempt.succeeded, error=failure, now=at
         )
     if attempt.succeeded:
         return f"delivered: HTTP {attempt.status_code}"

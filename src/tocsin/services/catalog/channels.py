@@ -34,6 +34,15 @@ def list_channels(
     return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
+def room_types(*, session: Session, tenant: Tenant) -> frozenset[str]:
+    """The room types this tenant posts to on any service: what makes Slack, Teams or a webhook a
+    configured channel in the channel-health view."""
+    found = session.scalars(
+        select(ServiceChannel.type).where(*tenant_filter(ServiceChannel, tenant)).distinct()
+    )
+    return frozenset(found)
+
+
 def create_channel(
     *,
     session: Session,

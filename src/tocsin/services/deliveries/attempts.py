@@ -4,25 +4,30 @@ view never disagrees with the timeline."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func
+from sqlalchemy import CursorResult, delete, func
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import ChannelHealth, ChannelHour
 from tocsin.domain.actor import Tenant
+from tocsin.domain.channel_health import canonical, hour_of
 from tocsin.ids import new_id
 from tocsin.services.sql import dialect_insert
 
 ERROR_LIMIT = 500  # the column's width; a provider's error page is cut, not refused
+# Hourly counts kept: the view reads one day; a week and a day lets a person compare with last week.
+HOURS_KEPT = timedelta(days=8)
 
 
 def record_attempt(
     *, session: Session, tenant: Tenant, channel: str, ok: bool, error: str | None, now: datetime
 ) -> None:
-    """One attempt on ``channel`` (``email``, ``sms``, ``voice``, ``slack``, ``teams``, ``ntfy``,
-    ``webhook``) succeeded (``ok``) or failed with ``error``. Two upserts, whatever the dialect."""
+    """One attempt on ``channel`` (``email``, ``sms``, ``voice``, ``push``, ``slack``, ``teams``,
+    ``webhook``: the contact-method type; ``ntfy`` is taken for ``push``) succeeded (``ok``) or
+    failed with ``error``. Two upserts, whatever the dialect."""
+    channel = canonical(channel)
     tenancy: dict[str, Any] = {"org_id": tenant.org_id, "livemode": tenant.livemode, "created_at": now}
     reason = (error or "failed")[:ERROR_LIMIT]
     health = dialect_insert(session, ChannelHealth).values(
@@ -49,7 +54,7 @@ def record_attempt(
     session.execute(
         health.on_conflict_do_update(index_elements=["org_id", "livemode", "channel"], set_=changes)
     )
-    hour = now.replace(minute=0, second=0, microsecond=0)
+    hour = hour_of(now)
     count = dialect_insert(session, ChannelHour).values(
         id=new_id("channel_hour"),
         channel=channel,
@@ -68,3 +73,10 @@ def record_attempt(
             },
         )
     )
+
+
+def purge_hours(*, session: Session, before: datetime) -> int:
+    """Delete hourly counts older than ``before``: the view reads one day of them; the engine's
+    hourly housekeeping keeps a few more for whoever looks at the table by hand."""
+    result = session.execute(delete(ChannelHour).where(ChannelHour.hour < before))
+    return cast(CursorResult[Any], result).rowcount

@@ -63,6 +63,15 @@ def list_contact_methods(
     return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
+def contact_types(*, session: Session, tenant: Tenant) -> frozenset[str]:
+    """The contact-method types anyone in this tenant has: a person's Slack, Teams or webhook
+    address makes that channel configured in the channel-health view."""
+    found = session.scalars(
+        select(ContactMethod.type).where(*tenant_filter(ContactMethod, tenant)).distinct()
+    )
+    return frozenset(found)
+
+
 def get_contact_method(*, session: Session, tenant: Tenant, user_id: str, method_id: str) -> ContactMethod:
     """A method of that user; another user's method is not found under this user."""
     user = _user(session, tenant, user_id)

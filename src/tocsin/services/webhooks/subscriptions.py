@@ -83,6 +83,16 @@ def list_webhooks(*, session: Session, tenant: Tenant, limit: int, offset: int) 
     return paginate(session=session, stmt=stmt, limit=limit, offset=offset)
 
 
+def any_enabled(*, session: Session, tenant: Tenant) -> bool:
+    """Whether this tenant has an enabled subscription: the webhook channel is then configured."""
+    found = session.scalar(
+        select(WebhookSubscription.id)
+        .where(*tenant_filter(WebhookSubscription, tenant), WebhookSubscription.enabled.is_(True))
+        .limit(1)
+    )
+    return found is not None
+
+
 def create_webhook(
     *,
     session: Session,
