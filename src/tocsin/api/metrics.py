@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -14,6 +14,18 @@ from tocsin.domain.channel_health import CHANNELS
 
 log = logging.getLogger("tocsin.metrics")
 
+T = TypeVar("T")
+
+
+def scraped(read: Callable[[], T], what: str) -> T | None:
+    """``read()``, or None (logged) when it fails: a series read from the database is left out of a
+    scrape the database cannot answer, and /metrics still answers with everything else."""
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 - a scrape reports what it can
+        log.warning("could not read %s for /metrics", what, exc_info=True)
+        return None
+
 
 class IncidentsByStatus(Collector):
     """Counted at scrape time from the database, so the figure is never stale or double-counted."""
@@ -22,8 +34,11 @@ class IncidentsByStatus(Collector):
         self._count = count
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        counts = scraped(self._count, "incident counts")
+        if counts is None:
+            return
         family = GaugeMetricFamily("tocsin_incidents", "Incidents by status", labels=["status", "livemode"])
-        for (status, livemode), value in sorted(self._count().items()):
+        for (status, livemode), value in sorted(counts.items()):
             family.add_metric([status, str(livemode).lower()], value)
         yield family
 
@@ -46,10 +61,8 @@ class FailingChannels(Collector):
         yield GaugeMetricFamily("tocsin_channel_failing", self._help, labels=["channel"])
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        try:
-            counts = dict(self._count())
-        except Exception:  # noqa: BLE001 - a scrape reports what it can
-            log.warning("could not read channel health for /metrics", exc_info=True)
+        counts = scraped(self._count, "channel health")
+        if counts is None:
             return
         family = GaugeMetricFamily("tocsin_channel_failing", self._help, labels=["channel"])
         for channel in sorted(set(CHANNELS) | set(counts)):
