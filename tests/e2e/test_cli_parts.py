@@ -158,7 +158,19 @@ def test_every_command_help_has_an_example(path: tuple[str, ...]) -> None:
 
 
 def test_client_commands_never_load_the_servers_database_code() -> None:
-    modules = ["account", "client", "config", "directory", "events", "incidents", "keys", "refs", "schedules"]
+    modules = [
+        "account",
+        "client",
+        "config",
+        "directory",
+        "doctor",
+        "doctor_channels",
+        "events",
+        "incidents",
+        "keys",
+        "refs",
+        "schedules",
+    ]
     code = (
         "import sys\n"
         + "".join(f"import tocsin.cli.{name}\n" for name in modules)

@@ -1,6 +1,7 @@
 """The ``tocsin`` command. Admin subcommands (migrate, serve, org, keys --org, demo) open one
 transaction and call services; none builds SQL. Client subcommands (login, incidents, events,
-oncall, schedules, services, users, teams, keys) talk HTTP to a server and never touch its database."""
+oncall, schedules, services, users, teams, keys, doctor) talk HTTP to a server and never touch its
+database."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import typer
 
 from tocsin.cli import account, directory, events, incidents, keys, orgs, schedules
 from tocsin.cli import demo as demo_command
+from tocsin.cli import doctor as doctor_command
 from tocsin.cli.common import database_location, fail, settings, stdout
 
 app = typer.Typer(
@@ -38,6 +40,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(directory.services, name="services")
 app.add_typer(directory.users, name="users")
 app.add_typer(directory.teams, name="teams")
+app.command("doctor", epilog="Example: tocsin doctor --json | jq .channels")(doctor_command.doctor)
 app.command(
     "demo",
     help=demo_command.HELP,

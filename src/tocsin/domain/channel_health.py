@@ -13,16 +13,8 @@ from typing import Final, Literal
 
 # Every channel the health view always lists, configured or not, in the order people read them.
 CHANNELS: Final = ("email", "sms", "voice", "push", "slack", "teams", "webhook")
-# What each is called where the operator configures it (``tocsin doctor`` prints it beside the name).
-PROVIDERS: Final = {
-    "email": "SMTP",
-    "sms": "Twilio",
-    "voice": "Twilio",
-    "push": "ntfy",
-    "slack": "Slack",
-    "teams": "Teams",
-    "webhook": "HTTP",
-}
+# What the operator configures for each, where its name does not say (``tocsin doctor`` shows it).
+PROVIDERS: Final = {"email": "SMTP", "sms": "Twilio", "voice": "Twilio", "push": "ntfy", "webhook": "HTTP"}
 # The channels that need only an address (a room, a person's webhook, a subscription): an org
 # configures them; the others need the server's settings (SMTP, Twilio, ntfy).
 ADDRESSED: Final = frozenset({"slack", "teams", "webhook"})
