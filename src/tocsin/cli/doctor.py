@@ -18,7 +18,7 @@ EXIT_PROBLEMS = 4
 def doctor(url: Url = None, key: Key = None, profile: ProfileName = None, as_json: AsJson = False) -> None:
     """Check that pages can reach people: each delivery channel (SMTP, Twilio, ntfy, Slack, Teams,
     webhooks) with its status, last success and failure, last error and 24 h counts. Exit codes:
-    0 all well, 1 the server refused, 3 unreachable, 4 a problem found (a failing channel)."""
+    0 all well, 1 the server refused, 2 usage, 3 unreachable, 4 a problem found (a failing channel)."""
     with ApiClient(url, key, profile) as client:
         sections = [channel_section(client, now())]
     healthy = all(section.ok for section in sections)
