@@ -3,7 +3,7 @@ routes for the hot ingest path, pure ASGI middleware around both."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -49,6 +49,7 @@ from tocsin.api.routes import (
     users,
     webhooks,
 )
+from tocsin.api.routes import readiness as readiness_routes
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, get_settings
@@ -56,6 +57,7 @@ from tocsin.db.session import Database
 from tocsin.services.incidents import records as incident_service
 from tocsin.services.ingest.bulk import batch_handler
 from tocsin.services.paging import PagingSettings
+from tocsin.services.readiness import check as readiness
 from tocsin.services.writes.group_commit import GroupCommitter
 from tocsin.services.writes.remote_commit import ManagedApplier
 
@@ -130,6 +132,14 @@ def create_app(
 
     metrics.watch_incidents(count_incidents)
 
+    def count_findings() -> Mapping[tuple[str, str], int]:
+        with db.read() as session:
+            return readiness.count_findings(
+                session=session, now=clock.now(), configured=settings.channel_types()
+            )
+
+    metrics.watch_readiness(count_findings)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         committer.start()
@@ -201,6 +211,7 @@ def create_app(
         twilio.router,
         change_events.router,
         org.router,
+        readiness_routes.router,
         grafana_oncall.router,
         splunk_public.router,
     ):

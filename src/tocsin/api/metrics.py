@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+log = logging.getLogger("tocsin.metrics")
 
 
 class IncidentsByStatus(Collector):
@@ -20,6 +25,47 @@ class IncidentsByStatus(Collector):
         family = GaugeMetricFamily("tocsin_incidents", "Incidents by status", labels=["status", "livemode"])
         for (status, livemode), value in sorted(self._count().items()):
             family.add_metric([status, str(livemode).lower()], value)
+        yield family
+
+
+class ReadinessFindings(Collector):
+    """Readiness findings of every live org, by severity and kind, so an alert can say "a page
+    would reach nobody" before an incident proves it. Computing them walks every schedule's next
+    week, so the figure is kept ``ttl`` seconds (scrapes come every 15-60 s); a failing
+    computation is logged and the scrape answers the last figure it had, never a 500."""
+
+    def __init__(
+        self,
+        count: Callable[[], Mapping[tuple[str, str], int]],
+        ttl: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._count = count
+        self._ttl = ttl
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._value: Mapping[tuple[str, str], int] | None = None
+        self._taken = 0.0
+
+    def _current(self) -> Mapping[tuple[str, str], int] | None:
+        with self._lock:
+            if self._value is not None and self._monotonic() - self._taken < self._ttl:
+                return self._value
+            try:
+                self._value = dict(self._count())
+            except Exception:  # noqa: BLE001 - a scrape reports what it can, never fails
+                log.exception("readiness metric: computing the findings failed; keeping the last figure")
+            self._taken = self._monotonic()
+            return self._value
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "tocsin_readiness_findings",
+            "Readiness findings of live orgs (GET /api/readiness), by severity and kind",
+            labels=["severity", "kind"],
+        )
+        for (severity, kind), value in sorted((self._current() or {}).items()):
+            family.add_metric([severity, kind], value)
         yield family
 
 
@@ -86,3 +132,6 @@ class Metrics:
 
     def watch_incidents(self, count: Callable[[], Mapping[tuple[str, bool], int]]) -> None:
         self.registry.register(IncidentsByStatus(count))
+
+    def watch_readiness(self, count: Callable[[], Mapping[tuple[str, str], int]]) -> None:
+        self.registry.register(ReadinessFindings(count))
