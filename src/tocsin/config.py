@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
 
+    # How long /metrics keeps the readiness findings it computed (a walk of every org's next week).
+    readiness_metric_seconds: float = Field(default=60.0, ge=0)
+
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 

@@ -138,7 +138,7 @@ def create_app(
                 session=session, now=clock.now(), configured=settings.channel_types()
             )
 
-    metrics.watch_readiness(count_findings)
+    metrics.watch_readiness(count_findings, settings.readiness_metric_seconds)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

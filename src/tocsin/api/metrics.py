@@ -133,5 +133,5 @@ class Metrics:
     def watch_incidents(self, count: Callable[[], Mapping[tuple[str, bool], int]]) -> None:
         self.registry.register(IncidentsByStatus(count))
 
-    def watch_readiness(self, count: Callable[[], Mapping[tuple[str, str], int]]) -> None:
-        self.registry.register(ReadinessFindings(count))
+    def watch_readiness(self, count: Callable[[], Mapping[tuple[str, str], int]], ttl: float) -> None:
+        self.registry.register(ReadinessFindings(count, ttl))
