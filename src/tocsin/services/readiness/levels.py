@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from tocsin.db.models import EscalationPolicy, EscalationRule
 from tocsin.domain.coverage import Span, intersect, merge, span_text, subtract, uncovered
 from tocsin.services.readiness import findings as f
-from tocsin.services.readiness.picture import Picture, clipped
+from tocsin.services.readiness.picture import Picture
 
 
 @dataclass(slots=True)
@@ -36,7 +36,7 @@ def _schedule(picture: Picture, reach: LevelReach, schedule_id: str, label: str)
     name = picture.schedule_names[schedule_id]
     reach.schedules.append(f.Ref("schedule", schedule_id, name))
     shifts = picture.shifts[schedule_id]
-    reach.spans += clipped(shifts, picture.window)
+    reach.spans += picture.covered[schedule_id]
     reach.people.update(shift.user_id for shift in shifts if shift.user_id in picture.people)
     if not shifts:
         reach.dead.append(f"{label} has nobody on call")

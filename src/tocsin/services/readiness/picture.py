@@ -30,7 +30,7 @@ from tocsin.db.models import (
 )
 from tocsin.domain import schedule as rota
 from tocsin.domain.actor import Tenant
-from tocsin.domain.coverage import Span
+from tocsin.domain.coverage import Span, merge
 from tocsin.services.schedules import oncall
 from tocsin.services.sql import tenant_filter
 
@@ -56,14 +56,17 @@ class Picture:
     policies: Mapping[str, EscalationPolicy]  # with their rules
     schedule_names: Mapping[str, str]
     shifts: Mapping[str, Sequence[rota.Shift]]  # final shifts in the window, by schedule id
+    covered: Mapping[str, Sequence[Span]]  # when each schedule has someone on call (merged spans)
     teams: Mapping[str, str]  # name by id
     members: Mapping[str, Sequence[str]]  # user ids by team id, in paging order
     people: Mapping[str, Person]  # everyone who may be paged in the window
     methods: Mapping[str, Sequence[ContactMethod]]  # by user id
     rules: Mapping[str, Sequence[NotificationRule]]  # by user id
 
-    def services_using(self, policy_id: str) -> list[Service]:
-        return [service for service in self.services if service.escalation_policy_id == policy_id]
+    by_policy: Mapping[str, Sequence[Service]]  # the services paging through each policy
+
+    def services_using(self, policy_id: str) -> Sequence[Service]:
+        return self.by_policy.get(policy_id, ())
 
 
 def _grouped(rows: Iterable[T], key: Callable[[T], str]) -> dict[str, list[T]]:
@@ -151,11 +154,15 @@ def load(*, session: Session, tenant: Tenant, window: Span) -> Picture:
         tenant=tenant,
         window=window,
         services=services,
+        by_policy=_grouped(
+            (s for s in services if s.escalation_policy_id), lambda s: s.escalation_policy_id or ""
+        ),
         maintenance=_grouped(maintenance, lambda row: row.service_id),
         rooms=_grouped(rooms, lambda row: row.service_id),
         policies={policy.id: policy for policy in policies},
         schedule_names={schedule.id: schedule.name for schedule in schedules},
         shifts=shifts,
+        covered={schedule_id: merge(clipped(found, window)) for schedule_id, found in shifts.items()},
         teams=teams,
         members=dict(members),
         people=people,
