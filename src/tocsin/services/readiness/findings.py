@@ -65,10 +65,10 @@ class Finding:
         return ref == self.subject or ref in self.related
 
 
-def _order(finding: Finding) -> tuple[int, str, str, str, int, float]:
+def _order(finding: Finding) -> tuple[int, int, str, str, int, float]:
     return (
         0 if finding.severity == ERROR else 1,
-        finding.kind,
+        KINDS.index(finding.kind) if finding.kind in KINDS else len(KINDS),
         finding.subject.name.lower(),
         finding.subject.id,
         finding.level or 0,
@@ -77,7 +77,8 @@ def _order(finding: Finding) -> tuple[int, str, str, str, int, float]:
 
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:
-    """Errors first, then by kind, object and time: a stable order to read and to diff."""
+    """Errors first, then by kind (services, policies, levels, people, channels: the order of
+    ``KINDS``), object and time: a stable order to read and to diff."""
     return sorted(findings, key=_order)
 
 
