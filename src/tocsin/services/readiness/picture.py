@@ -51,6 +51,7 @@ class Picture:
     tenant: Tenant
     window: Span
     services: Sequence[Service]
+    by_policy: Mapping[str, Sequence[Service]]  # the services paging through each policy
     maintenance: Mapping[str, Sequence[MaintenanceWindow]]  # by service id, meeting the window
     rooms: Mapping[str, Sequence[ServiceChannel]]  # by service id
     policies: Mapping[str, EscalationPolicy]  # with their rules
@@ -62,8 +63,6 @@ class Picture:
     people: Mapping[str, Person]  # everyone who may be paged in the window
     methods: Mapping[str, Sequence[ContactMethod]]  # by user id
     rules: Mapping[str, Sequence[NotificationRule]]  # by user id
-
-    by_policy: Mapping[str, Sequence[Service]]  # the services paging through each policy
 
     def services_using(self, policy_id: str) -> Sequence[Service]:
         return self.by_policy.get(policy_id, ())
