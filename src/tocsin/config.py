@@ -125,18 +125,33 @@ class Settings(BaseSettings):
     # ``tocsin doctor`` and the tocsin_channel_failing gauge say so. Shorter ones are retried blips.
     channel_failing_minutes: float = Field(default=5.0, gt=0)
 
+    # How long /metrics keeps the readiness findings it computed (a walk of every org's next week).
+    readiness_metric_seconds: float = Field(default=60.0, ge=0)
+
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 
-    def delivery_channels(self) -> frozenset[str]:
-        """The channels these settings set up, as ``engine.app.channels_from`` builds them: email
-        with an SMTP host, sms and voice with the whole Twilio account, push always (ntfy.sh by
-        default). Slack, Teams and webhooks need only an address, which an org configures."""
-        twilio = self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
-        email = ["email"] if self.smtp_host else []
-        return frozenset(["push", *email, *(["sms", "voice"] if twilio else [])])
-
     _default_database: Path | None = PrivateAttr(default=None)
+
+    def twilio_credentials(self) -> tuple[str, str, str] | None:
+        """Account SID, auth token and sender number; SMS and voice need all three, so ``None``
+        (no Twilio channel) when one is missing."""
+        if self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number:
+            return self.twilio_account_sid, self.twilio_auth_token, self.twilio_from_number
+        return None
+
+    def channel_types(self) -> frozenset[str]:
+        """The contact-method and room types a live page can go out on with these settings: the
+        rule ``engine.app.channels_from`` builds the channels by (email needs an SMTP host, SMS and
+        voice Twilio; push, Slack, Teams and webhooks need only HTTP). Readiness reads it, since
+        nothing outside the engine may import the channels themselves."""
+        types = {"push", "slack", "teams", "webhook"}
+        if self.smtp_host:
+            types.add("email")
+        if self.twilio_credentials() is not None:
+            types.update(("sms", "voice"))
+        return frozenset(types)
+
     _derived_base_url: bool = PrivateAttr(default=False)
 
     @model_validator(mode="after")

@@ -296,8 +296,9 @@ def test_demo_paging_setup(database: Database, app_client: TestClient) -> None:
     assert [(t["type"], t["id"]) for t in second["targets"]] == [
         ("user", result.user_ids["alice@demo.tocsin.dev"])
     ]
-    service = org.get(f"/api/services/{result.service_ids['payment-api']}").json()["data"]
-    assert service["escalation_policy_id"] == result.policy_id
+    for service_id in result.service_ids.values():  # every demo service pages someone
+        service = org.get(f"/api/services/{service_id}").json()["data"]
+        assert service["escalation_policy_id"] == result.policy_id
     for email, user_id in result.user_ids.items():
         [method] = org.get(f"/api/users/{user_id}/contact-methods").json()["data"]
         assert (method["type"], method["address"]) == ("email", email)

@@ -3,12 +3,15 @@ base URL follows the address the server listens on unless it is set."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
 from tocsin.config import Settings, data_directory, local_base_url
+from tocsin.engine.app import channels_from
 
 
 @pytest.fixture(autouse=True)
@@ -101,3 +104,27 @@ def test_a_derived_base_url_follows_https_when_serving_tls() -> None:
     assert settings.listening_on("0.0.0.0", 8443, https=True).base_url == "https://127.0.0.1:8443"
     explicit = Settings(database_url="sqlite:///x.db", base_url="https://tocsin.example.com")
     assert explicit.listening_on("0.0.0.0", 8443, https=True).base_url == "https://tocsin.example.com"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, {"push", "slack", "teams", "webhook"}),
+        ({"smtp_host": "mail.example.com"}, {"email", "push", "slack", "teams", "webhook"}),
+        (
+            {"twilio_account_sid": "AC1", "twilio_auth_token": "t", "twilio_from_number": "+15550001111"},
+            {"sms", "voice", "push", "slack", "teams", "webhook"},
+        ),
+        ({"twilio_account_sid": "AC1", "twilio_auth_token": "t"}, {"push", "slack", "teams", "webhook"}),
+    ],
+)
+def test_channel_types_are_the_channels_the_engine_builds(values: dict[str, str], expected: set[str]) -> None:
+    """Readiness reads ``channel_types``; the engine sends through ``channels_from``: they agree."""
+    settings = Settings(database_url="sqlite:///x.db", **values)  # type: ignore[arg-type]
+    assert settings.channel_types() == expected
+
+    async def built() -> frozenset[str]:
+        async with httpx.AsyncClient() as http:
+            return channels_from(settings, http).configured
+
+    assert asyncio.run(built()) == expected

@@ -48,6 +48,7 @@ def test_services_holds_only_shared_modules_beside_its_concept_packages() -> Non
         "incidents",
         "ingest",
         "people",
+        "readiness",
         "responders",
         "schedules",
         "swaps",

@@ -3,7 +3,7 @@ routes for the hot ingest path, pure ASGI middleware around both."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -51,6 +51,7 @@ from tocsin.api.routes import (
     users,
     webhooks,
 )
+from tocsin.api.routes import readiness as readiness_routes
 from tocsin.api.usage import KeyUsageTracker
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, get_settings
@@ -59,6 +60,7 @@ from tocsin.services.deliveries import health as channel_health_service
 from tocsin.services.incidents import records as incident_service
 from tocsin.services.ingest.bulk import batch_handler
 from tocsin.services.paging import PagingSettings
+from tocsin.services.readiness import check as readiness
 from tocsin.services.writes.group_commit import GroupCommitter
 from tocsin.services.writes.remote_commit import ManagedApplier
 
@@ -142,6 +144,14 @@ def create_app(
 
     metrics.watch_channels(count_failing_channels, settings.channel_failing_minutes)
 
+    def count_findings() -> Mapping[tuple[str, str], int]:
+        with db.read() as session:
+            return readiness.count_findings(
+                session=session, now=clock.now(), configured=settings.channel_types()
+            )
+
+    metrics.watch_readiness(count_findings, settings.readiness_metric_seconds)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         committer.start()
@@ -214,6 +224,7 @@ def create_app(
         change_events.router,
         org.router,
         channel_health.router,
+        readiness_routes.router,
         grafana_oncall.router,
         splunk_public.router,
     ):

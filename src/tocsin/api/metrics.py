@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -67,6 +69,47 @@ class FailingChannels(Collector):
         family = GaugeMetricFamily("tocsin_channel_failing", self._help, labels=["channel"])
         for channel in sorted(set(CHANNELS) | set(counts)):
             family.add_metric([channel], counts.get(channel, 0))
+        yield family
+
+
+class ReadinessFindings(Collector):
+    """Readiness findings of every live org, by severity and kind, so an alert can say "a page
+    would reach nobody" before an incident proves it. Computing them walks every schedule's next
+    week, so the figure is kept ``ttl`` seconds (scrapes come every 15-60 s); a failing
+    computation is logged and the scrape answers the last figure it had, never a 500."""
+
+    def __init__(
+        self,
+        count: Callable[[], Mapping[tuple[str, str], int]],
+        ttl: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._count = count
+        self._ttl = ttl
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._value: Mapping[tuple[str, str], int] | None = None
+        self._taken = 0.0
+
+    def _current(self) -> Mapping[tuple[str, str], int] | None:
+        with self._lock:
+            if self._value is not None and self._monotonic() - self._taken < self._ttl:
+                return self._value
+            try:
+                self._value = dict(self._count())
+            except Exception:  # noqa: BLE001 - a scrape reports what it can, never fails
+                log.exception("readiness metric: computing the findings failed; keeping the last figure")
+            self._taken = self._monotonic()
+            return self._value
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "tocsin_readiness_findings",
+            "Readiness findings of live orgs (GET /api/readiness), by severity and kind",
+            labels=["severity", "kind"],
+        )
+        for (severity, kind), value in sorted((self._current() or {}).items()):
+            family.add_metric([severity, kind], value)
         yield family
 
 
@@ -137,3 +180,6 @@ class Metrics:
     def watch_channels(self, count: Callable[[], Mapping[str, int]], minutes: float) -> None:
         """``count``: failing orgs per channel, read at each scrape."""
         self.registry.register(FailingChannels(count, minutes))
+
+    def watch_readiness(self, count: Callable[[], Mapping[tuple[str, str], int]], ttl: float) -> None:
+        self.registry.register(ReadinessFindings(count, ttl))

@@ -11,9 +11,8 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli import account, directory, events, incidents, keys, orgs, schedules
+from tocsin.cli import account, directory, doctor, events, incidents, keys, orgs, schedules
 from tocsin.cli import demo as demo_command
-from tocsin.cli import doctor as doctor_command
 from tocsin.cli.common import database_location, fail, settings, stdout
 
 app = typer.Typer(
@@ -22,7 +21,7 @@ app = typer.Typer(
     "Server commands (migrate, serve, worker, org, demo, keys create --org) read TOCSIN_* settings. "
     "Client commands talk to a server: `tocsin login` once, or TOCSIN_URL and TOCSIN_API_KEY.\n\n"
     "Exit codes: 0 ok, 1 the server refused (its error code and message are printed), 2 usage, "
-    "3 the server cannot be reached.",
+    "3 the server cannot be reached, 4 `tocsin doctor` found an error.",
     epilog="Example: tocsin login && tocsin incidents list --status open",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -40,7 +39,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(directory.services, name="services")
 app.add_typer(directory.users, name="users")
 app.add_typer(directory.teams, name="teams")
-app.command("doctor", epilog="Example: tocsin doctor --json | jq .channels")(doctor_command.doctor)
+app.command("doctor", epilog="Example: tocsin doctor --json | jq .readiness.summary")(doctor.doctor)
 app.command(
     "demo",
     help=demo_command.HELP,

@@ -53,15 +53,16 @@ def channels_from(settings: Settings, http: httpx.AsyncClient) -> Channels:
         if settings.smtp_host
         else None
     )
+    credentials = settings.twilio_credentials()
     twilio = (
         TwilioConfig(
-            account_sid=settings.twilio_account_sid,
-            auth_token=settings.twilio_auth_token,
-            from_number=settings.twilio_from_number,
+            account_sid=credentials[0],
+            auth_token=credentials[1],
+            from_number=credentials[2],
             base_url=settings.twilio_base_url,
             timeout=timeout,
         )
-        if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number
+        if credentials is not None
         else None
     )
     ntfy = NtfyConfig(server_url=settings.ntfy_url, access_token=settings.ntfy_token, timeout=timeout)

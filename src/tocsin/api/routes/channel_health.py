@@ -35,11 +35,12 @@ ChannelFilter = Annotated[
 
 
 def configured_channels(*, session: Session, tenant: Tenant, settings: Settings) -> frozenset[str]:
-    """The server's channels, and those the org has an address for."""
+    """The channels the server can send on by itself (``Settings.channel_types``, less those that
+    need an org's address), and those the org has an address for."""
     addressed = room_types(session=session, tenant=tenant) | contact_types(session=session, tenant=tenant)
     if any_enabled(session=session, tenant=tenant):
         addressed |= {"webhook"}
-    return settings.delivery_channels() | (addressed & ADDRESSED)
+    return (settings.channel_types() - ADDRESSED) | (addressed & ADDRESSED)
 
 
 def _wanted(raw: str | None) -> frozenset[str] | None:

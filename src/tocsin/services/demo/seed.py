@@ -6,6 +6,7 @@ answer. The people and their team come from ``demo_people``. Safe to run again."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Final
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from tocsin.db.models import Org, Service
+from tocsin.db.models import EscalationPolicy, Org, Service
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.scopes import ALL_SCOPES, SCOPES
 from tocsin.services.access import keys, orgs
@@ -231,19 +232,37 @@ def _policy(
     team_id: str,
     lead_id: str,
     schedule_id: str,
-    service_id: str,
+    service_ids: Iterable[str],
     now: datetime,
     created: list[str],
 ) -> str:
-    """Payment API pages whoever is on call in the demo schedule, then the team lead after five
-    minutes, and goes round twice more while nobody acknowledges."""
+    """Every demo service pages whoever is on call in the demo schedule, then the team lead after
+    five minutes, and goes round twice more while nobody acknowledges. A service without a policy
+    pages nobody (readiness says so), so each demo service gets this one."""
     page = escalation_policies.list_policies(
         session=session, tenant=tenant, query=DEMO_POLICY, limit=100, offset=0
     )
-    existing = next((policy for policy in page.items if policy.name == DEMO_POLICY), None)
-    if existing is not None:
-        return existing.id
-    policy = escalation_policies.create_policy(
+    policy = next((policy for policy in page.items if policy.name == DEMO_POLICY), None)
+    if policy is None:
+        policy = _create_policy(session, tenant, team_id, lead_id, schedule_id, now)
+        created.append(f"escalation policy {DEMO_POLICY}")
+    for service_id in service_ids:
+        service = catalog.get_service(session=session, tenant=tenant, service_id=service_id)
+        if service.escalation_policy_id is None:
+            catalog.update_service(
+                session=session,
+                tenant=tenant,
+                service_id=service_id,
+                changes={"escalation_policy_id": policy.id},
+                now=now,
+            )
+    return policy.id
+
+
+def _create_policy(
+    session: Session, tenant: Tenant, team_id: str, lead_id: str, schedule_id: str, now: datetime
+) -> EscalationPolicy:
+    return escalation_policies.create_policy(
         session=session,
         tenant=tenant,
         now=now,
@@ -257,15 +276,6 @@ def _policy(
         repeat_count=2,
         repeat_delay_minutes=5,
     )
-    catalog.update_service(
-        session=session,
-        tenant=tenant,
-        service_id=service_id,
-        changes={"escalation_policy_id": policy.id},
-        now=now,
-    )
-    created.append(f"escalation policy {DEMO_POLICY}")
-    return policy.id
 
 
 def seed_demo(*, session: Session, now: datetime) -> DemoResult:
@@ -282,7 +292,7 @@ def seed_demo(*, session: Session, now: datetime) -> DemoResult:
     seed_contacts(session=session, tenant=tenant, user_ids=user_ids, now=now, created=created)
     lead = next(spec for spec in DEMO_USERS if spec.team_role == "manager")
     policy_id = _policy(
-        session, tenant, team_id, user_ids[lead.email], schedule_id, service_ids["payment-api"], now, created
+        session, tenant, team_id, user_ids[lead.email], schedule_id, service_ids.values(), now, created
     )
     return DemoResult(
         org_id=org.id,

@@ -1,4 +1,4 @@
-"""The channel section of ``tocsin doctor``: each delivery channel's status, last success and
+"""``tocsin doctor``'s Channels section: each delivery channel's status, last success and
 failure, its last error and the last 24 h counts, from ``GET /api/org/channel-health``. A failing
 channel (no success for the server's TOCSIN_CHANNEL_FAILING_MINUTES) is a problem: the section is
 not ok, and ``doctor`` exits nonzero, so a cron job or a deploy check notices a pager that cannot
@@ -6,14 +6,15 @@ page."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Group
 from rich.text import Text
 
-from tocsin.cli.client import ApiClient
+from tocsin.cli.client import ApiClient, Refused
+from tocsin.cli.common import now
+from tocsin.cli.doctor.section import Section, refused
 from tocsin.cli.render import table
 from tocsin.cli.when import show, show_optional
 from tocsin.domain.channel_health import PROVIDERS
@@ -26,17 +27,6 @@ STATUS_WORDS = {
     "unused": "not used yet",
     "not_configured": "not configured",
 }
-
-
-@dataclass(frozen=True)
-class Section:
-    """One part of the doctor's report: its title, what people read, whether all is well, and
-    the server's data for ``--json``."""
-
-    name: str
-    view: RenderableType
-    ok: bool
-    data: Any
 
 
 def _name(channel: str) -> str:
@@ -81,13 +71,18 @@ def _verdict(channels: list[dict[str, Any]], minutes: float, moment: datetime) -
     return lines
 
 
-def channel_section(client: ApiClient, moment: datetime) -> Section:
-    """The channels as the calling key's org and mode see them; a refusal ends the command."""
-    data = client.get(PATH)["data"]
-    channels: list[dict[str, Any]] = data["channels"]
+def channels(client: ApiClient) -> Section:
+    """The channels as the calling key's org and mode see them; a failing one is an error."""
+    key, title = "channels", "Channels"
+    try:
+        data = client.call("GET", PATH)["data"]
+    except Refused as exc:
+        return refused(key, title, exc)
+    moment = now()
+    entries: list[dict[str, Any]] = data["channels"]
     view = Group(
-        table(COLUMNS, channels, _row(moment), title="Channels"),
-        *_verdict(channels, float(data["failing_after_minutes"]), moment),
+        table(COLUMNS, entries, _row(moment)),
+        *_verdict(entries, float(data["failing_after_minutes"]), moment),
     )
-    ok = not any(entry["status"] == "failing" for entry in channels)
-    return Section("channels", view, ok, data)
+    failing = sum(1 for entry in entries if entry["status"] == "failing")
+    return Section(key, title, data, view, failing)

@@ -1,0 +1,1 @@
+"""Readiness: will a page reach someone, now and over the coming week?"""
