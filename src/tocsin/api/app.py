@@ -30,6 +30,7 @@ from tocsin.api.oversize import OversizeAnswers
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes import (
     change_events,
+    contact_checks,
     contacts,
     escalation_policies,
     health,
@@ -194,6 +195,7 @@ def create_app(
         webhooks.router,
         escalation_policies.router,
         contacts.router,
+        contact_checks.router,
         service_channels.router,
         heartbeats.router,
         heartbeats.beats,

@@ -60,6 +60,9 @@ def test_contact_method_crud(orgs: OrgFactory) -> None:
         "address": "Alice.Smith+pager@example.com",
         "label": "Work",
         "livemode": True,
+        # Email, SMS and voice start unverified until a code sent to them comes back.
+        "verified": False,
+        "verified_at": None,
     }
     assert created["created_at"].endswith("Z") and created["created_at"] == created["updated_at"]
     path = f"{_methods(alice)}/{created['id']}"
@@ -74,6 +77,9 @@ def test_contact_method_crud(orgs: OrgFactory) -> None:
         _method(org, alice, "webhook", "http://pager.internal:8080/hook"),
     ]
     assert others[0]["address"] == "+14155550123"
+    # Push topics and chat or webhook URLs need no code: verified when added.
+    assert [m["verified"] for m in others] == [False, False, True, True, True, True]
+    assert all(m["verified_at"] == m["created_at"] for m in others[2:])
     assert others[0]["label"] is None
     listed = org.get(_methods(alice)).json()
     assert [m["id"] for m in listed["data"]] == [created["id"]] + [m["id"] for m in others]
@@ -469,8 +475,9 @@ def test_plan_for(orgs: OrgFactory, database: Database) -> None:
     assert queries == 2
     assert plan == {
         alice: [
-            PlannedContact(alice, "Alice", email["id"], "email", "alice.pager@example.com", 0),
-            PlannedContact(alice, "Alice", sms["id"], "sms", "+14155550123", 5),
+            # Unverified methods stay in the plan, marked, for the step to skip and say so.
+            PlannedContact(alice, "Alice", email["id"], "email", "alice.pager@example.com", 0, False),
+            PlannedContact(alice, "Alice", sms["id"], "sms", "+14155550123", 5, False),
             PlannedContact(alice, "Alice", push["id"], "push", "alice", 5),
         ],
         # No high-urgency rule: the default email to their own address, at once.
