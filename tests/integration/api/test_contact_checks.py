@@ -334,6 +334,21 @@ def test_a_new_address_unverifies_the_method(world: World) -> None:
     assert error["details"]["reason"] == "address_changed"
 
 
+def test_an_email_method_at_the_users_own_address_needs_no_code(world: World) -> None:
+    """Tocsin already emails a person's account address when they have no rule; a method for that
+    address is as trusted, verified from the start (and again when moved back to it)."""
+    org = world.org
+    own = f"uma-{org.slug}@example.com"
+    uma = org.make_user("Uma", own)
+    method = _method(org, uma, "email", own.upper())
+    assert method["verified"] is True
+    path = _path(uma, method["id"])
+    _error(org.post(f"{path}/send-verification"), 409, "CONFLICT")
+    moved = org.patch(path, json={"address": f"uma-pager-{org.slug}@example.com"}).json()["data"]
+    assert moved["verified"] is False
+    assert org.patch(path, json={"address": own}).json()["data"]["verified"] is True
+
+
 # --- test notifications ----------------------------------------------------------------------------
 
 
