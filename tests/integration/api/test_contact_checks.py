@@ -165,8 +165,10 @@ def test_an_email_method_is_verified_with_the_code_the_real_smtp_server_received
     verified = right.json()["data"]
     assert verified["verified"] is True and verified["verified_at"] is not None
     assert org.get(_path(alice, method["id"])).json()["data"] == verified
-    # Verified: no new code, and the used one is gone.
-    _error(org.post(f"{_path(alice, method['id'])}/send-verification"), 409, "CONFLICT")
+    # Verified: no new code, no second verify, and the used code is gone.
+    again = _error(org.post(f"{_path(alice, method['id'])}/send-verification"), 409, "CONFLICT")
+    assert again["details"]["reason"] == "already_verified"
+    _error(_verify(world, alice, method["id"], code), 409, "CONFLICT")
     with database.read() as session:
         assert (
             session.scalars(select(ContactCheck.code_hash).where(ContactCheck.id == check["id"])).one()

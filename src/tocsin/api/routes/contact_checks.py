@@ -80,10 +80,11 @@ async def _send(
     return _answer(request, await _await_outcome(db, key.tenant, check, settings.contact_check_wait_seconds))
 
 
-_OUTCOME_DOC = (
-    "200 with the outcome (`delivered`, or `failed` with the provider's `error`) once the engine "
-    "answered; 202 with `outcome: pending` and a `Location` to poll when it did not answer within "
-    "the server's wait (30 s by default). 429 RATE_LIMITED with `retry_after` when sent too often."
+_OUTCOME = (
+    " Answers 200 with the outcome (`delivered`, or `failed` with the provider's `error`) once the "
+    "engine answered; 202 with `outcome: pending` and a `Location` to poll when it did not answer "
+    "within the server's wait (30 s by default); 429 RATE_LIMITED with `retry_after` when sent too "
+    "often."
 )
 
 
@@ -91,18 +92,16 @@ _OUTCOME_DOC = (
     "/send-verification",
     response_model=Envelope[ContactCheckRead],
     summary="Send a verification code to a contact method",
+    description='Sends "Your Tocsin verification code is 123456" through the method\'s own channel; '
+    "the code works for 10 minutes, once, and at most 5 wrong tries. At most one a minute and five an "
+    "hour; 409 CONFLICT when the method is already verified." + _OUTCOME,
     responses={202: {"description": "Still being sent: poll the Location"}},
 )
 async def send_verification(
     request: Request, user_id: str, method_id: str, key: SelfWrite, db: Db, now: Now
 ) -> JSONResponse:
-    """Sends "Your Tocsin verification code is 123456" through the method's own channel; the code
-    works for 10 minutes, once, and at most 5 wrong tries. At most one a minute and five an hour;
-    409 CONFLICT when the method is already verified."""
+    """A code through the method's own channel (the API docs come from ``description``)."""
     return await _send(request, user_id, method_id, contact_checks.VERIFICATION, key, db, now)
-
-
-send_verification.__doc__ = (send_verification.__doc__ or "") + _OUTCOME_DOC
 
 
 @router.post(
@@ -116,7 +115,7 @@ def verify(
     """The right code marks the method verified (and answers it). A wrong, expired, locked or
     missing code is 400 VALIDATION_ERROR with `details.reason` (`wrong_code` with
     `attempts_left`, `expired`, `locked`, `no_code`, `not_delivered`, `address_changed`) and a
-    message that says what to do."""
+    message that says what to do; an already verified method is 409 CONFLICT."""
     with db.write() as session:
         outcome = contact_checks.verify_code(
             session=session, tenant=key.tenant, user_id=user_id, method_id=method_id, code=body.code, now=now
@@ -131,17 +130,15 @@ def verify(
     "/test",
     response_model=Envelope[ContactCheckRead],
     summary="Send a test notification to a contact method",
+    description='Sends "[TEST] Tocsin test notification — no action needed" through the method\'s own '
+    "channel (verified or not); at most one every 30 s and ten an hour." + _OUTCOME,
     responses={202: {"description": "Still being sent: poll the Location"}},
 )
 async def send_test(
     request: Request, user_id: str, method_id: str, key: SelfWrite, db: Db, now: Now
 ) -> JSONResponse:
-    """Sends "[TEST] Tocsin test notification — no action needed" through the method's own
-    channel (verified or not), at most one every 30 s and ten an hour."""
+    """A labelled test page through the method's own channel (docs: ``description``)."""
     return await _send(request, user_id, method_id, contact_checks.TEST, key, db, now)
-
-
-send_test.__doc__ = (send_test.__doc__ or "") + _OUTCOME_DOC
 
 
 @router.get(

@@ -237,7 +237,10 @@ def verify_code(
     if not is_code_shaped(cleaned):
         raise Invalid("code", "invalid", f"code must be the {CODE_DIGITS} digits sent to the contact method")
     if method.verified_at is not None:
-        return Verification(method)
+        raise Conflict(
+            f"contact method {method.id} is already verified",
+            {"contact_method_id": method.id, "reason": "already_verified"},
+        )
     check = session.scalar(
         select(ContactCheck)
         .where(
