@@ -102,9 +102,11 @@ def _refuse_duplicate_method(
 
 
 def _trusted(user: User, kind: str, address: str) -> bool:
-    """Whether a method is verified as it is added: a type that needs no code, or an email to the
-    user's own account address, which Tocsin pages without any rule already."""
-    if not needs_verification(kind):
+    """Whether a method is verified as it is added: a type that needs no code, an email to the
+    user's own account address (which Tocsin pages without any rule already), or any method in
+    test mode, whose pages and codes only ever reach the recording sink, so no person could
+    read a code back."""
+    if not needs_verification(kind) or not user.livemode:
         return True
     return kind == "email" and address.lower() == user.email.strip().lower()
 
