@@ -495,6 +495,18 @@ def test_plan_for(orgs: OrgFactory, database: Database) -> None:
                 )
             ],
         }
+    # Every rule unverified: the account email is added, unless the org pages unverified methods.
+    dave = org.make_user("Dave", "dave@example.com")
+    dave_sms = _method(org, dave, "sms", "+14155550999")
+    _rule(org, dave, dave_sms["id"], "high", 0)
+    unverified = PlannedContact(dave, "Dave", dave_sms["id"], "sms", "+14155550999", 0, False)
+    fallback = PlannedContact(dave, "Dave", None, "email", "dave@example.com", 0)
+    assert _plan(database, org.tenant, [dave], "HIGH")[0] == {dave: [unverified, fallback]}
+    with database.read() as session:
+        allowed = plan_for(
+            session=session, tenant=org.tenant, user_ids=[dave], urgency="HIGH", page_unverified=True
+        )
+    assert allowed == {dave: [unverified]}
     # Still two queries for many users; none at all for nobody.
     many = [org.make_user(f"User {i}") for i in range(12)]
     plan, queries = _plan(database, org.tenant, many + [alice], "HIGH")
