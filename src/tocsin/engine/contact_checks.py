@@ -8,6 +8,8 @@ is tried once: the person is waiting for the answer, and a transient failure is 
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from tocsin.engine.base import Handler, JobContext, LeaseLost, Settled
@@ -16,6 +18,8 @@ from tocsin.services import jobs
 from tocsin.services.jobs import ClaimedJob
 from tocsin.services.people import contact_checks
 from tocsin.services.people.contact_checks import CheckPlan
+
+log = logging.getLogger("tocsin.engine")
 
 TEST_SUBJECT = "[TEST] Tocsin test notification — no action needed"
 
@@ -64,6 +68,12 @@ async def send_check(job: ClaimedJob, ctx: JobContext) -> str | None:
         provider_id = receipt.provider_id
     except (Transient, Permanent) as failure:
         error = failure.reason
+
+    # Never the code: the kind, the channel and the outcome are what an operator needs.
+    if error is None:
+        log.info("contact check %s: %s by %s delivered (%s)", check_id, plan.kind, plan.type, provider_id)
+    else:
+        log.warning("contact check %s: %s by %s failed: %s", check_id, plan.kind, plan.type, error)
 
     def record(session: Session) -> str:
         now = ctx.now()

@@ -134,8 +134,9 @@ def _wrong(code: str) -> str:
 
 
 def test_an_email_method_is_verified_with_the_code_the_real_smtp_server_received(
-    world: World, database: Database
+    world: World, database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level("INFO", logger="tocsin")
     org = world.org
     alice = org.make_user("Alice")
     address = f"alice-{org.slug}@pager.example"
@@ -148,6 +149,8 @@ def test_an_email_method_is_verified_with_the_code_the_real_smtp_server_received
     assert check["provider_id"] == mail.message["Message-ID"]
     assert mail.message["Subject"].startswith("Your Tocsin verification code is ")
     code = _code_of(mail.part("text/plain"))
+    assert f"contact check {check['id']}: verification by email delivered" in caplog.text
+    assert code not in caplog.text
     # The database keeps a salted hash, never the code.
     with database.read() as session:
         row = session.scalars(select(ContactCheck).where(ContactCheck.id == check["id"])).one()
