@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     ntfy_url: str = "https://ntfy.sh"
     ntfy_token: str | None = None
     notify_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How long ``POST .../contact-methods/{id}/test`` (and ``send-verification``) waits for the
+    # engine's answer before it answers 202 with the check to poll.
+    contact_check_wait_seconds: float = Field(default=30.0, ge=0, le=120)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     # A channel whose attempts have all failed for this long is "failing": the channel-health view,

@@ -30,6 +30,7 @@ PREFIXES: Final = {
     "escalation_policy": "ep",
     "escalation_rule": "epr",
     "contact_method": "cm",
+    "contact_check": "cmc",
     "notification_rule": "nr",
     "service_channel": "chn",
     "job": "job",

@@ -302,6 +302,8 @@ def test_demo_paging_setup(database: Database, app_client: TestClient) -> None:
     for email, user_id in result.user_ids.items():
         [method] = org.get(f"/api/users/{user_id}/contact-methods").json()["data"]
         assert (method["type"], method["address"]) == ("email", email)
+        # Verified (their account address), so the demo keeps paging them.
+        assert method["verified"] is True
         rules = org.get(f"/api/users/{user_id}/notification-rules").json()["data"]
         assert sorted((r["urgency"], r["delay_minutes"]) for r in rules) == [("high", 0), ("low", 0)]
 

@@ -32,6 +32,7 @@ from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.routes import (
     change_events,
     channel_health,
+    contact_checks,
     contacts,
     escalation_policies,
     health,
@@ -216,6 +217,7 @@ def create_app(
         webhooks.router,
         escalation_policies.router,
         contacts.router,
+        contact_checks.router,
         service_channels.router,
         heartbeats.router,
         heartbeats.beats,

@@ -102,7 +102,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_service_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceError)
-        return _render(request, exc.code, exc.message, exc.details, service_error_headers(exc))
+        # A 429 carries ``retry_after`` in the body too, as the gate's own 429 does.
+        extra = {"retry_after": exc.retry_after} if exc.code == "RATE_LIMITED" else None
+        return _render(request, exc.code, exc.message, exc.details, service_error_headers(exc), extra)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

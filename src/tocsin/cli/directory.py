@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from time import monotonic, sleep
 from typing import Annotated, Any, Literal
 
 import typer
@@ -20,7 +21,9 @@ services = typer.Typer(
     no_args_is_help=True,
 )
 users = typer.Typer(
-    help="Users: list, show, create.", epilog="Example: tocsin users list --query alice", no_args_is_help=True
+    help="Users: list, show, create, test a contact method.",
+    epilog="Example: tocsin users list --query alice",
+    no_args_is_help=True,
 )
 teams = typer.Typer(
     help="Teams: list, show, create.", epilog="Example: tocsin teams show Payments", no_args_is_help=True
@@ -334,3 +337,66 @@ def create_team(
         members = [{"user_id": resolve(client, USER, ref), "role": role} for ref, role in pairs]
         body = client.post(TEAM.path, {"name": name, "description": description, "members": members})
     _created(body, TEAM, as_json)
+
+
+# --- contact methods -------------------------------------------------------------------------------
+
+# How long ``test-contact`` polls a check the server handed back as still being sent (202).
+_POLL_SECONDS = 60.0
+
+
+def _contact_method(client: ApiClient, user_id: str, ref: str) -> dict[str, Any]:
+    """The user's one contact method whose id, address, label or type is ``ref`` (any case)."""
+    methods: list[dict[str, Any]] = client.get(f"{USER.path}/{segment(user_id)}/contact-methods", limit=100)[
+        "data"
+    ]
+    wanted = ref.strip().lower()
+    for field in ("id", "address", "label", "type"):
+        found = [m for m in methods if str(m.get(field) or "").lower() == wanted]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            choices = ", ".join(f"{m['type']} {m['address']} ({m['id']})" for m in found)
+            fail(f"USAGE: {ref!r} names more than one contact method: {choices}; give the id", EXIT_USAGE)
+    have = ", ".join(f"{m['type']} {m['address']} ({m['id']})" for m in methods) or "none"
+    fail(f"NOT_FOUND: the user has no contact method {ref!r} (has: {have})")
+
+
+@users.command(
+    "test-contact",
+    epilog="Example: tocsin users test-contact alice@example.com sms   (or the address, label or cm_ id)",
+)
+def test_contact(
+    user: Annotated[str, typer.Argument(help="User id, email or name.")],
+    method: Annotated[
+        str, typer.Argument(help="Contact method: id, address, label or type (sms, email...).")
+    ],
+    url: Url = None,
+    key: Key = None,
+    profile: ProfileName = None,
+    as_json: AsJson = False,
+) -> None:
+    """Send a labelled test notification through the real channel and print what the provider
+    said; exits 1 when it failed (or no answer came)."""
+    with ApiClient(url, key, profile, timeout=_POLL_SECONDS) as client:
+        user_id = resolve(client, USER, user)
+        chosen = _contact_method(client, user_id, method)
+        base = f"{USER.path}/{segment(user_id)}/contact-methods/{segment(chosen['id'])}"
+        body: dict[str, Any] = client.post(f"{base}/test")
+        deadline = monotonic() + _POLL_SECONDS
+        while body["data"]["outcome"] == "pending" and monotonic() < deadline:
+            sleep(1.0)
+            body = client.get(f"{base}/checks/{segment(body['data']['id'])}")
+    data = body["data"]
+    where = f"{chosen['type']} ({chosen['address']})"
+    if as_json:
+        print_json(body)
+    elif data["outcome"] == "delivered":
+        provider = f"; provider id {data['provider_id']}" if data.get("provider_id") else ""
+        stdout().print(Text(f"Delivered: test notification sent by {where}{provider}."))
+    elif data["outcome"] == "pending":
+        fail(f"PENDING: no answer from the engine yet for the test by {where}; is `tocsin serve` running?")
+    if data["outcome"] == "failed":
+        fail(f"FAILED: test notification by {where}: {data.get('error') or 'no reason given'}")
+    if data["outcome"] != "delivered":
+        raise typer.Exit(1)

@@ -15,6 +15,7 @@ from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.db.sqlite.write_priority import MAX_YIELD
+from tocsin.engine import contact_checks as contact_check_handlers
 from tocsin.engine import heartbeats as heartbeat_handlers
 from tocsin.engine import paging as paging_handlers
 from tocsin.engine import swap_expiry
@@ -75,6 +76,7 @@ def all_handlers() -> dict[str, Handler]:
         **webhook_handlers.HANDLERS,
         **swap_expiry.HANDLERS,
         **heartbeat_handlers.HANDLERS,
+        **contact_check_handlers.HANDLERS,
     }
 
 

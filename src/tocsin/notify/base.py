@@ -71,9 +71,27 @@ class Receipt:
     detail: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A few words to one person that are not about an incident: a contact method's verification
+    code or its test page. ``subject`` is one line (an email subject, a push title); ``text`` is
+    the whole message in plain words (short enough for one SMS); ``spoken`` is what a call reads.
+    ``kind`` (``contact.verification``, ``contact.test``) tells a webhook receiver what it is."""
+
+    idempotency_key: str
+    kind: str
+    subject: str
+    text: str
+    spoken: str
+
+
 class Channel(Protocol):
-    """``address`` is the contact method's address (email, E.164 number, ntfy topic, webhook URL)."""
+    """``address`` is the contact method's address (email, E.164 number, ntfy topic, webhook URL).
+    ``send`` pages about an incident; ``send_message`` carries a ``Message`` through the same
+    provider, so a test page or a code proves exactly the path a page would take."""
 
     name: str
 
     async def send(self, address: str, page: Page) -> Receipt: ...
+
+    async def send_message(self, address: str, message: Message) -> Receipt: ...

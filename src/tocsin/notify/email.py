@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -19,7 +20,7 @@ from typing import Final
 
 import aiosmtplib
 
-from tocsin.notify.base import Page, Permanent, Receipt, Transient
+from tocsin.notify.base import Message, Page, Permanent, Receipt, Transient
 from tocsin.notify.render import all_links, clip, facts, one_line, plain_text, state_label, subject
 
 DEFAULT_TIMEOUT: Final = 10.0
@@ -111,6 +112,21 @@ def build_message(config: EmailConfig, recipient: str, page: Page) -> EmailMessa
     return message
 
 
+def build_plain_message(config: EmailConfig, recipient: str, note: Message) -> EmailMessage:
+    """A short plain-text mail (a verification code, a test page): no incident thread to join."""
+    message = EmailMessage()
+    message["From"] = config.from_address
+    message["To"] = recipient
+    message["Subject"] = one_line(note.subject)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id(note.idempotency_key, config.from_address)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["X-Tocsin-Event"] = note.kind
+    message.set_content(note.text.rstrip("\n") + "\n")
+    return message
+
+
 def _response_outcome(code: int, text: str, host: str) -> Transient | Permanent:
     reason = f"email: SMTP {code} from {host}: {clip(one_line(text), _REASON_LIMIT)}"
     return Permanent(reason) if 500 <= code < 600 else Transient(reason)
@@ -168,12 +184,21 @@ class EmailChannel:
             client.close()
 
     async def send(self, address: str, page: Page) -> Receipt:
+        return await self._send_built(address, lambda recipient: build_message(self._config, recipient, page))
+
+    async def send_message(self, address: str, message: Message) -> Receipt:
+        return await self._send_built(
+            address, lambda recipient: build_plain_message(self._config, recipient, message)
+        )
+
+    async def _send_built(self, address: str, build: Callable[[str], EmailMessage]) -> Receipt:
+        """Check the address, build the mail for it, send it, and map SMTP's answer to an outcome."""
         config = self._config
         recipient = address.strip()
         if recipient.count("@") != 1 or any(ch.isspace() for ch in recipient) or "," in recipient:
             raise Permanent("email: the address is not a single email address")
         try:
-            message = build_message(config, recipient, page)
+            message = build(recipient)
         except (ValueError, TypeError) as exc:
             raise Permanent(f"email: cannot address a message to it ({clip(str(exc), 200)})") from exc
         host = config.host

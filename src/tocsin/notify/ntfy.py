@@ -7,12 +7,13 @@ appears in a reason; a self-hosted server may require an access token (sent as B
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 import httpx
 
-from tocsin.notify.base import Page, Permanent, Receipt
+from tocsin.notify.base import Message, Page, Permanent, Receipt
 from tocsin.notify.render import actions, clip, facts, headline, is_notice, one_line, state_label
 from tocsin.notify.webhook import DEFAULT_TIMEOUT, deliver
 
@@ -65,6 +66,20 @@ class NtfyChannel:
         self._config = config or NtfyConfig()
 
     async def send(self, address: str, page: Page) -> Receipt:
+        return await self._publish(address, lambda topic: ntfy_message(topic, page))
+
+    async def send_message(self, address: str, message: Message) -> Receipt:
+        return await self._publish(
+            address,
+            lambda topic: {
+                "topic": topic,
+                "title": clip(one_line(message.subject), 250),
+                "message": clip(message.text.strip(), _MESSAGE_LIMIT),
+                "priority": 3,
+            },
+        )
+
+    async def _publish(self, address: str, body: Callable[[str], dict[str, Any]]) -> Receipt:
         topic = address.strip()
         if not _TOPIC.fullmatch(topic):
             raise Permanent(f"{self.name}: an ntfy topic is 1-64 letters, digits, '-' or '_'")
@@ -77,7 +92,7 @@ class NtfyChannel:
             channel=self.name,
             timeout=self._config.timeout,
             headers=headers,
-            json=ntfy_message(topic, page),
+            json=body(topic),
         )
         try:
             message_id = response.json().get("id")

@@ -15,7 +15,7 @@ from typing import Final
 
 import httpx
 
-from tocsin.notify.base import Channel, Page, Permanent, Receipt
+from tocsin.notify.base import Channel, Message, Page, Permanent, Receipt
 from tocsin.notify.email import EmailChannel, EmailConfig
 from tocsin.notify.ntfy import NtfyChannel, NtfyConfig
 from tocsin.notify.slack import SlackChannel, SlackConfig
@@ -40,10 +40,21 @@ class Delivery:
     provider_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class MessageDelivery:
+    """One message (a verification code, a test page) the sink took instead of a provider."""
+
+    channel_type: str
+    address: str
+    message: Message
+    provider_id: str
+
+
 class _Log:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.items: list[Delivery] = []
+        self.messages: list[MessageDelivery] = []
         self.ids = itertools.count(1)
 
 
@@ -67,6 +78,18 @@ class RecordingSink:
             self._log.items.append(Delivery(self.channel_type, address, page, provider_id))
         return Receipt(provider_id=provider_id, detail=f"recorded, not sent ({self.channel_type})")
 
+    async def send_message(self, address: str, message: Message) -> Receipt:
+        with self._log.lock:
+            provider_id = f"sink-{next(self._log.ids)}"
+            self._log.messages.append(MessageDelivery(self.channel_type, address, message, provider_id))
+        return Receipt(provider_id=provider_id, detail=f"recorded, not sent ({self.channel_type})")
+
+    @property
+    def messages(self) -> list[MessageDelivery]:
+        """Every message (not page) recorded so far, oldest first (a copy)."""
+        with self._log.lock:
+            return list(self._log.messages)
+
     @property
     def deliveries(self) -> list[Delivery]:
         """Everything recorded so far, oldest first (a copy)."""
@@ -79,6 +102,7 @@ class RecordingSink:
     def clear(self) -> None:
         with self._log.lock:
             self._log.items.clear()
+            self._log.messages.clear()
 
     def __len__(self) -> int:
         with self._log.lock:

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import httpx
 
-from tocsin.notify.base import Page, Receipt
+from tocsin.notify.base import Message, Page, Receipt
 from tocsin.notify.render import (
     actions,
     clip,
@@ -96,5 +96,12 @@ class SlackChannel:
     async def send(self, address: str, page: Page) -> Receipt:
         response = await deliver(
             self._http, address, channel=self.name, timeout=self._config.timeout, json=slack_message(page)
+        )
+        return Receipt(detail=clip(response.text.strip(), 100) or f"HTTP {response.status_code}")
+
+    async def send_message(self, address: str, message: Message) -> Receipt:
+        body = {"text": mrkdwn_escape(message.text.strip())}
+        response = await deliver(
+            self._http, address, channel=self.name, timeout=self._config.timeout, json=body
         )
         return Receipt(detail=clip(response.text.strip(), 100) or f"HTTP {response.status_code}")

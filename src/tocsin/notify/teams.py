@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import httpx
 
-from tocsin.notify.base import Page, Receipt, Transient
+from tocsin.notify.base import Message, Page, Receipt, Transient
 from tocsin.notify.render import all_links, clip, facts, one_line, state_label
 from tocsin.notify.webhook import DEFAULT_TIMEOUT, body_excerpt, deliver
 
@@ -76,8 +76,26 @@ class TeamsChannel:
         self._config = config or TeamsConfig()
 
     async def send(self, address: str, page: Page) -> Receipt:
+        return await self._post(address, teams_message(page))
+
+    async def send_message(self, address: str, message: Message) -> Receipt:
+        card = {
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "body": [{"type": "TextBlock", "text": message.text.strip(), "wrap": True}],
+        }
+        return await self._post(
+            address,
+            {
+                "type": "message",
+                "attachments": [{"contentType": ADAPTIVE_CARD, "contentUrl": None, "content": card}],
+            },
+        )
+
+    async def _post(self, address: str, body: dict[str, Any]) -> Receipt:
         response = await deliver(
-            self._http, address, channel=self.name, timeout=self._config.timeout, json=teams_message(page)
+            self._http, address, channel=self.name, timeout=self._config.timeout, json=body
         )
         if _THROTTLED in response.text:
             # Classic connectors report throttling inside a 200 body.

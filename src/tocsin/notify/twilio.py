@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from xml.sax.saxutils import escape
 
 import httpx
 
-from tocsin.notify.base import Page, Permanent, Receipt
+from tocsin.notify.base import Message, Page, Permanent, Receipt
 from tocsin.notify.render import clip, detail_rows, lead, one_line, reply_hint, spoken
 from tocsin.notify.webhook import DEFAULT_TIMEOUT, body_excerpt, deliver
 
@@ -88,7 +89,19 @@ class _TwilioChannel(ABC):
     def _form(self, address: str, page: Page) -> dict[str, str]:
         """The form fields of one message (SMS) or call (voice)."""
 
+    @abstractmethod
+    def _message_form(self, message: Message) -> dict[str, str]:
+        """The form fields of a message that is not a page."""
+
     async def send(self, address: str, page: Page) -> Receipt:
+        return await self._post(address, page.idempotency_key, lambda number: self._form(number, page))
+
+    async def send_message(self, address: str, message: Message) -> Receipt:
+        return await self._post(address, message.idempotency_key, lambda _: self._message_form(message))
+
+    async def _post(
+        self, address: str, idempotency_key: str, form: Callable[[str], dict[str, str]]
+    ) -> Receipt:
         number = address.strip()
         if not _E164.fullmatch(number):
             raise Permanent(f"{self.name}: the address is not an E.164 phone number like +15551234567")
@@ -97,8 +110,8 @@ class _TwilioChannel(ABC):
             self._url,
             channel=self.name,
             timeout=self._config.timeout,
-            headers={IDEMPOTENCY_HEADER: page.idempotency_key},
-            data={"To": number, "From": self._config.from_number, **self._form(number, page)},
+            headers={IDEMPOTENCY_HEADER: idempotency_key},
+            data={"To": number, "From": self._config.from_number, **form(number)},
             auth=httpx.BasicAuth(self._config.account_sid, self._config.auth_token),
             detail=twilio_error,
         )
@@ -121,6 +134,9 @@ class TwilioSms(_TwilioChannel):
     def _form(self, address: str, page: Page) -> dict[str, str]:
         return {"Body": sms_body(page)}
 
+    def _message_form(self, message: Message) -> dict[str, str]:
+        return {"Body": clip(message.text.strip(), SMS_LIMIT)}
+
 
 class TwilioVoice(_TwilioChannel):
     name = "voice"
@@ -128,3 +144,11 @@ class TwilioVoice(_TwilioChannel):
 
     def _form(self, address: str, page: Page) -> dict[str, str]:
         return {"Twiml": twiml(page)}
+
+    def _message_form(self, message: Message) -> dict[str, str]:
+        words = escape(message.spoken)
+        return {
+            "Twiml": '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<Response><Say>{words}</Say><Pause length="1"/><Say>Again. {words}</Say>'
+            "<Say>Goodbye.</Say></Response>"
+        }

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import httpx
 
-from tocsin.notify.base import Page, Permanent, Receipt, Transient
+from tocsin.notify.base import Message, Page, Permanent, Receipt, Transient
 from tocsin.notify.render import clip
 
 DEFAULT_TIMEOUT: Final = 10.0
@@ -160,3 +160,17 @@ class WebhookChannel:
         )
         request_id = response.headers.get("X-Request-Id")
         return Receipt(provider_id=request_id, detail=f"HTTP {response.status_code}")
+
+    async def send_message(self, address: str, message: Message) -> Receipt:
+        """``{"event": "contact.test" | "contact.verification", "message": <text>}``."""
+        response = await deliver(
+            self._http,
+            address,
+            channel=self.name,
+            timeout=self._config.timeout,
+            headers={"Idempotency-Key": message.idempotency_key},
+            json={"event": message.kind, "message": message.text},
+        )
+        return Receipt(
+            provider_id=response.headers.get("X-Request-Id"), detail=f"HTTP {response.status_code}"
+        )

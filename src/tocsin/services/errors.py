@@ -53,3 +53,13 @@ class DatabaseBusy(ServiceError):
             f"The database stayed busy for {waited_seconds:g} s and nothing was recorded; send it again.",
             {"reason": reason, "waited_seconds": waited_seconds},
         )
+
+
+class RateLimited(ServiceError):
+    """Sent too often; ``retry_after`` seconds until it may be sent again (a 429)."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: int, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, {**(details or {}), "retry_after": retry_after})
+        self.retry_after = retry_after

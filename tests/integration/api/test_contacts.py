@@ -60,6 +60,9 @@ def test_contact_method_crud(orgs: OrgFactory) -> None:
         "address": "Alice.Smith+pager@example.com",
         "label": "Work",
         "livemode": True,
+        # Email, SMS and voice start unverified until a code sent to them comes back.
+        "verified": False,
+        "verified_at": None,
     }
     assert created["created_at"].endswith("Z") and created["created_at"] == created["updated_at"]
     path = f"{_methods(alice)}/{created['id']}"
@@ -74,6 +77,9 @@ def test_contact_method_crud(orgs: OrgFactory) -> None:
         _method(org, alice, "webhook", "http://pager.internal:8080/hook"),
     ]
     assert others[0]["address"] == "+14155550123"
+    # Push topics and chat or webhook URLs need no code: verified when added.
+    assert [m["verified"] for m in others] == [False, False, True, True, True, True]
+    assert all(m["verified_at"] == m["created_at"] for m in others[2:])
     assert others[0]["label"] is None
     listed = org.get(_methods(alice)).json()
     assert [m["id"] for m in listed["data"]] == [created["id"]] + [m["id"] for m in others]
@@ -469,8 +475,9 @@ def test_plan_for(orgs: OrgFactory, database: Database) -> None:
     assert queries == 2
     assert plan == {
         alice: [
-            PlannedContact(alice, "Alice", email["id"], "email", "alice.pager@example.com", 0),
-            PlannedContact(alice, "Alice", sms["id"], "sms", "+14155550123", 5),
+            # Unverified methods stay in the plan, marked, for the step to skip and say so.
+            PlannedContact(alice, "Alice", email["id"], "email", "alice.pager@example.com", 0, False),
+            PlannedContact(alice, "Alice", sms["id"], "sms", "+14155550123", 5, False),
             PlannedContact(alice, "Alice", push["id"], "push", "alice", 5),
         ],
         # No high-urgency rule: the default email to their own address, at once.
@@ -488,6 +495,18 @@ def test_plan_for(orgs: OrgFactory, database: Database) -> None:
                 )
             ],
         }
+    # Every rule unverified: the account email is added, unless the org pages unverified methods.
+    dave = org.make_user("Dave", "dave@example.com")
+    dave_sms = _method(org, dave, "sms", "+14155550999")
+    _rule(org, dave, dave_sms["id"], "high", 0)
+    unverified = PlannedContact(dave, "Dave", dave_sms["id"], "sms", "+14155550999", 0, False)
+    fallback = PlannedContact(dave, "Dave", None, "email", "dave@example.com", 0)
+    assert _plan(database, org.tenant, [dave], "HIGH")[0] == {dave: [unverified, fallback]}
+    with database.read() as session:
+        allowed = plan_for(
+            session=session, tenant=org.tenant, user_ids=[dave], urgency="HIGH", page_unverified=True
+        )
+    assert allowed == {dave: [unverified]}
     # Still two queries for many users; none at all for nobody.
     many = [org.make_user(f"User {i}") for i in range(12)]
     plan, queries = _plan(database, org.tenant, many + [alice], "HIGH")

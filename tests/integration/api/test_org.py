@@ -11,7 +11,16 @@ def test_org_shows_its_api_id_to_any_valid_key(orgs: OrgFactory) -> None:
     response = org.get("/api/org", key=narrow)
     assert response.status_code == 200, response.text
     data = response.json()["data"]
-    assert list(data) == ["id", "slug", "name", "api_id", "livemode", "created_at"]
+    assert list(data) == [
+        "id",
+        "slug",
+        "name",
+        "api_id",
+        "page_unverified_contacts",
+        "livemode",
+        "created_at",
+    ]
+    assert data["page_unverified_contacts"] is False
     assert (data["id"], data["slug"], data["livemode"]) == (org.org_id, org.slug, True)
     assert len(data["api_id"]) == 12
     assert org.test_mode().get("/api/org").json()["data"]["api_id"] == data["api_id"]
@@ -23,6 +32,7 @@ def test_org_needs_a_key(orgs: OrgFactory) -> None:
     org = orgs.new()
     assert org.get("/api/org", key="sk_live_nope").status_code == 401
     assert org.post("/api/org", json={}).status_code == 405
+    assert org.patch("/api/org", json={}, key="sk_live_nope").status_code == 401
 
 
 def test_users_get_unique_usernames_from_their_email(orgs: OrgFactory) -> None:
@@ -68,3 +78,22 @@ def test_teams_get_unique_slugs(orgs: OrgFactory) -> None:
     assert taken.status_code == 409
     renamed = org.patch(f"/api/teams/{other['id']}", json={"slug": "payments-nights"})
     assert renamed.json()["data"]["slug"] == "payments-nights"
+
+
+def test_page_unverified_contacts_is_an_org_setting_for_users_write(orgs: OrgFactory) -> None:
+    org, other = orgs.new(), orgs.new()
+    narrow = org.make_key(["users:read"], name="reader")
+    refused = org.patch("/api/org", json={"page_unverified_contacts": True}, key=narrow)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "FORBIDDEN"
+    for bad in ({"page_unverified_contacts": "yes"}, {"page_unverified_contacts": 1}, {"paging": True}):
+        answer = org.patch("/api/org", json=bad)
+        assert answer.status_code == 400, bad
+        assert answer.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert org.get("/api/org").json()["data"]["page_unverified_contacts"] is False
+    turned = org.patch("/api/org", json={"page_unverified_contacts": True})
+    assert turned.status_code == 200, turned.text
+    assert turned.json()["data"]["page_unverified_contacts"] is True
+    assert org.get("/api/org").json()["data"]["page_unverified_contacts"] is True
+    # Another org keeps its own setting; an empty body changes nothing.
+    assert other.get("/api/org").json()["data"]["page_unverified_contacts"] is False
+    assert org.patch("/api/org", json={}).json()["data"]["page_unverified_contacts"] is True

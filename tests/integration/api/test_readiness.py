@@ -249,6 +249,7 @@ def test_people_without_contacts_or_rules(factory: OrgFactory) -> None:
 
 def test_a_channel_the_server_cannot_send_on(factory: OrgFactory) -> None:
     org = factory.new()
+    ok(org.patch("/api/org", json={"page_unverified_contacts": True}))  # verification is not the point
     ids = healthy(org)
     carol = org.make_user("Carol White")
     sms = ok(
@@ -283,6 +284,35 @@ def test_a_channel_the_server_cannot_send_on(factory: OrgFactory) -> None:
     # In test mode pages go to the sink, which takes every channel.
     test_org = org.test_mode()
     assert readiness(test_org)["findings"] == []
+
+
+def test_a_rule_through_an_unverified_method_is_flagged_until_verified_or_allowed(
+    factory: OrgFactory,
+) -> None:
+    org = factory.new()
+    ids = healthy(org)
+    alice = ids["alice"]
+    sms = ok(
+        org.post(
+            f"/api/users/{alice}/contact-methods", json={"type": "email", "address": "pager@example.com"}
+        ),
+        201,
+    )
+    assert sms["verified"] is False
+    body = {"contact_method_id": sms["id"], "urgency": "high", "delay_minutes": 5}
+    ok(org.post(f"/api/users/{alice}/notification-rules", json=body), 201)
+    report = readiness(org)
+    assert kinds(report) == [("warning", "contact_not_verified", "Alice Smith")]
+    [finding] = report["findings"]
+    assert finding["message"] == (
+        "Alice Smith's email contact pager@example.com is not verified, so its rules do not page it "
+        "until Alice Smith enters the code sent to it"
+    )
+    assert {"type": "contact_method", "id": sms["id"], "name": "pager@example.com"} in finding["related"]
+    assert report["ready"] is True  # her verified email still reaches her
+
+    ok(org.patch("/api/org", json={"page_unverified_contacts": True}))
+    assert readiness(org)["findings"] == []
 
 
 def test_maintenance_in_the_window_is_noted(factory: OrgFactory) -> None:

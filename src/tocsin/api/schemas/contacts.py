@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from tocsin.api.schemas.common import ReadModel, Timestamp, WriteModel
 
@@ -29,9 +29,17 @@ class ContactMethodRead(ReadModel):
     type: ContactType
     address: str
     label: str | None
+    verified_at: Timestamp | None
     livemode: bool
     created_at: Timestamp
     updated_at: Timestamp
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def verified(self) -> bool:
+        """Proven to reach the person (a code sent to it came back). Unverified methods are not
+        paged unless the org's ``page_unverified_contacts`` is on."""
+        return self.verified_at is not None
 
 
 class ContactMethodCreate(WriteModel):
@@ -41,11 +49,34 @@ class ContactMethodCreate(WriteModel):
 
 
 class ContactMethodUpdate(WriteModel):
-    """A new ``type`` needs an ``address`` valid for it (the stored one is checked if none is sent)."""
+    """A new ``type`` needs an ``address`` valid for it (the stored one is checked if none is sent).
+    A new address or type makes the method unverified again."""
 
     type: ContactType | None = None
     address: str | None = Field(default=None, description=ADDRESS_HELP)
     label: str | None = Field(default=None, max_length=200)
+
+
+class ContactCheckRead(ReadModel):
+    """A verification code or test page sent to a contact method, and what the provider said."""
+
+    id: str
+    contact_method_id: str
+    user_id: str
+    kind: Literal["verification", "test"]
+    outcome: Literal["pending", "delivered", "failed"] = Field(validation_alias="status")
+    error: str | None = Field(description="The provider's error when the outcome is failed")
+    provider_id: str | None = Field(
+        description="The provider's id for the message (SMTP Message-ID, Twilio SID)"
+    )
+    expires_at: Timestamp | None = Field(description="When a verification code stops working")
+    livemode: bool
+    created_at: Timestamp
+    finished_at: Timestamp | None
+
+
+class VerifyBody(WriteModel):
+    code: str = Field(description="The 6-digit code sent to the contact method", max_length=32)
 
 
 class NotificationRuleRead(ReadModel):

@@ -21,6 +21,7 @@ KIND_TITLES: Final = {
     "coverage_gap": "Gaps in coverage",
     "user_without_contact": "People without a contact method",
     "user_without_rule": "People without notification rules",
+    "contact_not_verified": "Contact methods not verified",
     "channel_not_configured": "Channels not configured on the server",
     "service_in_maintenance": "Services in maintenance",
 }

@@ -9,6 +9,7 @@ from tocsin.db.models.heartbeat import Heartbeat
 from tocsin.db.models.incident import Alert, Incident, IncidentAssignee, Note, TimelineEntry
 from tocsin.db.models.job import Job
 from tocsin.db.models.notification import (
+    ContactCheck,
     ContactMethod,
     LinkUse,
     NotificationRule,
@@ -35,6 +36,7 @@ __all__ = [
     "ChangeEvent",
     "ChannelHealth",
     "ChannelHour",
+    "ContactCheck",
     "ContactMethod",
     "Counter",
     "EscalationPolicy",

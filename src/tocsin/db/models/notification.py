@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.models.base import Base, TenantMixin
@@ -25,6 +25,40 @@ class ContactMethod(TenantMixin, Base):
     address: Mapped[str] = mapped_column(String(2048), nullable=False)
     label: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # When the person proved the address reaches them (a code sent to it came back); None: not
+    # verified, and not paged unless the org allows it (``Org.page_unverified_contacts``). A new
+    # address clears it.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ContactCheck(TenantMixin, Base):
+    """One message sent to a contact method to prove it works: a verification code (``kind``
+    ``verification``) or a labelled test page (``test``). The engine sends it (only the engine
+    calls channels) and writes the outcome here, which the API waits on and the person can poll.
+
+    The code itself is never stored: ``code_hash`` is salted SHA-256, written by the engine just
+    before it sends the code. ``address`` is the one it went to, so a code stops working when the
+    address changes. The rows also count sends for the rate limits."""
+
+    __tablename__ = "contact_checks"
+    index_org_id = False
+    __table_args__ = (Index("ix_contact_checks_method_created", "contact_method_id", "created_at"),)
+
+    contact_method_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("contact_methods.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    address: Mapped[str] = mapped_column(String(2048), nullable=False)
+    # pending | delivered | failed
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    error: Mapped[str | None] = mapped_column(String(500))
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    code_hash: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wrong_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class NotificationRule(TenantMixin, Base):

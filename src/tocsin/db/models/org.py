@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, true
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tocsin.db.models.base import Base, TenantMixin
@@ -34,6 +34,10 @@ class Org(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     # Splunk On-Call's ``X-VO-Api-Id``: sent with every key, must match the key's org.
     api_id: Mapped[str | None] = mapped_column(String(32), unique=True, default=new_api_id)
+    # Page contact methods nobody verified (off: they are skipped, and the timeline says so).
+    page_unverified_contacts: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
 
 
 class Counter(Base):

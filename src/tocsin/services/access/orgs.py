@@ -63,3 +63,21 @@ def set_rate_limits(*, session: Session, org_id: str, overrides: dict[str, str |
     org.rate_limits = merged
     session.flush()
     return org
+
+
+def pages_unverified(*, session: Session, org_id: str) -> bool:
+    """Whether the org pages contact methods nobody verified (off unless an admin turned it on)."""
+    return bool(session.scalar(select(Org.page_unverified_contacts).where(Org.id == org_id)))
+
+
+def update_settings(*, session: Session, org_id: str, page_unverified_contacts: object = None) -> Org:
+    """Change the org's paging settings; ``None`` leaves a setting as it is."""
+    org = get_org(session=session, org_id=org_id)
+    if page_unverified_contacts is not None:
+        if not isinstance(page_unverified_contacts, bool):
+            raise Invalid(
+                "page_unverified_contacts", "invalid", "page_unverified_contacts must be true or false"
+            )
+        org.page_unverified_contacts = page_unverified_contacts
+    session.flush()
+    return org

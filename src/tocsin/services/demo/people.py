@@ -84,8 +84,9 @@ def seed_people(
 def seed_contacts(
     *, session: Session, tenant: Tenant, user_ids: dict[str, str], now: datetime, created: list[str]
 ) -> None:
-    """Each demo user: an email contact method at their address, used at once for high and low
-    urgency (the same as the built-in default, but visible and editable)."""
+    """Each demo user: an email contact method at their account address (so verified from the
+    start, and the demo pages it), used at once for high and low urgency (the same as the
+    built-in default, but visible and editable)."""
     for email, user_id in user_ids.items():
         if contacts.list_contact_methods(
             session=session, tenant=tenant, user_id=user_id, limit=1, offset=0

@@ -22,6 +22,7 @@ from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.escalation import MAX_REPEAT_STEPS, Step, following, page_key, step_key
 from tocsin.domain.incident import Status
 from tocsin.services import jobs
+from tocsin.services.access import orgs
 from tocsin.services.escalation.delivery import incident_of
 from tocsin.services.escalation.targets import Person, resolve_targets
 from tocsin.services.incidents import timeline
@@ -61,13 +62,25 @@ def queue_pages(
 ) -> int:
     """One notify job per (person, notification rule); the default rule when a person has none.
     ``urgency`` picks the rule set (an ``important`` rule pages through the high-urgency rules);
-    by default the incident's own urgency does."""
+    by default the incident's own urgency does. Rules through unverified methods are skipped
+    unless the org pages them, and the timeline says so (``_note_unverified``)."""
+    page_unverified = orgs.pages_unverified(session=session, org_id=tenant.org_id)
     plans = contacts.plan_for(
-        session=session, tenant=tenant, user_ids=[p.id for p in people], urgency=urgency or incident.urgency
+        session=session,
+        tenant=tenant,
+        user_ids=[p.id for p in people],
+        urgency=urgency or incident.urgency,
+        page_unverified=page_unverified,
     )
     queued = 0
     for person in people:
-        for plan in plans.get(person.id, []):
+        planned = plans.get(person.id, [])
+        skipped = [plan for plan in planned if not plan.verified and not page_unverified]
+        if skipped:
+            _note_unverified(session, incident, person, skipped, planned, now)
+        for plan in planned:
+            if plan in skipped:
+                continue
             rule = f"{plan.contact_method_id or 'default'}+{plan.delay_minutes}"
             queued += jobs.enqueue(
                 session=session,
@@ -89,6 +102,35 @@ def queue_pages(
                 incident_id=incident.id,
             )
     return queued
+
+
+def _note_unverified(
+    session: Session,
+    incident: Incident,
+    person: Person,
+    skipped: Sequence[contacts.PlannedContact],
+    planned: Sequence[contacts.PlannedContact],
+    now: datetime,
+) -> None:
+    """A rule that was not followed is written down, so an unreachable person is loud, not silent."""
+    methods = ", ".join(f"{plan.type} ({plan.address})" for plan in skipped)
+    fallback = next((plan for plan in planned if plan.contact_method_id is None), None)
+    instead = f"; emailing their account address ({fallback.address}) instead" if fallback else ""
+    timeline.record(
+        session=session,
+        incident=incident,
+        type="notify_skipped",
+        message=f"Not paging {person.name} by {methods}: not verified (verify the contact method, "
+        f"or let the org page unverified contacts){instead}",
+        actor=SYSTEM,
+        now=now,
+        data={
+            "user_id": person.id,
+            "reason": "unverified",
+            "contact_method_ids": [plan.contact_method_id for plan in skipped],
+            "fallback": fallback.address if fallback else None,
+        },
+    )
 
 
 def _level_note(policy: EscalationPolicy, step: Step) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.models import ContactMethod, NotificationRule, User
 from tocsin.domain.actor import Tenant
+from tocsin.domain.verification import needs_verification
 from tocsin.ids import new_id
 from tocsin.services.checks import MAX_LABEL, check_int, check_optional_text
 from tocsin.services.errors import Conflict, Invalid, NotFound
@@ -41,6 +42,9 @@ class PlannedContact:
     type: str
     address: str
     delay_minutes: int
+    # False: the person never proved the method reaches them (``domain.verification``); it is
+    # paged only where the org allows it (``Org.page_unverified_contacts``).
+    verified: bool = True
 
 
 def _user(session: Session, tenant: Tenant, user_id: str) -> User:
@@ -106,6 +110,16 @@ def _refuse_duplicate_method(
         )
 
 
+def _trusted(user: User, kind: str, address: str) -> bool:
+    """Whether a method is verified as it is added: a type that needs no code, an email to the
+    user's own account address (which Tocsin pages without any rule already), or any method in
+    test mode, whose pages and codes only ever reach the recording sink, so no person could
+    read a code back."""
+    if not needs_verification(kind) or not user.livemode:
+        return True
+    return kind == "email" and address.lower() == user.email.strip().lower()
+
+
 def create_contact_method(
     *,
     session: Session,
@@ -116,7 +130,9 @@ def create_contact_method(
     now: datetime,
     label: str | None = None,
 ) -> ContactMethod:
-    """A way to reach the user; the same type and address twice is a 409."""
+    """A way to reach the user; the same type and address twice is a 409. Email, SMS and voice start
+    unverified (``domain.verification``): a code sent to them must come back first, unless it is
+    the user's own account email."""
     user = _user(session, tenant, user_id)
     kind = check_contact_type(type)
     checked = check_address(kind, address)
@@ -131,6 +147,7 @@ def create_contact_method(
         label=check_optional_text(label, "label", MAX_LABEL),
         created_at=now,
         updated_at=now,
+        verified_at=now if _trusted(user, kind, checked) else None,
     )
     session.add(method)
     session.flush()
@@ -146,12 +163,17 @@ def update_contact_method(
     changes: Mapping[str, Any],
     now: datetime,
 ) -> ContactMethod:
-    """Fields present in ``changes`` are set; the address is checked against the (new) type."""
+    """Fields present in ``changes`` are set; the address is checked against the (new) type. A new
+    address (or type) un-verifies the method."""
     method = get_contact_method(session=session, tenant=tenant, user_id=user_id, method_id=method_id)
     kind = check_contact_type(changes["type"]) if "type" in changes else method.type
     if "type" in changes or "address" in changes:
         address = check_address(kind, changes.get("address", method.address))
         _refuse_duplicate_method(session, tenant, method.user_id, kind, address, exclude_id=method.id)
+        if (kind, address) != (method.type, method.address):
+            # Proof that the old address reached the person says nothing about the new one.
+            user = _user(session, tenant, method.user_id)
+            method.verified_at = now if _trusted(user, kind, address) else None
         method.type, method.address = kind, address
     if "label" in changes:
         method.label = check_optional_text(changes["label"], "label", MAX_LABEL)
@@ -315,12 +337,19 @@ def rule_urgency(urgency: str) -> str:
 
 
 def plan_for(
-    *, session: Session, tenant: Tenant, user_ids: Iterable[str], urgency: str
+    *,
+    session: Session,
+    tenant: Tenant,
+    user_ids: Iterable[str],
+    urgency: str,
+    page_unverified: bool = False,
 ) -> dict[str, list[PlannedContact]]:
     """How to reach each of ``user_ids`` for an incident of ``urgency``: their rules for it, by
     delay; a user with none gets an email to their own address at once, so nobody paged is ever
-    silently unreachable. Ids that name no user of the tenant are left out. Two queries, whatever
-    the number of users."""
+    silently unreachable. Unverified methods stay in the plan, marked, for the caller to skip and
+    say so; unless ``page_unverified``, a user whose every rule points at one also gets that
+    account email. Ids that name no user of the tenant are left out. Two queries, whatever the
+    number of users."""
     bucket = rule_urgency(urgency)
     wanted = {user_id for user_id in user_ids if isinstance(user_id, str)}
     if not wanted:
@@ -337,6 +366,7 @@ def plan_for(
             ContactMethod.id,
             ContactMethod.type,
             ContactMethod.address,
+            ContactMethod.verified_at,
         )
         .join(ContactMethod, ContactMethod.id == NotificationRule.contact_method_id)
         .where(
@@ -354,9 +384,12 @@ def plan_for(
     ).all()
     names = {person.id: person.name for person in people}
     plan: dict[str, list[PlannedContact]] = defaultdict(list)
-    for user_id, delay, method_id, kind, address in rows:
-        plan[user_id].append(PlannedContact(user_id, names[user_id], method_id, kind, address, delay))
+    for user_id, delay, method_id, kind, address, verified_at in rows:
+        plan[user_id].append(
+            PlannedContact(user_id, names[user_id], method_id, kind, address, delay, verified_at is not None)
+        )
     for person in people:
-        if person.id not in plan:
-            plan[person.id] = [PlannedContact(person.id, person.name, None, "email", person.email, 0)]
+        planned = plan.get(person.id, [])
+        if not planned or not (page_unverified or any(contact.verified for contact in planned)):
+            plan[person.id].append(PlannedContact(person.id, person.name, None, "email", person.email, 0))
     return dict(plan)

@@ -27,6 +27,7 @@ COVERAGE_GAP: Final = "coverage_gap"
 USER_WITHOUT_CONTACT: Final = "user_without_contact"
 USER_WITHOUT_RULE: Final = "user_without_rule"
 CHANNEL_NOT_CONFIGURED: Final = "channel_not_configured"
+CONTACT_NOT_VERIFIED: Final = "contact_not_verified"
 KINDS: Final = (
     SERVICE_WITHOUT_POLICY,
     SERVICE_IN_MAINTENANCE,
@@ -35,6 +36,7 @@ KINDS: Final = (
     COVERAGE_GAP,
     USER_WITHOUT_CONTACT,
     USER_WITHOUT_RULE,
+    CONTACT_NOT_VERIFIED,
     CHANNEL_NOT_CONFIGURED,
 )
 

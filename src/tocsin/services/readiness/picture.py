@@ -21,6 +21,7 @@ from tocsin.db.models import (
     EscalationPolicy,
     MaintenanceWindow,
     NotificationRule,
+    Org,
     Schedule,
     Service,
     ServiceChannel,
@@ -63,6 +64,8 @@ class Picture:
     people: Mapping[str, Person]  # everyone who may be paged in the window
     methods: Mapping[str, Sequence[ContactMethod]]  # by user id
     rules: Mapping[str, Sequence[NotificationRule]]  # by user id
+    # The org pages unverified contact methods too (``orgs.page_unverified_contacts``).
+    page_unverified: bool = False
 
     def services_using(self, policy_id: str) -> Sequence[Service]:
         return self.by_policy.get(policy_id, ())
@@ -149,6 +152,9 @@ def load(*, session: Session, tenant: Tenant, window: Span) -> Picture:
         .where(*tenant_filter(NotificationRule, tenant), NotificationRule.user_id.in_(list(people)))
         .order_by(NotificationRule.urgency, NotificationRule.delay_minutes, NotificationRule.id)
     ).all()
+    page_unverified = bool(
+        session.scalar(select(Org.page_unverified_contacts).where(Org.id == tenant.org_id))
+    )
     return Picture(
         tenant=tenant,
         window=window,
@@ -167,6 +173,7 @@ def load(*, session: Session, tenant: Tenant, window: Span) -> Picture:
         people=people,
         methods=_grouped(methods, lambda row: row.user_id),
         rules=_grouped(rules, lambda row: row.user_id),
+        page_unverified=page_unverified,
     )
 
 

@@ -25,11 +25,10 @@ SETTINGS_FOR: Final = {
 SHOWN: Final = {"sms": "SMS", "voice": "voice", "email": "email", "push": "push", "teams": "Teams"}
 
 
-def counts_as_verified(method: ContactMethod) -> bool:
-    """Whether pages may go to ``method``. Every method counts today; once contact methods carry
-    ``verified_at`` (issue 19, contact verification) this becomes ``method.verified_at is not None``
-    (or the org's "page unverified methods" setting), and readiness flags unverified ones."""
-    return True
+def counts_as_verified(method: ContactMethod, page_unverified: bool) -> bool:
+    """Whether pages may go to ``method``: the rule ``escalation.steps`` pages by (a verified
+    method, or any when the org pages unverified ones too)."""
+    return page_unverified or method.verified_at is not None
 
 
 def not_configured(kind: str) -> str:
@@ -58,11 +57,12 @@ def person_findings(
     rules: Sequence[NotificationRule],
     configured: Collection[str],
     related: tuple[f.Ref, ...],
+    page_unverified: bool = False,
 ) -> list[f.Finding]:
     """Everything in the way of reaching ``person``, with ``configured`` the channel types this
     server (or, in test mode, its sink) can send on."""
     subject = f.Ref("user", person.id, person.name)
-    verified = [m for m in methods if counts_as_verified(m)]
+    verified = [m for m in methods if counts_as_verified(m, page_unverified)]
     usable = {m.id for m in verified if m.type in configured}
     works = _routes(rules, usable, configured)
     email_works = "email" in configured
@@ -76,6 +76,9 @@ def person_findings(
         message = f"{person.name} has {what}: {fallback}"
         found.append(f.Finding(severity, f.USER_WITHOUT_CONTACT, subject, message, related=related))
     else:
+        found += _unverified_findings(
+            person, methods, rules, works, fallback, email_works, page_unverified, subject, related
+        )
         bare = [u for u in URGENCIES if not any(rule.urgency == u for rule in rules)]
         if bare:
             severity = f.WARNING if email_works else f.ERROR
@@ -105,6 +108,43 @@ def person_findings(
     return found
 
 
+def _unverified_findings(
+    person: Person,
+    methods: Sequence[ContactMethod],
+    rules: Sequence[NotificationRule],
+    works: dict[str, bool],
+    fallback: str,
+    email_works: bool,
+    page_unverified: bool,
+    subject: f.Ref,
+    related: tuple[f.Ref, ...],
+) -> list[f.Finding]:
+    """A rule that points at a method nobody verified pages nothing through it (``escalation.steps``
+    skips it and says so on the timeline); readiness says so before an incident does."""
+    found: list[f.Finding] = []
+    unverified = {m.id: m for m in methods if not counts_as_verified(m, page_unverified)}
+    for method in _ruled(rules, unverified):
+        urgencies = {rule.urgency for rule in rules if rule.contact_method_id == method.id}
+        severity: f.Severity = (
+            f.ERROR if any(not works[u] for u in urgencies) and not email_works else f.WARNING
+        )
+        message = (
+            f"{person.name}'s {SHOWN.get(method.type, method.type)} contact {method.address} is not "
+            f"verified, so its rules do not page it until {person.name} enters the code sent to it"
+            + ("" if all(works[u] for u in urgencies) else f"; meanwhile {fallback}")
+        )
+        found.append(
+            f.Finding(
+                severity,
+                f.CONTACT_NOT_VERIFIED,
+                subject,
+                message,
+                related=(*related, f.Ref("contact_method", method.id, method.label or method.address)),
+            )
+        )
+    return found
+
+
 def _ruled(rules: Iterable[NotificationRule], methods: dict[str, ContactMethod]) -> list[ContactMethod]:
     """The methods some rule pages through, each once, in rule order."""
     return [methods[i] for i in dict.fromkeys(rule.contact_method_id for rule in rules) if i in methods]
@@ -126,5 +166,6 @@ def people_findings(
             picture.rules.get(user_id, ()),
             configured,
             tuple(dict.fromkeys(refs)),
+            picture.page_unverified,
         )
     return found
