@@ -20,7 +20,9 @@ services = typer.Typer(
     no_args_is_help=True,
 )
 users = typer.Typer(
-    help="Users: list, show, create.", epilog="Example: tocsin users list --query alice", no_args_is_help=True
+    help="Users: list, show, create (over the API); add and password --org (in the database).",
+    epilog="Example: tocsin users list --query alice",
+    no_args_is_help=True,
 )
 teams = typer.Typer(
     help="Teams: list, show, create.", epilog="Example: tocsin teams show Payments", no_args_is_help=True
