@@ -281,3 +281,12 @@ def test_demo_prints_a_sign_in_kept_beside_the_key(cli: Cli) -> None:
     assert _sign_in(cli, "alice@demo.tocsin.dev", replaced).token
     with pytest.raises(SignInFailed):
         _sign_in(cli, "alice@demo.tocsin.dev", password)
+
+
+@pytest.mark.parametrize("command", [["users", "add"], ["users", "password"]])
+def test_help_shows_an_example(cli: Cli, command: list[str]) -> None:
+    text = " ".join(cli.ok(*command, "--help").stdout.split())
+    assert (
+        f"Example: tocsin {' '.join(command)} --org acme" in text
+        or f"| tocsin {' '.join(command)} --org acme" in text
+    )

@@ -161,12 +161,13 @@ curl -X GET {base_url}/api/schedules/{schedule_id}/on-call \\
 
 
 HELP = (
-    "Seed the demo org and print its admin key. Safe to run again.\n\n"
+    "Seed the demo org and print its admin key and Alice's sign-in. Safe to run again.\n\n"
     "Demo Inc. (slug demo): Alice, Bob and Carol in team Payments, services Payment API and "
     "Checkout Web with routing keys payment-api and checkout-web, one integration of every inbound "
     "format on Payment API (PagerDuty, Alertmanager, Grafana, webhooks, Opsgenie, Splunk On-Call), and "
     "the schedule Payment API primary (a weekly rotation, weekday business hours on top, one override). "
-    "A re-run duplicates nothing, and the key in --key-file is reused while it still works."
+    "A re-run duplicates nothing; the key in --key-file and Alice's password in --password-file are "
+    "reused while they still work."
 )
 
 
