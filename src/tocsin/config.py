@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # counter a limit); a sliding window smooths bursts at window edges for twice the work.
     ratelimit_strategy: Literal["fixed-window", "sliding-window-counter", "moving-window"] = "fixed-window"
 
+    # Sign-in attempts (``services/accounts/throttle``): failures per account (the email typed),
+    # and all attempts per client address, in moving windows in the rate limiter's store.
+    login_limit_account: str = "10/15 minutes"
+    login_limit_address: str = "50/15 minutes"
+
     # How long a resolved key or routing key is trusted from memory. A revoked key stops
     # working on this replica at once and on the others within this many seconds.
     auth_cache_seconds: float = Field(default=10.0, ge=0)

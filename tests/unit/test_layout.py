@@ -41,6 +41,7 @@ def test_services_holds_only_shared_modules_beside_its_concept_packages() -> Non
     packages = sorted(path.name for path in SERVICES.iterdir() if (path / "__init__.py").exists())
     assert packages == [
         "access",
+        "accounts",
         "catalog",
         "deliveries",
         "demo",

@@ -20,6 +20,7 @@ from tocsin.api.metrics import Metrics
 from tocsin.api.oversize import TooLarge, native_too_large
 from tocsin.api.ratelimit import Decision, LimiterUnavailable, RateLimiter
 from tocsin.api.usage import KeyUsageTracker
+from tocsin.domain.roles import is_read_only as role_is_read_only
 from tocsin.domain.scopes import is_read_only
 from tocsin.services.access.keys import KeyRecord
 
@@ -211,6 +212,14 @@ async def admit(
             "FORBIDDEN",
             "This API key is read-only: only GET requests are allowed",
             {"read_only": True},
+            headers=headers,
+        )
+    if method not in READ_METHODS and record.user_id is not None and role_is_read_only(record.user_role):
+        raise Refused(
+            "FORBIDDEN",
+            f"This API key acts as a user whose role ({record.user_role}) is read-only: "
+            "only GET requests are allowed",
+            {"read_only": True, "role": record.user_role},
             headers=headers,
         )
     usage.track(record.id)

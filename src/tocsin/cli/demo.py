@@ -21,8 +21,10 @@ from tocsin.services.demo.seed import (
     demo_admin_key,
     seed_demo,
 )
+from tocsin.services.demo.sign_in import DEMO_SIGN_IN_EMAIL, demo_password
 
 DEFAULT_KEY_FILE = Path(".tocsin-demo-key")
+DEFAULT_PASSWORD_FILE = Path(".tocsin-demo-password")
 
 
 def read_key(path: Path) -> str | None:
@@ -38,6 +40,16 @@ def write_key(path: Path, secret: str) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")
     os.chmod(path, 0o600)  # an older file may have been created with a wider mode
+
+
+def sign_in_text(email: str, password: str, source: str, web_url: str | None = None) -> str:
+    """The demo login, under a "Sign in" heading. ``web_url`` (the server's base URL) is printed
+    as the web UI's address once a screen answers there; until then only the login is shown."""
+    lines = ["Sign in"]
+    if web_url:
+        lines.append(f"  Web UI:   {web_url.rstrip('/')}/")
+    lines += [f"  Email:    {email}", f"  Password: {password}", f"  ({source})"]
+    return "\n".join(lines)
 
 
 def demo_integrations() -> tuple[DemoIntegration, ...]:
@@ -149,12 +161,13 @@ curl -X GET {base_url}/api/schedules/{schedule_id}/on-call \\
 
 
 HELP = (
-    "Seed the demo org and print its admin key. Safe to run again.\n\n"
+    "Seed the demo org and print its admin key and Alice's sign-in. Safe to run again.\n\n"
     "Demo Inc. (slug demo): Alice, Bob and Carol in team Payments, services Payment API and "
     "Checkout Web with routing keys payment-api and checkout-web, one integration of every inbound "
     "format on Payment API (PagerDuty, Alertmanager, Grafana, webhooks, Opsgenie, Splunk On-Call), and "
     "the schedule Payment API primary (a weekly rotation, weekday business hours on top, one override). "
-    "A re-run duplicates nothing, and the key in --key-file is reused while it still works."
+    "A re-run duplicates nothing; the key in --key-file and Alice's password in --password-file are "
+    "reused while they still work."
 )
 
 
@@ -169,6 +182,10 @@ def demo(
     key_file: Annotated[
         Path, typer.Option("--key-file", help="Where the demo admin key is kept (mode 0600).")
     ] = DEFAULT_KEY_FILE,
+    password_file: Annotated[
+        Path,
+        typer.Option("--password-file", help="Where the demo admin's sign-in password is kept (mode 0600)."),
+    ] = DEFAULT_PASSWORD_FILE,
     as_json: Annotated[bool, typer.Option("--json", help="Print ids and the key as JSON.")] = False,
 ) -> None:
     """Seed the demo org and print its admin key (see ``HELP``)."""
@@ -179,8 +196,13 @@ def demo(
             session=session, org_id=result.org_id, now=now(), previous=read_key(key_file)
         )
         api_id = orgs.get_org(session=session, org_id=result.org_id).api_id or ""
+        password, new_password = demo_password(
+            session=session, org_id=result.org_id, now=now(), previous=read_key(password_file)
+        )
     if minted:
         write_key(key_file, secret)
+    if new_password:
+        write_key(password_file, password)
     if as_json:
         print_json(
             {
@@ -194,6 +216,11 @@ def demo(
                 "created": result.created,
                 "key": secret,
                 "key_file": str(key_file),
+                "sign_in": {
+                    "email": DEMO_SIGN_IN_EMAIL,
+                    "password": password,
+                    "password_file": str(password_file),
+                },
             }
         )
         return
@@ -209,6 +236,9 @@ def demo(
     source = "new key, saved to" if minted else "reused from"
     console.print(f"Admin key ({source} {key_file}):", markup=False)
     typer.echo(secret)
+    typer.echo("")
+    source = "new password, saved to" if new_password else "reused from"
+    typer.echo(sign_in_text(DEMO_SIGN_IN_EMAIL, password, f"{source} {password_file}"))
     if print_quickstart:
         typer.echo("")
         typer.echo(

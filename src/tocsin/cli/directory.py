@@ -21,7 +21,7 @@ services = typer.Typer(
     no_args_is_help=True,
 )
 users = typer.Typer(
-    help="Users: list, show, create, test a contact method.",
+    help="Users: list, show, create, test-contact (over the API); add and password --org (in the database).",
     epilog="Example: tocsin users list --query alice",
     no_args_is_help=True,
 )

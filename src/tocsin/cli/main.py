@@ -1,7 +1,7 @@
-"""The ``tocsin`` command. Admin subcommands (migrate, serve, org, keys --org, demo) open one
-transaction and call services; none builds SQL. Client subcommands (login, incidents, events,
-oncall, schedules, services, users, teams, keys, doctor) talk HTTP to a server and never touch its
-database."""
+"""The ``tocsin`` command. Admin subcommands (migrate, serve, org, keys --org, users add/password,
+demo) open one transaction and call services; none builds SQL. Client subcommands (login, incidents,
+events, oncall, schedules, services, users, teams, keys, doctor) talk HTTP to a server and never
+touch its database."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli import account, directory, doctor, events, incidents, keys, orgs, schedules
+from tocsin.cli import account, directory, doctor, events, incidents, keys, orgs, schedules, user_admin
 from tocsin.cli import demo as demo_command
 from tocsin.cli.common import database_location, fail, settings, stdout
 
 app = typer.Typer(
     name="tocsin",
     help="Tocsin: self-hosted on-call and incident response.\n\n"
-    "Server commands (migrate, serve, worker, org, demo, keys create --org) read TOCSIN_* settings. "
+    "Server commands (migrate, serve, worker, org, demo, keys create --org, users add/password --org) "
+    "read TOCSIN_* settings. "
     "Client commands talk to a server: `tocsin login` once, or TOCSIN_URL and TOCSIN_API_KEY.\n\n"
     "Exit codes: 0 ok, 1 the server refused (its error code and message are printed), 2 usage, "
     "3 the server cannot be reached, 4 `tocsin doctor` found an error.",
@@ -37,6 +38,13 @@ app.command("whoami", epilog="Example: tocsin whoami --profile prod")(account.wh
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(events.app, name="events")
 app.add_typer(directory.services, name="services")
+directory.users.command(
+    "add", epilog="Example: tocsin users add --org acme --email dana@acme.test --name 'Dana Lee' --role admin"
+)(user_admin.add)
+directory.users.command(
+    "password",
+    epilog="Example: printf '%s\\n' \"$PASSWORD\" | tocsin users password --org acme dana@acme.test",
+)(user_admin.password)
 app.add_typer(directory.users, name="users")
 app.add_typer(directory.teams, name="teams")
 app.command("doctor", epilog="Example: tocsin doctor --json | jq .readiness.summary")(doctor.doctor)

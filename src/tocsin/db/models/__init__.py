@@ -26,6 +26,7 @@ from tocsin.db.models.schedule import (
     SwapRequest,
 )
 from tocsin.db.models.service import Integration, MaintenanceWindow, Service
+from tocsin.db.models.web_session import WebSession
 from tocsin.db.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "TeamMember",
     "TimelineEntry",
     "User",
+    "WebSession",
     "WebhookDelivery",
     "WebhookSubscription",
 ]

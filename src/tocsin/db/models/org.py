@@ -77,6 +77,8 @@ class User(TenantMixin, Base):
     ical_token: Mapped[str] = mapped_column(
         String(64), nullable=False, unique=True, index=True, default=new_ical_token
     )
+    # Argon2id (``services/accounts/passwords``); null: this person cannot sign in with a password.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class Team(TenantMixin, Base):

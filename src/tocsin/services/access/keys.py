@@ -34,6 +34,9 @@ class KeyRecord:
     user_name: str | None
     org_rate_limits: Mapping[str, str]
     org_api_id: str | None = None  # Splunk On-Call clients send it as X-VO-Api-Id
+    # The role of the person a user-bound key acts as (``domain.roles``): an observer's key is
+    # read-only whatever its scopes. None for a service key.
+    user_role: str | None = None
 
     @property
     def tenant(self) -> Tenant:
@@ -98,14 +101,14 @@ def authenticate(*, session: Session, secret: str) -> KeyRecord | None:
     if livemode is None:
         return None
     row = session.execute(
-        select(ApiKey, Org.rate_limits, Org.api_id, User.name)
+        select(ApiKey, Org.rate_limits, Org.api_id, User.name, User.role)
         .join(Org, Org.id == ApiKey.org_id)
         .outerjoin(User, User.id == ApiKey.user_id)
         .where(ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    key, rate_limits, api_id, user_name = row
+    key, rate_limits, api_id, user_name, user_role = row
     if not hashes_match(key.key_hash, secret) or key.livemode != livemode:
         return None
     return KeyRecord(
@@ -118,6 +121,7 @@ def authenticate(*, session: Session, secret: str) -> KeyRecord | None:
         user_name=user_name,
         org_rate_limits=dict(rate_limits or {}),
         org_api_id=api_id,
+        user_role=user_role,
     )
 
 

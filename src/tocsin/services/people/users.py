@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.models import ApiKey, IncidentAssignee, User
 from tocsin.domain.actor import Tenant
+from tocsin.domain.roles import ROLES
 from tocsin.ids import new_id
 from tocsin.services.checks import check_time_zone
 from tocsin.services.errors import Conflict, Invalid
@@ -18,7 +19,6 @@ from tocsin.services.pagination import Page, paginate
 from tocsin.services.people.handles import assign_username
 from tocsin.services.sql import load, tenant_filter
 
-ROLES = ("admin", "user", "observer")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
