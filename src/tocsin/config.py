@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
 
+    # `tocsin worker` alone (not serve's child): serve its engine's series on this port.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 

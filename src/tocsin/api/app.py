@@ -10,9 +10,11 @@ from typing import Any
 import msgspec
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from prometheus_client.registry import Collector
 
 import tocsin
 from tocsin.api import docs as api_docs
+from tocsin.api import gauges
 from tocsin.api.auth import KeyResolver
 from tocsin.api.compat import opsgenie
 from tocsin.api.compat.grafana_oncall import inbound as grafana_integrations
@@ -53,7 +55,6 @@ from tocsin.api.usage import KeyUsageTracker
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, get_settings
 from tocsin.db.session import Database
-from tocsin.services.incidents import records as incident_service
 from tocsin.services.ingest.bulk import batch_handler
 from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
@@ -94,10 +95,12 @@ def create_app(
     clock: Clock | None = None,
     background: Sequence[Callable[[], AbstractAsyncContextManager[Any]]] = (),
     ingest_writer: ManagedApplier | None = None,
+    metrics_from: Sequence[Collector] = (),
 ) -> FastAPI:
     """The app. ``background`` are context managers entered for the app's lifetime: ``tocsin serve``
     passes the engine, which the API layer may not import. ``ingest_writer``: the child process
-    that commits events (``tocsin serve`` on SQLite); batches commit here until it is ready."""
+    that commits events (``tocsin serve`` on SQLite); batches commit here until it is ready.
+    ``metrics_from``: more series for ``/metrics``, the engine's (``server.engine_metrics``)."""
     settings = settings or get_settings()
     paging = PagingSettings.from_settings(settings)
     # Every event goes through this one handler, the writer child's when there is one (it commits
@@ -123,12 +126,9 @@ def create_app(
         inline=inline,
         remote=ingest_writer,
     )
-
-    def count_incidents() -> dict[tuple[str, bool], int]:
-        with db.read() as session:
-            return incident_service.count_by_status(session=session)
-
-    metrics.watch_incidents(count_incidents)
+    gauges.install(metrics, db, clock)
+    for collector in metrics_from:
+        metrics.include(collector)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+log = logging.getLogger("tocsin.metrics")
 
-class IncidentsByStatus(Collector):
-    """Counted at scrape time from the database, so the figure is never stale or double-counted."""
 
-    def __init__(self, count: Callable[[], Mapping[tuple[str, bool], int]]) -> None:
-        self._count = count
+class ReadAtScrape(Collector):
+    """One gauge family counted at scrape time (from the database), so the figure is never stale
+    or double-counted across replicas. A read that fails is logged and its family left out of that
+    scrape: a database hiccup must not turn the whole ``/metrics`` into a 500, and the engine's
+    and HTTP series (which Alertmanager may be watching for exactly that hiccup) still answer."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labels: Sequence[str],
+        read: Callable[[], Mapping[tuple[str, ...], float]],
+    ) -> None:
+        self.name = name
+        self._documentation = documentation
+        self._labels = list(labels)
+        self._read = read
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("tocsin_incidents", "Incidents by status", labels=["status", "livemode"])
-        for (status, livemode), value in sorted(self._count().items()):
-            family.add_metric([status, str(livemode).lower()], value)
+        try:
+            values = self._read()
+        except Exception:  # noqa: BLE001 - one family lost, not the scrape
+            log.warning("could not read %s for /metrics; left out of this scrape", self.name, exc_info=True)
+            return
+        family = GaugeMetricFamily(self.name, self._documentation, labels=self._labels)
+        for label_values, value in sorted(values.items()):
+            family.add_metric(list(label_values), value)
         yield family
 
 
@@ -84,5 +104,17 @@ class Metrics:
         self.batch_size.observe(size)
         self.batch_seconds.observe(seconds)
 
-    def watch_incidents(self, count: Callable[[], Mapping[tuple[str, bool], int]]) -> None:
-        self.registry.register(IncidentsByStatus(count))
+    def read_at_scrape(
+        self,
+        name: str,
+        documentation: str,
+        labels: Sequence[str],
+        read: Callable[[], Mapping[tuple[str, ...], float]],
+    ) -> None:
+        """Add a gauge family counted by ``read`` at each scrape (``ReadAtScrape``)."""
+        self.registry.register(ReadAtScrape(name, documentation, labels, read))
+
+    def include(self, collector: Collector) -> None:
+        """Serve another source's series in this scrape too: the in-process engine's registry, or
+        the engine child's files (``server.engine_metrics``)."""
+        self.registry.register(collector)
