@@ -126,7 +126,10 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     log_level: str = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    # A line per answered request (method, route template, status, duration, key id; api.access_log).
+    access_log: bool = True
+    # auto: console lines on a terminal, JSON lines otherwise (logs.py).
+    log_format: Literal["auto", "json", "console"] = "auto"
 
     _default_database: Path | None = PrivateAttr(default=None)
     _derived_base_url: bool = PrivateAttr(default=False)

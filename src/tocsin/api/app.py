@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 import tocsin
 from tocsin.api import docs as api_docs
 from tocsin.api import gauges
+from tocsin.api.access_log import AccessLog
 from tocsin.api.auth import KeyResolver
 from tocsin.api.compat import opsgenie
 from tocsin.api.compat.grafana_oncall import inbound as grafana_integrations
@@ -246,6 +247,8 @@ def create_app(
         dialects,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, answer=oversize)
-    app.add_middleware(Observability, metrics=metrics)
-    fastlane.install(app, max_bytes=settings.max_body_bytes)  # POST /api/events, ahead of all the above
+    access_log = AccessLog(settings.access_log)
+    app.add_middleware(Observability, metrics=metrics, access_log=access_log)
+    # POST /api/events, ahead of all the above
+    fastlane.install(app, max_bytes=settings.max_body_bytes, access_log=access_log)
     return app
