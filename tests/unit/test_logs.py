@@ -13,7 +13,7 @@ from typing import TextIO
 import pytest
 
 from tocsin.config import Settings
-from tocsin.logs import chosen_format, configure_logging
+from tocsin.logs import chosen_format, configure_logging, write_fields
 
 COLOURED = "\x1b[32mGET /healthz\x1b[0m 200"  # what uvicorn passes as color_message
 
@@ -96,3 +96,32 @@ def test_console_on_a_terminal_is_coloured(terminal: tuple[TextIO, int]) -> None
     output = _emit(*terminal, "auto")
     assert "GET /healthz 200" in output and "\x1b[" in output
     assert "color_message" not in output
+
+
+def test_a_hot_line_is_the_same_json_object_as_any_other(pipe: tuple[TextIO, int]) -> None:
+    """``write_fields`` (the access line's lane) and the ordinary path give the same keys."""
+    stream, reader = pipe
+    configure_logging("INFO", "json", stream)
+    logger = logging.getLogger("tocsin.test")
+    write_fields(logger, logging.INFO, "%s %d", "GET", 200, method="GET", status=200, key_id=None)
+    logger.info("GET 200", extra={"method": "GET", "status": 200, "key_id": None})
+    hot, ordinary = (json.loads(line) for line in os.read(reader, 65536).decode().splitlines())
+    assert (
+        hot.keys()
+        == ordinary.keys()
+        == {"event", "level", "logger", "timestamp", "method", "status", "key_id"}
+    )
+    assert {k: v for k, v in hot.items() if k != "timestamp"} == {
+        k: v for k, v in ordinary.items() if k != "timestamp"
+    }
+    assert hot["timestamp"].endswith("Z") and hot["timestamp"][:4] == ordinary["timestamp"][:4]
+
+
+def test_a_hot_line_on_the_console_shows_its_fields(pipe: tuple[TextIO, int]) -> None:
+    stream, reader = pipe
+    configure_logging("INFO", "console", stream)
+    write_fields(
+        logging.getLogger("tocsin.test"), logging.INFO, "GET /healthz 200", route="/healthz", key_id="key_1"
+    )
+    output = os.read(reader, 65536).decode()
+    assert "GET /healthz 200" in output and "key_id=key_1" in output and "tocsin_fields" not in output

@@ -4,13 +4,15 @@ every route and by the events lane (``ingest.fastlane``), which runs ahead of th
 A line names the route by its template (``/api/incidents/{incident_id}``, ``/heartbeats/{token}``),
 never the raw path or the query: integration and beat URLs carry their secret in the path. The
 caller is the API key's id, never the key. On the hot path the line costs one ``isEnabledFor``
-check when the level is above INFO or the log is off (``TOCSIN_ACCESS_LOG=false``), and the
-message is formatted only when a handler writes it."""
+check when the level is above INFO or the log is off (``TOCSIN_ACCESS_LOG=false``); when written,
+it takes the logs' lane for hot lines (``logs.write_fields``)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+
+from tocsin.logs import write_fields
 
 log = logging.getLogger("tocsin.access")
 
@@ -34,20 +36,20 @@ class AccessLog:
         if not self.enabled or not log.isEnabledFor(logging.INFO):
             return
         ms = round(seconds * 1000, 2)
-        log.info(
+        write_fields(
+            log,
+            logging.INFO,
             "%s %s %d %.2f ms",
             method,
             route,
             status,
             ms,
-            extra={
-                "method": method,
-                "route": route,
-                "status": status,
-                "duration_ms": ms,
-                "request_id": request_id,
-                "key_id": key_id,
-            },
+            method=method,
+            route=route,
+            status=status,
+            duration_ms=ms,
+            request_id=request_id,
+            key_id=key_id,
         )
 
 
