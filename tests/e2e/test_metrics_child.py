@@ -2,7 +2,8 @@
 engine's series (job lag at claim) are in the server's ``/metrics``, counted across a child that is
 killed and started again (the dead child's counts stay: a counter never goes back), beside the
 server's own series and its database gauges. The private directory the child writes them to is
-the server's to make and to remove. Real processes, real SMTP.
+the server's to make and to remove. A standalone ``tocsin worker --metrics-port`` serves its own.
+Real processes, real SMTP.
 
 SQLite only: the engine takes every due job in its database, and the shared PostgreSQL test
 database holds other tests' jobs, which would add to the counts (the plumbing is the same on both;
@@ -12,12 +13,21 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.engine_proc import HOST, SmtpProcess, awaited_child, serving_on_the_wake
+from tests.e2e.engine_proc import (
+    HOST,
+    PagingWorld,
+    SmtpProcess,
+    awaited_child,
+    free_port,
+    serving_on_the_wake,
+    stop,
+)
 from tests.factories.scrape import sample
 from tests.factories.waiting import eventually
 
@@ -77,3 +87,37 @@ def test_the_engine_child_series_are_in_the_server_scrape_across_a_restart(tmp_p
         assert eventually(lambda: _escalations(port) == 2, 30), log.read_text()  # both lives summed
         assert eventually(lambda: _pages_to(smtp, "alice@crash.test") == 2, 30), log.read_text()
     assert not directory.exists(), "the server left its engine metrics directory behind"
+
+
+@pytest.mark.e2e
+def test_a_standalone_worker_serves_its_own_series(tmp_path: Path) -> None:
+    """``tocsin serve`` without an engine and ``tocsin worker --metrics-port`` beside it: the
+    worker's scrape has the engine's series, the server's has the backlog gauges and no engine's."""
+    with SmtpProcess(tmp_path) as smtp:
+        world = PagingWorld(tmp_path, f"sqlite:///{tmp_path / 'tocsin.db'}", smtp.port, minute_seconds=60.0)
+        world.migrate()
+        world.seed()
+        port, metrics_port = free_port(), free_port()
+        log = tmp_path / "serve.log"
+        server = world.serve(port, log, TOCSIN_ENGINE_ENABLED="false")
+        worker = world.worker(log, TOCSIN_WORKER_METRICS_PORT=str(metrics_port))
+        try:
+            assert eventually(lambda: _listening(metrics_port), 30), log.read_text()
+            world.trigger(port, "standalone")
+            assert eventually(lambda: _pages_to(smtp, "alice@crash.test") == 1, 60), log.read_text()
+            worker_text = _scrape(metrics_port)
+            assert sample(worker_text, "tocsin_engine_job_lag_seconds_count", ESCALATE) == 1
+            server_text = _scrape(port)
+            assert "tocsin_engine_job_lag_seconds" not in server_text
+            assert sample(server_text, "tocsin_engine_oldest_due_job_age_seconds") is not None
+        finally:
+            stop(worker)
+            stop(server)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection((HOST, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
