@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 log = logging.getLogger("tocsin.metrics")
@@ -41,6 +41,21 @@ class ReadAtScrape(Collector):
         for label_values, value in sorted(values.items()):
             family.add_metric(list(label_values), value)
         yield family
+
+
+class _Guarded(Collector):
+    """Another source's collector, whose failure leaves only its own series out of the scrape."""
+
+    def __init__(self, collector: Collector, name: str) -> None:
+        self._collector = collector
+        self.name = name
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            return list(self._collector.collect())
+        except Exception:  # noqa: BLE001 - its series lost, not the scrape
+            log.warning("could not read %s for /metrics; left out of this scrape", self.name, exc_info=True)
+            return []
 
 
 class Metrics:
@@ -114,7 +129,8 @@ class Metrics:
         """Add a gauge family counted by ``read`` at each scrape (``ReadAtScrape``)."""
         self.registry.register(ReadAtScrape(name, documentation, labels, read))
 
-    def include(self, collector: Collector) -> None:
+    def include(self, collector: Collector, name: str = "the engine's series") -> None:
         """Serve another source's series in this scrape too: the in-process engine's registry, or
-        the engine child's files (``server.engine_metrics``)."""
-        self.registry.register(collector)
+        the engine child's files (``server.engine_metrics``). A source that fails (a damaged
+        file) is logged and left out, as a failing database gauge is."""
+        self.registry.register(_Guarded(collector, name))
