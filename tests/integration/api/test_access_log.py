@@ -127,3 +127,17 @@ def test_a_flood_of_one_bad_key_is_one_line(client: TestClient, access: pytest.L
     assert line.getMessage() == f"rejected API key {bad[:12]} from testclient: unknown or revoked key"
     assert bad not in str(vars(line))
     assert len(_lines(access, "tocsin.access", 45)) == 45  # every request still has its access line
+
+
+def test_a_real_key_on_a_url_that_does_not_take_it_is_logged_with_why(
+    database: Database, client: TestClient, access: pytest.LogCaptureFixture
+) -> None:
+    """Splunk's API takes a key only with its org's API id: another id is a refusal too."""
+    org = OrgFactory(database, client).new()
+    headers = {"X-VO-Api-Id": "not-this-org", "X-VO-Api-Key": org.key}
+    assert client.get("/api-public/v1/user", headers=headers).status_code == 403
+    [line] = _lines(access, "tocsin.auth", 1)
+    assert (
+        line.getMessage() == f"rejected API key {org.key[:12]} from testclient: key not accepted on this URL"
+    )
+    assert org.key not in str(vars(line))
