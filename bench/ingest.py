@@ -203,6 +203,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="FULL",
         help="TOCSIN_SQLITE_SYNCHRONOUS for the server (default FULL, the shipped default)",
     )
+    parser.add_argument(
+        "--log-level",
+        choices=("WARNING", "INFO"),
+        default="WARNING",
+        help="TOCSIN_LOG_LEVEL for the server: INFO writes an access line per event, as shipped "
+        "(TOCSIN_ACCESS_LOG=false in the environment turns it off; default WARNING)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database and logs)")
     args = parser.parse_args(argv)
     args.seconds = max(1, min(args.seconds, 300))
@@ -270,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         **os.environ,
         "TOCSIN_DATABASE_URL": db_url,
         "TOCSIN_SQLITE_SYNCHRONOUS": args.synchronous,
-        "TOCSIN_LOG_LEVEL": "WARNING",
+        "TOCSIN_LOG_LEVEL": args.log_level,
         "TOCSIN_RATELIMIT_EVENTS": NO_LIMIT,
         "TOCSIN_RATELIMIT_INTEGRATION": NO_LIMIT,
         "TOCSIN_RATELIMIT_ORG_ALERTS": NO_LIMIT,

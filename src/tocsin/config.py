@@ -136,8 +136,14 @@ class Settings(BaseSettings):
     # How long /metrics keeps the readiness findings it computed (a walk of every org's next week).
     readiness_metric_seconds: float = Field(default=60.0, ge=0)
 
+    # `tocsin worker` alone (not serve's child): serve its engine's series on this port.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     log_level: str = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    # A line per answered request (method, route template, status, duration, key id; api.access_log).
+    access_log: bool = True
+    # auto: console lines on a terminal, JSON lines otherwise (logs.py).
+    log_format: Literal["auto", "json", "console"] = "auto"
 
     _default_database: Path | None = PrivateAttr(default=None)
 

@@ -12,6 +12,7 @@ from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.engine.app import channels_from
 from tocsin.engine.base import JobContext
+from tocsin.engine.metrics import EngineMetrics
 from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
 
@@ -23,6 +24,7 @@ def job_context(
     *,
     settings: Settings | None = None,
     writes: GroupCommitter | None = None,
+    metrics: EngineMetrics | None = None,
 ) -> JobContext:
     settings = settings or Settings(database_url=database.url)
     return JobContext(
@@ -33,4 +35,5 @@ def job_context(
         channels=channels_from(settings, http),
         paging=PagingSettings.from_settings(settings),
         writes=writes,
+        metrics=metrics or EngineMetrics(),
     )

@@ -3,17 +3,19 @@ routes for the hot ingest path, pure ASGI middleware around both."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from datetime import timedelta
 from typing import Any
 
 import msgspec
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from prometheus_client.registry import Collector
 
 import tocsin
 from tocsin.api import docs as api_docs
+from tocsin.api import gauges
+from tocsin.api.access_log import AccessLog
 from tocsin.api.auth import KeyResolver
 from tocsin.api.compat import opsgenie
 from tocsin.api.compat.grafana_oncall import inbound as grafana_integrations
@@ -57,11 +59,8 @@ from tocsin.api.usage import KeyUsageTracker
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, get_settings
 from tocsin.db.session import Database
-from tocsin.services.deliveries import health as channel_health_service
-from tocsin.services.incidents import records as incident_service
 from tocsin.services.ingest.bulk import batch_handler
 from tocsin.services.paging import PagingSettings
-from tocsin.services.readiness import check as readiness
 from tocsin.services.writes.group_commit import GroupCommitter
 from tocsin.services.writes.remote_commit import ManagedApplier
 
@@ -100,10 +99,12 @@ def create_app(
     clock: Clock | None = None,
     background: Sequence[Callable[[], AbstractAsyncContextManager[Any]]] = (),
     ingest_writer: ManagedApplier | None = None,
+    metrics_from: Sequence[Collector] = (),
 ) -> FastAPI:
     """The app. ``background`` are context managers entered for the app's lifetime: ``tocsin serve``
     passes the engine, which the API layer may not import. ``ingest_writer``: the child process
-    that commits events (``tocsin serve`` on SQLite); batches commit here until it is ready."""
+    that commits events (``tocsin serve`` on SQLite); batches commit here until it is ready.
+    ``metrics_from``: more series for ``/metrics``, the engine's (``server.engine_metrics``)."""
     settings = settings or get_settings()
     paging = PagingSettings.from_settings(settings)
     # Every event goes through this one handler, the writer child's when there is one (it commits
@@ -129,29 +130,9 @@ def create_app(
         inline=inline,
         remote=ingest_writer,
     )
-
-    def count_incidents() -> dict[tuple[str, bool], int]:
-        with db.read() as session:
-            return incident_service.count_by_status(session=session)
-
-    metrics.watch_incidents(count_incidents)
-
-    def count_failing_channels() -> dict[str, int]:
-        failing_after = timedelta(minutes=settings.channel_failing_minutes)
-        with db.read() as session:
-            return channel_health_service.failing_orgs(
-                session=session, now=clock.now(), failing_after=failing_after
-            )
-
-    metrics.watch_channels(count_failing_channels, settings.channel_failing_minutes)
-
-    def count_findings() -> Mapping[tuple[str, str], int]:
-        with db.read() as session:
-            return readiness.count_findings(
-                session=session, now=clock.now(), configured=settings.channel_types()
-            )
-
-    metrics.watch_readiness(count_findings, settings.readiness_metric_seconds)
+    gauges.install(metrics, db, clock, settings)
+    for collector in metrics_from:
+        metrics.include(collector)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -272,6 +253,8 @@ def create_app(
         dialects,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, answer=oversize)
-    app.add_middleware(Observability, metrics=metrics)
-    fastlane.install(app, max_bytes=settings.max_body_bytes)  # POST /api/events, ahead of all the above
+    access_log = AccessLog(settings.access_log)
+    app.add_middleware(Observability, metrics=metrics, access_log=access_log)
+    # POST /api/events, ahead of all the above
+    fastlane.install(app, max_bytes=settings.max_body_bytes, access_log=access_log)
     return app

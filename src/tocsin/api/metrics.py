@@ -5,71 +5,59 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from tocsin.domain.channel_health import CHANNELS
 
 log = logging.getLogger("tocsin.metrics")
 
-T = TypeVar("T")
 
+class ReadAtScrape(Collector):
+    """One gauge family counted at scrape time (from the database), so the figure is never stale
+    or double-counted across replicas. A read that fails is logged and its family left out of that
+    scrape: a database hiccup must not turn the whole ``/metrics`` into a 500, and the engine's
+    and HTTP series (which Alertmanager may be watching for exactly that hiccup) still answer."""
 
-def scraped(read: Callable[[], T], what: str) -> T | None:
-    """``read()``, or None (logged) when it fails: a series read from the database is left out of a
-    scrape the database cannot answer, and /metrics still answers with everything else."""
-    try:
-        return read()
-    except Exception:  # noqa: BLE001 - a scrape reports what it can
-        log.warning("could not read %s for /metrics", what, exc_info=True)
-        return None
-
-
-class IncidentsByStatus(Collector):
-    """Counted at scrape time from the database, so the figure is never stale or double-counted."""
-
-    def __init__(self, count: Callable[[], Mapping[tuple[str, bool], int]]) -> None:
-        self._count = count
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labels: Sequence[str],
+        read: Callable[[], Mapping[tuple[str, ...], float]],
+    ) -> None:
+        self.name = name
+        self._documentation = documentation
+        self._labels = list(labels)
+        self._read = read
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        counts = scraped(self._count, "incident counts")
-        if counts is None:
+        try:
+            values = self._read()
+        except Exception:  # noqa: BLE001 - one family lost, not the scrape
+            log.warning("could not read %s for /metrics; left out of this scrape", self.name, exc_info=True)
             return
-        family = GaugeMetricFamily("tocsin_incidents", "Incidents by status", labels=["status", "livemode"])
-        for (status, livemode), value in sorted(counts.items()):
-            family.add_metric([status, str(livemode).lower()], value)
+        family = GaugeMetricFamily(self.name, self._documentation, labels=self._labels)
+        for label_values, value in sorted(values.items()):
+            family.add_metric(list(label_values), value)
         yield family
 
 
-class FailingChannels(Collector):
-    """``tocsin_channel_failing{channel}``, read from the database at scrape time: how many orgs have
-    had the channel failing for the configured minutes with no success since (live mode). Every
-    known channel is there, at 0 when healthy, so ``> 0`` is the whole alert rule. A failed read
-    leaves the series out (and logs why) instead of failing the scrape: /metrics must answer while
-    the database is in trouble, and ``absent()`` can alert on the gap."""
+class _Guarded(Collector):
+    """Another source's collector, whose failure leaves only its own series out of the scrape."""
 
-    def __init__(self, count: Callable[[], Mapping[str, int]], minutes: float) -> None:
-        self._count = count
-        self._help = (
-            f"Orgs whose channel has failed for at least {minutes:g} minutes with no success since "
-            "(TOCSIN_CHANNEL_FAILING_MINUTES), live mode"
-        )
+    def __init__(self, collector: Collector, name: str) -> None:
+        self._collector = collector
+        self.name = name
 
-    def describe(self) -> Iterator[GaugeMetricFamily]:
-        yield GaugeMetricFamily("tocsin_channel_failing", self._help, labels=["channel"])
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        counts = scraped(self._count, "channel health")
-        if counts is None:
-            return
-        family = GaugeMetricFamily("tocsin_channel_failing", self._help, labels=["channel"])
-        for channel in sorted(set(CHANNELS) | set(counts)):
-            family.add_metric([channel], counts.get(channel, 0))
-        yield family
+    def collect(self) -> Iterable[Metric]:
+        try:
+            return list(self._collector.collect())
+        except Exception:  # noqa: BLE001 - its series lost, not the scrape
+            log.warning("could not read %s for /metrics; left out of this scrape", self.name, exc_info=True)
+            return []
 
 
 class ReadinessFindings(Collector):
@@ -174,12 +162,22 @@ class Metrics:
         self.batch_size.observe(size)
         self.batch_seconds.observe(seconds)
 
-    def watch_incidents(self, count: Callable[[], Mapping[tuple[str, bool], int]]) -> None:
-        self.registry.register(IncidentsByStatus(count))
+    def read_at_scrape(
+        self,
+        name: str,
+        documentation: str,
+        labels: Sequence[str],
+        read: Callable[[], Mapping[tuple[str, ...], float]],
+    ) -> None:
+        """Add a gauge family counted by ``read`` at each scrape (``ReadAtScrape``)."""
+        self.registry.register(ReadAtScrape(name, documentation, labels, read))
 
-    def watch_channels(self, count: Callable[[], Mapping[str, int]], minutes: float) -> None:
-        """``count``: failing orgs per channel, read at each scrape."""
-        self.registry.register(FailingChannels(count, minutes))
+    def include(self, collector: Collector, name: str = "the engine's series") -> None:
+        """Serve another source's series in this scrape too: the in-process engine's registry, or
+        the engine child's files (``server.engine_metrics``). A source that fails (a damaged
+        file) is logged and left out, as a failing database gauge is."""
+        self.registry.register(_Guarded(collector, name))
 
     def watch_readiness(self, count: Callable[[], Mapping[tuple[str, str], int]], ttl: float) -> None:
+        """``tocsin_readiness_findings``, computed at most every ``ttl`` seconds (``ReadinessFindings``)."""
         self.registry.register(ReadinessFindings(count, ttl))

@@ -13,6 +13,8 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tocsin.api import auth
+from tocsin.api.access_log import UNMATCHED, AccessLog, key_id_of
 from tocsin.api.auth import KeyResolver
 from tocsin.api.dialects import NATIVE, Credentials, Dialect, Dialects
 from tocsin.api.errors import ApiError
@@ -20,6 +22,7 @@ from tocsin.api.metrics import Metrics
 from tocsin.api.oversize import TooLarge, native_too_large
 from tocsin.api.ratelimit import Decision, LimiterUnavailable, RateLimiter
 from tocsin.api.usage import KeyUsageTracker
+from tocsin.domain.api_keys import key_mode
 from tocsin.domain.roles import is_read_only as role_is_read_only
 from tocsin.domain.scopes import is_read_only
 from tocsin.services.access.keys import KeyRecord
@@ -41,12 +44,12 @@ class LabelledRoute(Route):
 
 
 class Observability:
-    """Request id in and out, latency and count by route template, and an access log line."""
+    """Request id in and out, latency and count by route template, and the access line."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool = False) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: AccessLog | None = None) -> None:
         self.app = app
         self.metrics = metrics
-        self.access_log = access_log
+        self.access_log = access_log or AccessLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,20 +71,17 @@ class Observability:
             await self.app(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = getattr(route, "path", None) or UNMATCHED
             elapsed = time.perf_counter() - started
             self.metrics.observe_request(scope["method"], template, status, elapsed)
-            if self.access_log:
-                log.info(
-                    "request",
-                    extra={
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "ms": round(elapsed * 1000, 2),
-                    },
-                )
+            self.access_log.request(
+                method=scope["method"],
+                route=template,
+                status=status,
+                seconds=elapsed,
+                request_id=request_id,
+                key_id=key_id_of(scope),
+            )
 
 
 class BodySizeLimit:
@@ -189,8 +189,13 @@ async def admit(
     carries, or ``Refused``. One decision for the gate and the events lane (``api.ingest.fastlane``)."""
     secret = credentials.secret
     record = await resolver.resolve(secret) if secret else None
-    if record is not None and not dialect.admits(record, credentials):
-        record = None
+    if secret:
+        if record is None:
+            reason = auth.NOT_A_KEY if key_mode(secret) is None else auth.UNKNOWN_OR_REVOKED
+        elif not dialect.admits(record, credentials):
+            record, reason = None, auth.NOT_FOR_THIS_URL
+        if record is None:
+            resolver.rejected.refused(secret, client[0] if client else "unknown", reason)
     try:
         if record is None:
             # Unauthenticated callers are throttled by address, so guessing keys is slow too.

@@ -114,10 +114,19 @@ def worker(
     wake_fd: Annotated[
         int | None, typer.Option(hidden=True, help="Set by `tocsin serve` for its engine child.")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve the engine's Prometheus series on this port at /metrics, on TOCSIN_HOST "
+            "(default: TOCSIN_WORKER_METRICS_PORT; unset, none)."
+        ),
+    ] = None,
 ) -> None:
     """Run only the engine (escalation steps, pages, webhook deliveries), without the HTTP API.
     Several workers and servers on one PostgreSQL share the jobs; a killed one's jobs are taken
-    over when its lease (TOCSIN_ENGINE_LEASE_SECONDS) runs out. Stops cleanly on SIGINT/SIGTERM."""
+    over when its lease (TOCSIN_ENGINE_LEASE_SECONDS) runs out. Stops cleanly on SIGINT/SIGTERM.
+    Its own metrics (pages, job lag, webhook deliveries) are served with --metrics-port; the
+    backlog gauges (jobs pending, heartbeats) are in any server's /metrics on the same database."""
     from tocsin.logs import configure_logging
     from tocsin.server.processes import worker as run
 
@@ -127,6 +136,7 @@ def worker(
         config,
         wake_fd=wake_fd,
         on_ready=lambda: stdout().print("Engine running; Ctrl-C to stop.", markup=False),
+        metrics_port=metrics_port if metrics_port is not None else config.worker_metrics_port,
     )
 
 

@@ -22,6 +22,7 @@ from tocsin.engine import swap_expiry
 from tocsin.engine import webhooks as webhook_handlers
 from tocsin.engine.base import Handler, JobContext
 from tocsin.engine.journal import journal_for
+from tocsin.engine.metrics import EngineMetrics
 from tocsin.engine.runner import Engine, default_owner
 from tocsin.notify.email import EmailConfig
 from tocsin.notify.ntfy import NtfyConfig
@@ -110,7 +111,11 @@ def build_engine(
     channels: Channels | None = None,
     owner: str | None = None,
     started_at: datetime | None = None,
+    metrics: EngineMetrics | None = None,
 ) -> Engine:
+    """The engine the settings describe. ``metrics``: where its series go, the registry the
+    server's ``/metrics`` includes (in-process engine) or a fresh one, which in ``tocsin serve``'s
+    child writes to the files the server reads (``server.engine_metrics``)."""
     clock = clock or SystemClock()
     ctx = JobContext(
         database=database,
@@ -123,6 +128,7 @@ def build_engine(
         owner=owner or default_owner(),
         writes=_shared_writes(database),
         started_at=started_at,
+        metrics=metrics or EngineMetrics(),
     )
     return Engine(
         ctx,
@@ -138,13 +144,24 @@ def build_engine(
 
 @asynccontextmanager
 async def running(
-    settings: Settings, database: Database, *, clock: Clock | None = None, channels: Channels | None = None
+    settings: Settings,
+    database: Database,
+    *,
+    clock: Clock | None = None,
+    channels: Channels | None = None,
+    metrics: EngineMetrics | None = None,
 ) -> AsyncIterator[Engine]:
     """The engine running in the background of the current event loop until the block ends."""
     async with httpx.AsyncClient(follow_redirects=False) as http:
         clock = clock or SystemClock()
         engine = build_engine(
-            settings, database, http=http, clock=clock, channels=channels, started_at=clock.now()
+            settings,
+            database,
+            http=http,
+            clock=clock,
+            channels=channels,
+            started_at=clock.now(),
+            metrics=metrics,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(engine.run(stop), name="tocsin-engine")

@@ -234,7 +234,9 @@ class Engine:
             await asyncio.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
             return 0
         claimed = await self._claim(free)
+        now = self.ctx.now()
         for job in claimed:
+            self.ctx.metrics.claimed(job.kind, (now - job.run_at).total_seconds())
             self._held[job.id] = job  # heartbeats cover it from the claim on
             await self._spawn(job)
         return len(claimed)

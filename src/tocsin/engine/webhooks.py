@@ -8,6 +8,7 @@ pipeline but end at a sink: test-mode data never leaves the server.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Final
 
@@ -17,6 +18,8 @@ from tocsin.notify.outbound import Attempt, post_signed
 from tocsin.services.deliveries.attempts import record_attempt as record_channel_attempt
 from tocsin.services.jobs import ClaimedJob
 from tocsin.services.webhooks import deliveries as webhook_deliveries
+
+log = logging.getLogger("tocsin.engine")
 
 # A receiver asking for more than this in Retry-After is retried after this.
 MAX_RETRY_AFTER: Final = timedelta(hours=1)
@@ -107,13 +110,47 @@ async def deliver_webhook(job: ClaimedJob, ctx: JobContext) -> str | None:
             session=session, tenant=tenant, channel="webhook", ok=attempt.succeeded, error=failure, now=at
         )
     if attempt.succeeded:
+        ctx.metrics.webhook_delivery("succeeded")
         return f"delivered: HTTP {attempt.status_code}"
     reason = attempt.error or f"HTTP {attempt.status_code}"
+    retrying = not final
+    ctx.metrics.webhook_delivery("retried" if retrying else "failed")
+    _log_failure(job, target, reason, status_code=attempt.status_code, retrying=retrying)
     if not attempt.retryable:
         raise GiveUp(reason)
     if last_try:
         raise GiveUp(f"{reason} (attempt {job.attempts} of {job.max_attempts}; giving up)")
     raise RetryLater(reason, delay=_delay(attempt))
+
+
+def _log_failure(
+    job: ClaimedJob,
+    target: webhook_deliveries.DeliveryTarget,
+    reason: str,
+    *,
+    status_code: int | None,
+    retrying: bool,
+) -> None:
+    """One line per failed attempt, so an operator sees a receiver going bad before anyone reads
+    its delivery log. Ids, never the URL: a webhook URL often carries its receiver's secret."""
+    log.warning(
+        "webhook delivery %s failed: %s (attempt %d of %d; %s)",
+        target.delivery_id,
+        reason,
+        job.attempts,
+        job.max_attempts,
+        "retrying" if retrying else "giving up",
+        extra={
+            "org_id": job.org_id,
+            "webhook_id": target.webhook_id,
+            "delivery_id": target.delivery_id,
+            "webhook_event": target.event,
+            "status_code": status_code,
+            "attempt": job.attempts,
+            "max_attempts": job.max_attempts,
+            "retrying": retrying,
+        },
+    )
 
 
 HANDLERS: Final[dict[str, Handler]] = {webhook_deliveries.JOB_KIND: deliver_webhook}

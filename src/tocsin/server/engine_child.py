@@ -28,10 +28,11 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from tocsin.engine.child import WAKE_BYTE
+from tocsin.server.engine_metrics import EngineMetricsFiles
 from tocsin.server.supervision import supervise
 from tocsin.services import jobs
 
@@ -43,8 +44,9 @@ STOP_GRACE_SECONDS = 30.0
 class EngineChild:
     """One ``tocsin worker --wake-fd N`` child and the write end of its pipe."""
 
-    def __init__(self, command: list[str]) -> None:
+    def __init__(self, command: list[str], environment: Mapping[str, str] | None = None) -> None:
         self._command = command
+        self._environment = dict(environment or {})  # added to this process's, for the child alone
         self._process: subprocess.Popen[bytes] | None = None
         self._wake_fd: int | None = None
         # Held to write and to close: a wake racing a restart must never write into a closed
@@ -62,6 +64,7 @@ class EngineChild:
             self._process = subprocess.Popen(
                 [*self._command, "--wake-fd", str(read_fd)],
                 pass_fds=(read_fd,),
+                env={**os.environ, **self._environment} if self._environment else None,
                 close_fds=True,
                 # Its own session: a Ctrl-C in the terminal reaches the server alone, which then
                 # stops the child (SIGTERM) after its own shutdown, not both at once in a race.
@@ -116,10 +119,13 @@ def worker_command() -> list[str]:
 
 
 @asynccontextmanager
-async def supervised(command: list[str] | None = None) -> AsyncIterator[EngineChild]:
+async def supervised(
+    command: list[str] | None = None, *, metrics: EngineMetricsFiles | None = None
+) -> AsyncIterator[EngineChild]:
     """For the lifetime of ``tocsin serve``: the engine child, woken after every commit that
-    enqueued jobs, restarted if it dies, stopped (gracefully) when the block ends."""
-    child = EngineChild(command or worker_command())
+    enqueued jobs, restarted if it dies, stopped (gracefully) when the block ends. With
+    ``metrics``, each life of the child writes its series there for the server's scrape."""
+    child = EngineChild(command or worker_command(), metrics.child_environment() if metrics else None)
     child.start()
     unsubscribe = jobs.on_commit(child.wake)
     stopping = asyncio.Event()
@@ -129,8 +135,11 @@ async def supervised(command: list[str] | None = None) -> AsyncIterator[EngineCh
         child.start()
 
     async def ended() -> object:
+        pid = child.pid
         status = await loop.run_in_executor(None, child.wait)
         child.close_pipe()
+        if metrics is not None and pid is not None:
+            metrics.child_ended(pid)
         return f"exit status {status}"
 
     watcher = asyncio.create_task(

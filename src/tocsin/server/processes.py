@@ -7,18 +7,23 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
+from prometheus_client import start_http_server
+from prometheus_client.registry import Collector
 
 from tocsin.api.app import create_app
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.engine.app import running
 from tocsin.engine.child import follow_parent
+from tocsin.engine.metrics import EngineMetrics
 from tocsin.server import engine_child
+from tocsin.server.engine_metrics import EngineMetricsFiles
 from tocsin.server.ingest_writer import IngestWriter
 from tocsin.server.tls import TlsFiles
 from tocsin.services.ingest.bulk import batch_handler
@@ -36,37 +41,83 @@ def serve(config: Settings, *, host: str, port: int, tls: TlsFiles | None = None
     writer = None
     if config.ingest_writer == "process" or (config.ingest_writer == "auto" and database.is_sqlite_file):
         writer = IngestWriter(batch_handler(PagingSettings.from_settings(config)))
-    engine_db: Database | None = None  # only when the engine runs in this process
-    background: list[Callable[[], AbstractAsyncContextManager[Any]]] = []
-    if config.engine_enabled and config.engine_process:
-        background.append(engine_child.supervised)
-    elif config.engine_enabled:
-        in_process = engine_db = Database(
-            config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous, yields_to_ingest=True
-        )
-        background.append(lambda: running(config, in_process))
-    application = create_app(config, database=database, background=background, ingest_writer=writer)
     try:
-        uvicorn.run(
-            application,
-            host=host,
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            log_config=None,
-            access_log=False,
-            ssl_certfile=tls.certfile if tls else None,
-            ssl_keyfile=tls.keyfile if tls else None,
-        )
+        with application(config, database, ingest_writer=writer) as app:
+            uvicorn.run(
+                app,
+                host=host,
+                port=port,
+                loop="uvloop",
+                http="httptools",
+                log_config=None,
+                access_log=False,  # api.middleware.Observability writes the access line
+                use_colors=False,  # logs.py renders every line, uvicorn's too
+                ssl_certfile=tls.certfile if tls else None,
+                ssl_keyfile=tls.keyfile if tls else None,
+            )
     finally:
         database.dispose()
-        if engine_db is not None:
-            engine_db.dispose()
 
 
-def worker(config: Settings, *, wake_fd: int | None, on_ready: Callable[[], None] = lambda: None) -> None:
+@contextmanager
+def application(
+    config: Settings, database: Database, *, ingest_writer: IngestWriter | None = None
+) -> Iterator[FastAPI]:
+    """The app of ``tocsin serve`` with its engine as the settings place it (a child, this process
+    or none), the engine's series included in the app's ``/metrics`` either way: the child's
+    through the files it writes (``server.engine_metrics``), the in-process engine's registry
+    directly. Entering the app's lifespan starts the engine; leaving this block cleans up after it."""
+    background: list[Callable[[], AbstractAsyncContextManager[Any]]] = []
+    metrics_from: list[Collector] = []
+    with ExitStack() as cleanup:
+        if config.engine_enabled and config.engine_process:
+            files = cleanup.enter_context(EngineMetricsFiles())
+            metrics_from.append(files.collector())
+            background.append(lambda: _engine_child(files))
+        elif config.engine_enabled:
+            engine_db = Database(
+                config.database_url,
+                sqlite_synchronous=config.engine_sqlite_synchronous,
+                yields_to_ingest=True,
+            )
+            cleanup.callback(engine_db.dispose)
+            engine_metrics = EngineMetrics()
+            metrics_from.append(engine_metrics.registry)
+            background.append(lambda: running(config, engine_db, metrics=engine_metrics))
+        yield create_app(
+            config,
+            database=database,
+            background=background,
+            ingest_writer=ingest_writer,
+            metrics_from=metrics_from,
+        )
+
+
+@asynccontextmanager
+async def _engine_child(files: EngineMetricsFiles) -> AsyncIterator[None]:
+    """The supervised engine child for the app's lifespan, its metrics files removed when the
+    lifespan ends: uvicorn re-raises the SIGTERM it caught once the lifespan is over, and the
+    process dies by it before any code after ``uvicorn.run`` runs."""
+    try:
+        async with engine_child.supervised(metrics=files):
+            yield
+    finally:
+        files.close()
+
+
+def worker(
+    config: Settings,
+    *,
+    wake_fd: int | None,
+    on_ready: Callable[[], None] = lambda: None,
+    metrics_port: int | None = None,
+) -> None:
     """The engine until SIGINT or SIGTERM. With ``wake_fd`` it is ``serve``'s child: woken by the
-    pipe and gone with the server (``engine.child.follow_parent``)."""
+    pipe and gone with the server (``engine.child.follow_parent``), its series written where the
+    server's ``/metrics`` reads them. Alone, with ``metrics_port``, it serves its own series on
+    ``http://host:port/metrics`` (prometheus_client's server, in a thread); the database gauges
+    (jobs pending, heartbeats) are any ``tocsin serve``'s on the same database."""
+    metrics = EngineMetrics()
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -77,7 +128,7 @@ def worker(config: Settings, *, wake_fd: int | None, on_ready: Callable[[], None
             config.database_url, sqlite_synchronous=config.engine_sqlite_synchronous, yields_to_ingest=True
         )
         try:
-            async with running(config, database) as engine:
+            async with running(config, database, metrics=metrics) as engine:
                 if wake_fd is not None:
                     follow_parent(wake_fd, engine.wake)
                 else:
@@ -86,7 +137,14 @@ def worker(config: Settings, *, wake_fd: int | None, on_ready: Callable[[], None
         finally:
             database.dispose()
 
-    asyncio.run(main())
+    exporter = None
+    if metrics_port is not None and wake_fd is None:
+        exporter, _ = start_http_server(metrics_port, addr=config.host, registry=metrics.registry)
+    try:
+        asyncio.run(main())
+    finally:
+        if exporter is not None:
+            exporter.shutdown()
 
 
 def ingest_writer(config: Settings, *, fd: int) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     event,
+    func,
     select,
     text,
     update,
@@ -272,6 +273,21 @@ def next_due(*, session: Session) -> datetime | None:
     )
     times = [t for t in (pending, leased) if t is not None]
     return min(times) if times else None
+
+
+def pending_by_kind(*, session: Session) -> dict[str, int]:
+    """Pending jobs (due or not) by kind, across all orgs: the operator's view, for /metrics. A
+    range of ``ix_jobs_due`` (status first)."""
+    rows = session.execute(select(Job.kind, func.count()).where(Job.status == "pending").group_by(Job.kind))
+    return {kind: count for kind, count in rows}
+
+
+def oldest_due(*, session: Session, now: datetime) -> datetime | None:
+    """The ``run_at`` of the longest-waiting due pending job, across all orgs: how far behind the
+    engines are (None when nothing is due). The first row of ``ix_jobs_due``'s pending range."""
+    return session.scalar(
+        select(Job.run_at).where(Job.status == "pending", Job.run_at <= now).order_by(Job.run_at).limit(1)
+    )
 
 
 @functools.cache

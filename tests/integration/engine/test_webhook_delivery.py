@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from tocsin.domain.actor import Tenant
 from tocsin.domain.signing import verify
 from tocsin.domain.webhook_events import rfc3339
 from tocsin.engine.base import GiveUp, RetryLater
+from tocsin.engine.metrics import EngineMetrics
 from tocsin.engine.webhooks import HANDLERS, deliver_webhook
 from tocsin.ids import new_id
 from tocsin.notify.outbound import headers_for, post_signed, retry_after_seconds
@@ -63,6 +65,14 @@ class Engine:
         self.org_id = org_id
         self.clock = FakeClock(datetime(1999, 1, 1, tzinfo=UTC) + timedelta(days=7 * next(_eras)))
         self.settings = Settings(database_url=database.url, webhook_timeout_seconds=timeout)
+        self.metrics = EngineMetrics()
+
+    def delivered(self, outcome: str) -> float:
+        """``tocsin_webhook_deliveries_total{outcome=...}`` as this engine's scrape shows it."""
+        value = self.metrics.registry.get_sample_value(
+            "tocsin_webhook_deliveries_total", {"outcome": outcome}
+        )
+        return value or 0.0
 
     def claim(self) -> list[ClaimedJob]:
         with self.database.write() as session:
@@ -75,7 +85,9 @@ class Engine:
     def run(self, job: ClaimedJob) -> Outcome:
         async def call() -> Outcome:
             async with httpx.AsyncClient() as client:
-                ctx = job_context(self.database, client, self.clock.now, settings=self.settings)
+                ctx = job_context(
+                    self.database, client, self.clock.now, settings=self.settings, metrics=self.metrics
+                )
                 try:
                     return Outcome("done", await HANDLERS[job.kind](job, ctx))
                 except RetryLater as exc:
@@ -240,6 +252,7 @@ def test_500_then_200_is_delivered_once_after_a_retry(orgs: OrgFactory, recorder
     assert delivery["attempts"][1]["error"] is None
     assert delivery["attempts"][1]["at"] == delivery["delivered_at"]
     assert engine.claim() == []
+    assert [engine.delivered(o) for o in ("retried", "succeeded", "failed")] == [1, 1, 0]
 
 
 def test_429_honours_retry_after(orgs: OrgFactory, recorder: Recorder) -> None:
@@ -259,7 +272,10 @@ def test_429_honours_retry_after(orgs: OrgFactory, recorder: Recorder) -> None:
     assert [a["status_code"] for a in delivery["attempts"]] == [429, 200]
 
 
-def test_a_404_gives_up_at_once(orgs: OrgFactory, recorder: Recorder) -> None:
+def test_a_404_gives_up_at_once(
+    orgs: OrgFactory, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="tocsin.engine")
     org = orgs.new()
     engine = Engine(org.database, org.org_id)
     hook = _subscribe(org, recorder.url + "/gone")
@@ -274,6 +290,15 @@ def test_a_404_gives_up_at_once(orgs: OrgFactory, recorder: Recorder) -> None:
     assert _job_status(org.database, delivery["id"]) == "failed"
     engine.clock.advance(timedelta(days=1))
     assert engine.claim() == [] and len(recorder) == 1
+    assert [engine.delivered(o) for o in ("retried", "succeeded", "failed")] == [0, 0, 1]
+    [line] = [r for r in caplog.records if r.name == "tocsin.engine" and "webhook delivery" in r.message]
+    assert line.levelno == logging.WARNING
+    assert line.getMessage() == (
+        f"webhook delivery {delivery['id']} failed: HTTP 404: no such hook (attempt 1 of 8; giving up)"
+    )
+    fields = ("webhook_id", "delivery_id", "status_code", "attempt", "retrying")
+    assert [getattr(line, name) for name in fields] == [hook["id"], delivery["id"], 404, 1, False]
+    assert "/gone" not in str(vars(line))  # ids only: a webhook URL may carry its receiver's secret
 
 
 def test_a_redirect_is_not_followed(orgs: OrgFactory, recorder: Recorder) -> None:
@@ -322,6 +347,7 @@ def test_refused_connections_retry_until_the_last_attempt(orgs: OrgFactory) -> N
     [delivery] = _deliveries(org, hook["id"])
     assert delivery["status"] == "failed" and len(delivery["attempts"]) == 2
     assert all(a["status_code"] is None and "connection failed" in a["error"] for a in delivery["attempts"])
+    assert [engine.delivered(o) for o in ("retried", "succeeded", "failed")] == [1, 0, 1]
 
 
 def test_test_mode_never_reaches_the_network(orgs: OrgFactory, recorder: Recorder) -> None:

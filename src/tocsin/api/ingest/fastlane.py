@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from tocsin.api.access_log import AccessLog
 from tocsin.api.auth import KeyResolver, secret_from_headers
 from tocsin.api.dialects import NATIVE, Credentials
 from tocsin.api.envelope import error_response
@@ -69,6 +70,7 @@ class EventsLane:
         usage: KeyUsageTracker,
         metrics: Metrics,
         max_bytes: int,
+        access_log: AccessLog | None = None,
     ) -> None:
         self.state = state  # the app's State: routes, alert limits, clock, committer, metrics
         self.resolver = resolver
@@ -76,6 +78,7 @@ class EventsLane:
         self.usage = usage
         self.metrics = metrics
         self.max_bytes = max_bytes
+        self.access_log = access_log or AccessLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -84,7 +87,8 @@ class EventsLane:
             if name in _WANTED:
                 headers.setdefault(name.decode(), value.decode("latin-1"))
         request_id = headers.get("x-request-id") or _request_id()
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         status = 500
         try:
             status, body, extra = await self._answer(scope, receive, headers)
@@ -99,7 +103,17 @@ class EventsLane:
         except _Disconnected:
             return
         finally:
-            self.metrics.observe_request("POST", ROUTE, status, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.metrics.observe_request("POST", ROUTE, status, elapsed)
+            key = state.get("key")
+            self.access_log.request(
+                method="POST",
+                route=ROUTE,
+                status=status,
+                seconds=elapsed,
+                request_id=request_id,
+                key_id=key.id if key is not None else None,
+            )
 
     async def _answer(
         self, scope: Scope, receive: Receive, headers: dict[str, str]
@@ -169,7 +183,7 @@ class EventsLane:
         """``api.middleware.admit`` for this one route in the native dialect: the key, and the
         X-RateLimit headers every later answer carries."""
         try:
-            return await admit(
+            key, limit_headers = await admit(
                 resolver=self.resolver,
                 limiter=self.limiter,
                 usage=self.usage,
@@ -181,6 +195,8 @@ class EventsLane:
             )
         except Refused as refused:
             raise _Answer(refused.render(NATIVE)) from None
+        scope["state"]["key"] = key  # as the gate leaves it: the access line names its id
+        return key, limit_headers
 
 
 def _encode(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
@@ -210,7 +226,7 @@ class App(FastAPI):
             await super().__call__(scope, receive, send)
 
 
-def install(app: App, *, max_bytes: int) -> None:
+def install(app: App, *, max_bytes: int, access_log: AccessLog | None = None) -> None:
     """Give ``app`` its lane, built on the services the app keeps on ``app.state``."""
     state = app.state
     app.lane = EventsLane(
@@ -220,6 +236,7 @@ def install(app: App, *, max_bytes: int) -> None:
         usage=state.usage,
         metrics=state.metrics,
         max_bytes=max_bytes,
+        access_log=access_log,
     )
 
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.models import Heartbeat, Job
@@ -46,6 +46,8 @@ from tocsin.services.paging import PagingSettings
 from tocsin.services.sql import load, tenant_filter
 
 HEARTBEAT_DEADLINE: Final = "heartbeat_deadline"  # the engine job that checks for a missed beat
+# No beat yet since it was made or re-armed; beating; its deadline passed without a beat.
+STATES: Final = ("waiting", "up", "missed")
 # Seconds between beats and before a miss: from one second (tests, fast senders) to a week.
 MIN_SECONDS: Final = 1
 MAX_SECONDS: Final = 7 * 24 * 3600
@@ -343,3 +345,14 @@ def heartbeats_by_integration(*, session: Session, integration_ids: list[str]) -
         return {}
     rows = session.scalars(select(Heartbeat).where(Heartbeat.integration_id.in_(integration_ids)))
     return {row.integration_id: row for row in rows}
+
+
+def count_by_state(*, session: Session) -> dict[tuple[str, bool], int]:
+    """Heartbeats by (state, livemode) across all orgs, every state present (0 when none): the
+    operator's view, for /metrics, where an absent series would hide a missed one."""
+    counts = dict.fromkeys(((state, livemode) for state in STATES for livemode in (True, False)), 0)
+    columns = (Heartbeat.state, Heartbeat.livemode)
+    rows = session.execute(select(*columns, func.count()).group_by(*columns))
+    for state, livemode, count in rows:
+        counts[(state, livemode)] = count
+    return counts
