@@ -120,6 +120,8 @@ def build_engine(
         owner=owner or default_owner(),
         writes=_shared_writes(database),
         started_at=started_at,
+        retry_base=timedelta(seconds=settings.engine_retry_base_seconds),
+        retry_cap=timedelta(seconds=settings.engine_retry_cap_seconds),
     )
     return Engine(
         ctx,
@@ -127,8 +129,6 @@ def build_engine(
         concurrency=settings.engine_concurrency,
         lease=timedelta(seconds=settings.engine_lease_seconds),
         poll_seconds=settings.engine_poll_seconds,
-        retry_base=timedelta(seconds=settings.engine_retry_base_seconds),
-        retry_cap=timedelta(seconds=settings.engine_retry_cap_seconds),
         retention=timedelta(days=settings.engine_job_retention_days),
     )
 
