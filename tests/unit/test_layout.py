@@ -42,6 +42,7 @@ def test_services_holds_only_shared_modules_beside_its_concept_packages() -> Non
     assert packages == [
         "access",
         "catalog",
+        "deliveries",
         "demo",
         "escalation",
         "incidents",

@@ -21,6 +21,7 @@ from tocsin.engine import swap_expiry
 from tocsin.engine import webhooks as webhook_handlers
 from tocsin.engine.base import Handler, JobContext
 from tocsin.engine.journal import journal_for
+from tocsin.engine.metrics import EngineMetrics
 from tocsin.engine.runner import Engine, default_owner
 from tocsin.notify.email import EmailConfig
 from tocsin.notify.ntfy import NtfyConfig
@@ -107,6 +108,7 @@ def build_engine(
     channels: Channels | None = None,
     owner: str | None = None,
     started_at: datetime | None = None,
+    metrics: EngineMetrics | None = None,
 ) -> Engine:
     clock = clock or SystemClock()
     ctx = JobContext(
@@ -120,6 +122,7 @@ def build_engine(
         owner=owner or default_owner(),
         writes=_shared_writes(database),
         started_at=started_at,
+        metrics=metrics or EngineMetrics(),
         retry_base=timedelta(seconds=settings.engine_retry_base_seconds),
         retry_cap=timedelta(seconds=settings.engine_retry_cap_seconds),
     )

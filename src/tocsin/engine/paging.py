@@ -35,34 +35,37 @@ StepFunction = Callable[..., str]
 FIRST_FAILED_AT = "first_failed_at"
 
 
+async def _effect_and_finish(function: StepFunction, job: ClaimedJob, ctx: JobContext) -> str:
+    """Run a database-only ``function`` and finish its job in the same transaction; its result."""
+
+    def work(session: Session) -> str:
+        result = function(
+            session=session,
+            tenant=job.tenant,
+            incident_id=job.incident_id,
+            payload=job.payload,
+            now=ctx.now(),
+            paging=ctx.paging,
+        )
+        if not jobs.finish(session=session, job=job, owner=ctx.owner, now=ctx.now(), result=result):
+            raise LeaseLost(job.id)
+        return result
+
+    return await ctx.write(work)
+
+
 def _in_one_transaction(function: StepFunction) -> Handler:
     """A database-only handler: the effect and the job's "done" commit together, or neither does."""
 
     async def handle(job: ClaimedJob, ctx: JobContext) -> str | None:
-        def work(session: Session) -> str:
-            result = function(
-                session=session,
-                tenant=job.tenant,
-                incident_id=job.incident_id,
-                payload=job.payload,
-                now=ctx.now(),
-                paging=ctx.paging,
-            )
-            if not jobs.finish(session=session, job=job, owner=ctx.owner, now=ctx.now(), result=result):
-                raise LeaseLost(job.id)
-            return result
-
-        return Settled(await ctx.write(work))
+        return Settled(await _effect_and_finish(function, job, ctx))
 
     return handle
 
 
-_run_step = _in_one_transaction(escalation.run_step)
-
-
 async def run_step(job: ClaimedJob, ctx: JobContext) -> str | None:
     """One escalation step, then its log line (after the commit: a step rolled back is not told)."""
-    result = await _run_step(job, ctx)
+    result = await _effect_and_finish(escalation.run_step, job, ctx)
     targets = getattr(result, "targets", None)
     log.info(
         "escalation step",
@@ -75,7 +78,7 @@ async def run_step(job: ClaimedJob, ctx: JobContext) -> str | None:
             "result": str(result),
         },
     )
-    return result
+    return Settled(result)
 
 
 expire_snooze = _in_one_transaction(escalation.expire_snooze)
