@@ -21,6 +21,7 @@ from tests.factories.smtp import SmtpServer
 from tests.scenario.engine_harness import Harness, harness
 from tocsin.db.models import ChannelHealth, ChannelHour
 from tocsin.db.session import Database
+from tocsin.engine.journal import journal_for
 from tocsin.engine.metrics import EngineMetrics
 from tocsin.notify.email import EmailConfig
 from tocsin.notify.registry import Channels
@@ -384,3 +385,45 @@ def test_a_room_post_that_fails_is_on_the_rooms_channel_health(h: Harness) -> No
         assert health is not None and health.failing_since is None and (failed, succeeded) == (1, 1)
         # A room post is not a page: the page metrics do not count it.
         assert _pages(h, "slack", "retried") == _pages(h, "slack", "sent") == 0
+
+
+def test_a_refused_page_is_not_retried(h: Harness, outage: Outage) -> None:
+    smtp = outage.end()
+    smtp.refuse("RCPT", 550, "5.1.1 No such user")
+    routing_key, people = _paging(h, [("Dana", 0)])
+    incident = _trigger(h, routing_key)
+    h.drain()
+    job = _page_job(h, incident, people["Dana"])
+    assert job.status == "failed" and job.attempts == 1
+    [refused] = _entries(h, incident, "notify_failed")
+    assert refused["message"] == (
+        f"Email to Dana failed: {refused['data']['error']}; not retried (the provider refused it for good)"
+    )
+    assert "550" in refused["data"]["error"] and refused["data"]["stopped"] == "permanent"
+    assert _entries(h, incident, "notify_retrying") == []
+    assert (_pages(h, "email", "failed"), _pages(h, "email", "retried")) == (1, 0)
+
+
+def test_a_page_the_journal_lists_is_recorded_as_sent_even_after_an_ack(
+    h: Harness, outage: Outage, db_url: str
+) -> None:
+    """The provider accepted the page, then the engine died before recording it: the retry finds
+    it in the sent journal and records it as sent, not as skipped, though the incident was
+    acknowledged meanwhile; and it is not sent again."""
+    journal = journal_for(db_url)
+    if journal is None:
+        pytest.skip("the sent journal is SQLite's")
+    routing_key, people = _paging(h, [("Dana", 0)])
+    incident = _trigger(h, routing_key)
+    h.drain()
+    job = _page_job(h, incident, people["Dana"])
+    journal.record(job.id)  # as if the next attempt's send had been accepted just before a crash
+    journal.close()
+    assert h.org.post(f"/api/incidents/{incident}/acknowledge").status_code == 200
+    smtp = outage.end()
+    h.advance(seconds=10)
+    assert _entries(h, incident, "notify_skipped") == []
+    [notified] = _entries(h, incident, "notified")
+    assert notified["message"] == "Notified Dana by email (dana@example.com)"
+    assert _page_job(h, incident, people["Dana"]).status == "done"
+    assert smtp.messages == []

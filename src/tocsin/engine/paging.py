@@ -4,6 +4,11 @@ A step or timer changes only the database, so it runs and finishes its job in on
 crash leaves it wholly undone or wholly done). A page calls a provider, so it is read, sent outside
 any transaction, then recorded and finished together; the idempotency key travels with it to the
 providers that deduplicate.
+
+A page is loud about its fate (issue 19): one that would come too late is skipped with a timeline
+entry, each failed attempt says on the timeline whether and when it is retried (the handler
+settles its own retry, so the entry and the job agree), and every attempt of a page, notice or
+room post is recorded on its channel's health, counted on ``ctx.metrics`` and logged.
 """
 
 from __future__ import annotations
@@ -184,8 +189,9 @@ async def _record_sent(ctx: JobContext, job: ClaimedJob, outcome: str) -> None:
         ctx.metrics.page(str(job.payload["type"]), "sent")
 
 
-async def _skip(ctx: JobContext, job: ClaimedJob, reason: str) -> Settled:
+async def _skip(ctx: JobContext, job: ClaimedJob, stale: page_delivery.Stale) -> Settled:
     """Drop a page that would come too late: its entry on the timeline, its job done, together."""
+    reason = stale.reason
 
     def work(session: Session) -> None:
         page_delivery.record_skip(
@@ -200,7 +206,7 @@ async def _skip(ctx: JobContext, job: ClaimedJob, reason: str) -> Settled:
     await ctx.write(work)
     if job.livemode:
         ctx.metrics.page(str(job.payload["type"]), "skipped")
-    log.info("page skipped", extra={**_page_fields(job), "reason": reason})
+    log.info("page skipped", extra={**_page_fields(job, stale.number), "reason": reason})
     return Settled(f"skipped: {reason}")
 
 
@@ -210,7 +216,7 @@ def _first_failed_at(job: ClaimedJob) -> datetime | None:
 
 
 async def _failed(
-    ctx: JobContext, job: ClaimedJob, error: str, *, retry_after: float | None, permanent: bool
+    ctx: JobContext, job: ClaimedJob, number: int, error: str, *, retry_after: float | None, permanent: bool
 ) -> Settled:
     """A failed attempt: decide whether it is retried (``domain.delivery.after_failure``: attempts,
     and the deadline of the next escalation step), then write the decision on the timeline and the
@@ -250,12 +256,14 @@ async def _failed(
 
     verdict, wait = await ctx.write(work)
     channel = str(job.payload["type"])
-    fields = {**_page_fields(job), "error": error}
+    fields = {**_page_fields(job, number), "error": error}
     if verdict.retry_at is not None:
-        ctx.metrics.page(channel, "retried")
+        if job.livemode:
+            ctx.metrics.page(channel, "retried")
         log.warning("page failed; retrying", extra={**fields, "retry_in_seconds": wait.total_seconds()})
         return Settled(f"retrying: {error}")
-    ctx.metrics.page(channel, "failed")
+    if job.livemode:
+        ctx.metrics.page(channel, "failed")
     log.error("page failed for good", extra={**fields, "stopped": verdict.stop})
     return Settled(f"failed ({verdict.stop}): {error}")
 
@@ -286,10 +294,10 @@ async def send_page(job: ClaimedJob, ctx: JobContext) -> str | None:
     if journal is not None and job.attempts > 1 and journal.contains(job.id):
         # Accepted by the provider just before a crash: catch the record up, do not page again.
         await _record_sent(ctx, job, "sent" if job.livemode else "sink")
-        log.info("page sent before a restart", extra=_page_fields(job))
+        log.info("page sent before a restart", extra=_page_fields(job, plan.number))
         return Settled("sent before a restart (from the sent journal)")
     if isinstance(plan, page_delivery.Stale):
-        return await _skip(ctx, job, plan.reason)
+        return await _skip(ctx, job, plan)
     channels = ctx.channels
     base_url = _base_url(ctx)
     page = _page(plan, job, base_url, ctx.now())
@@ -299,9 +307,11 @@ async def send_page(job: ClaimedJob, ctx: JobContext) -> str | None:
         if journal is not None:
             journal.record(job.id)  # no await since the provider answered: nothing can run between
     except Transient as error:
-        return await _failed(ctx, job, error.reason, retry_after=error.retry_after, permanent=False)
+        return await _failed(
+            ctx, job, plan.number, error.reason, retry_after=error.retry_after, permanent=False
+        )
     except Permanent as error:
-        return await _failed(ctx, job, error.reason, retry_after=None, permanent=True)
+        return await _failed(ctx, job, plan.number, error.reason, retry_after=None, permanent=True)
     accepted_at = ctx.now()
     outcome = "sent" if plan.incident.livemode else "sink"
     await _record_sent(ctx, job, outcome)

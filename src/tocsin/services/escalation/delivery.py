@@ -127,6 +127,10 @@ class PagePlan:
     address: str
     link_key: str
 
+    @property
+    def number(self) -> int:
+        return self.incident.number
+
 
 @dataclass(frozen=True, slots=True)
 class Stale:
@@ -134,6 +138,7 @@ class Stale:
     due, the incident no longer needed it from this level."""
 
     reason: str
+    number: int  # the incident's, for the log line
 
 
 def _page_step(payload: Mapping[str, Any]) -> Step:
@@ -166,7 +171,7 @@ def plan_page(
         return "incident deleted"
     reason = _stale_reason(session, incident, payload)
     if reason is not None:
-        return Stale(reason)
+        return Stale(reason, incident.number)
     return PagePlan(
         incident=_announcement(session, incident),
         user_id=str(payload["user_id"]),
