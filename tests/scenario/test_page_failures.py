@@ -427,3 +427,19 @@ def test_a_page_the_journal_lists_is_recorded_as_sent_even_after_an_ack(
     assert notified["message"] == "Notified Dana by email (dana@example.com)"
     assert _page_job(h, incident, people["Dana"]).status == "done"
     assert smtp.messages == []
+
+
+def test_a_manual_escalation_drops_the_retry_of_the_run_it_replaced(h: Harness, outage: Outage) -> None:
+    routing_key, people = _paging(h, [("Dana", 0), ("Erik", 5)])
+    incident = _trigger(h, routing_key)
+    h.drain()
+    assert _page_job(h, incident, people["Dana"]).status == "pending"  # retried in 10 s
+    assert h.org.post(f"/api/incidents/{incident}/escalate").status_code == 200
+    smtp = outage.end()
+    h.drain()  # the new run pages Erik at level 2
+    h.advance(seconds=10)
+    [skipped] = _entries(h, incident, "notify_skipped")
+    assert skipped["message"] == "Page to Dana by email skipped: escalation started over"
+    assert [mail.rcpt_tos for mail in smtp.wait_for(1)] == [["erik@example.com"]]
+    h.advance(minutes=15)
+    assert len(smtp.messages) == 1
