@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.factories.orgs import OrgFactory
+from tests.factories.recorder import Recorder
 from tests.factories.smtp import SmtpServer
 from tests.scenario.engine_harness import Harness, harness
 from tocsin.db.models import ChannelHealth, ChannelHour
@@ -25,6 +26,7 @@ from tocsin.engine.journal import journal_for
 from tocsin.engine.metrics import EngineMetrics
 from tocsin.notify.email import EmailConfig
 from tocsin.notify.registry import Channels
+from tocsin.notify.twilio import TwilioConfig
 
 
 def _days_back(h: Harness) -> Harness:
@@ -364,8 +366,6 @@ def test_a_notice_that_fails_is_retried_and_counted_but_never_skipped(h: Harness
 
 
 def test_a_room_post_that_fails_is_on_the_rooms_channel_health(h: Harness) -> None:
-    from tests.factories.recorder import Recorder
-
     with Recorder() as receiver:
         h.channels_factory = lambda http: Channels(http)
         service_id, routing_key = h.org.make_service()
@@ -443,3 +443,53 @@ def test_a_manual_escalation_drops_the_retry_of_the_run_it_replaced(h: Harness, 
     assert [mail.rcpt_tos for mail in smtp.wait_for(1)] == [["erik@example.com"]]
     h.advance(minutes=15)
     assert len(smtp.messages) == 1
+
+
+def test_an_sms_provider_asking_to_wait_is_waited_for_and_the_number_is_masked_in_the_log(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Recorder() as twilio:
+        config = TwilioConfig(
+            account_sid="AC0123456789abcdef0123456789abcdef",
+            auth_token="twilio-auth-token-secret",
+            from_number="+15550001111",
+            base_url=twilio.url,
+            timeout=5.0,
+        )
+        h.channels_factory = lambda http: Channels(http, twilio=config)
+        routing_key, people = _paging(h, [("Dana", 0)])
+        sms = h.org.post(
+            f"/api/users/{people['Dana']}/contact-methods", json={"type": "sms", "address": "+15551234567"}
+        )
+        assert sms.status_code == 201, sms.text
+        rule = h.org.post(
+            f"/api/users/{people['Dana']}/notification-rules",
+            json={"contact_method_id": sms.json()["data"]["id"], "urgency": "high", "delay_minutes": 0},
+        )
+        assert rule.status_code == 201, rule.text
+        twilio.respond(
+            429, json={"code": 20429, "message": "Too Many Requests"}, headers={"Retry-After": "30"}
+        )
+        incident = _trigger(h, routing_key)
+        caplog.set_level(logging.INFO, logger="tocsin.engine.paging")
+        h.drain()
+        [entry] = _entries(h, incident, "notify_retrying")
+        # The provider's Retry-After, not the engine's backoff, is the wait.
+        assert entry["message"] == (
+            f"SMS to Dana failed: {entry['data']['error']}; retrying in 30 s (attempt 2 of 8)"
+        )
+        assert _page_job(h, incident, people["Dana"]).run_at - h.clock.now() == timedelta(seconds=30)
+        h.advance(seconds=30)
+        assert len(twilio.requests) == 2 and _page_job(h, incident, people["Dana"]).status == "done"
+        [notified] = _entries(h, incident, "notified")
+        assert notified["message"] == "Notified Dana by sms (+15551234567)"
+        health, failed, succeeded = _health_of(h, "sms")
+        assert health is not None and health.failing_since is None and (failed, succeeded) == (1, 1)
+        lines = [
+            r
+            for r in caplog.records
+            if r.name == "tocsin.engine.paging" and getattr(r, "channel", None) == "sms"
+        ]
+        assert [r.getMessage() for r in lines] == ["page failed; retrying", "page sent"]
+        assert {r.address for r in lines} == {"+15*******67"}  # type: ignore[attr-defined]
+        assert all("+15551234567" not in str(vars(r)) for r in lines)
