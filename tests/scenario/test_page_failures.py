@@ -14,19 +14,20 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.factories.orgs import OrgFactory
 from tests.factories.recorder import Recorder
 from tests.factories.smtp import SmtpServer
 from tests.scenario.engine_harness import Harness, harness
-from tocsin.db.models import ChannelHealth, ChannelHour
+from tocsin.db.models import ChannelHealth, ChannelHour, Job
 from tocsin.db.session import Database
 from tocsin.engine.journal import journal_for
 from tocsin.engine.metrics import EngineMetrics
 from tocsin.notify.email import EmailConfig
 from tocsin.notify.registry import Channels
 from tocsin.notify.twilio import TwilioConfig
+from tocsin.services.escalation import delivery as page_delivery
 
 
 def _days_back(h: Harness) -> Harness:
@@ -38,10 +39,22 @@ def _days_back(h: Harness) -> Harness:
     return h
 
 
+def _leave_no_jobs(h: Harness) -> None:
+    """This test's clock is days behind the others': a job it left pending would be due at once
+    for the next test's engine. Cancel them."""
+    with h.database.write() as session:
+        session.execute(
+            update(Job)
+            .where(Job.org_id == h.org.org_id, Job.status.in_(("pending", "running")))
+            .values(status="cancelled")
+        )
+
+
 @pytest.fixture
 def h(orgs: OrgFactory, app_client: TestClient, database: Database, db_url: str) -> Iterator[Harness]:
     for made in harness(orgs, app_client, database, db_url):
         yield _days_back(made)
+        _leave_no_jobs(made)
 
 
 @pytest.fixture
@@ -49,6 +62,7 @@ def quick(orgs: OrgFactory, app_client: TestClient, database: Database, db_url: 
     """A harness whose engine backs off from one second: eight attempts fit in ten minutes."""
     for made in harness(orgs, app_client, database, db_url, engine_retry_base_seconds=1):
         yield _days_back(made)
+        _leave_no_jobs(made)
 
 
 class Outage:
@@ -493,3 +507,26 @@ def test_an_sms_provider_asking_to_wait_is_waited_for_and_the_number_is_masked_i
         assert [r.getMessage() for r in lines] == ["page failed; retrying", "page sent"]
         assert {r.address for r in lines} == {"+15*******67"}  # type: ignore[attr-defined]
         assert all("+15551234567" not in str(vars(r)) for r in lines)
+
+
+def test_a_page_due_when_the_next_level_is_due_is_still_current(h: Harness) -> None:
+    """Levels with no delay between them: the engine may run the next step before the first
+    level's page (same instant, any order). The page is stale only when the escalation moved on
+    at a time set before the page was due, so both levels are paged whatever the order."""
+    routing_key, people = _paging(h, [("Dana", 0), ("Erik", 0)])
+    incident = _trigger(h, routing_key)
+    h.drain()
+    assert sorted(address for _, address, _ in h.pages(incident)) == ["dana@example.com", "erik@example.com"]
+    assert _entries(h, incident, "notify_skipped") == []
+    dana = _page_job(h, incident, people["Dana"])
+    with h.database.read() as session:
+
+        def plan(due_at: datetime) -> object:
+            return page_delivery.plan_page(
+                session=session, tenant=h.org.tenant, incident_id=incident, payload=dana.payload,
+                link_key="k", due_at=due_at,
+            )  # fmt: skip
+
+        assert isinstance(plan(dana.run_at), page_delivery.PagePlan)
+        late = plan(dana.run_at + timedelta(seconds=1))
+        assert isinstance(late, page_delivery.Stale) and late.reason == "escalation moved to level 2"

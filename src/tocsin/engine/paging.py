@@ -277,6 +277,7 @@ def _plan(ctx: JobContext, job: ClaimedJob) -> page_delivery.PagePlan | page_del
             incident_id=str(job.incident_id),
             payload=job.payload,
             link_key=key,
+            due_at=job.run_at,
         )
 
 

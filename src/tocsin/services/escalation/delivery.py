@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, lazyload
 from tocsin.db.models import Incident, Job, Service
 from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.delivery import LAST_LEVEL_RETRY_CAP, Verdict, channel_label, spoken_wait
-from tocsin.domain.escalation import Step
+from tocsin.domain.escalation import Step, step_key
 from tocsin.domain.incident import Status
 from tocsin.services.deliveries.attempts import record_attempt
 from tocsin.services.incidents import timeline
@@ -145,8 +145,26 @@ def _page_step(payload: Mapping[str, Any]) -> Step:
     return Step(int(payload.get("cycle") or 0), int(payload.get("level") or 0))
 
 
-def _stale_reason(session: Session, incident: Incident, payload: Mapping[str, Any]) -> str | None:
-    """Why a page of ``payload`` would come too late, or None while its level is still paging."""
+def _moved_on_before(session: Session, incident: Incident, step: Step, due_at: datetime) -> bool:
+    """Whether the incident's escalation reached ``step`` (past a page's level) at a time set
+    before the page was due. The step's scheduled time, not the order the engine happened to run
+    jobs in: a next level due at the same instant as a page (no delay between them) leaves the
+    page current, while a page delayed past the next level (a late notification rule) is not."""
+    key = step_key(incident.id, incident.escalation_run, step)
+    moved_at = session.scalar(
+        select(Job.run_at).where(
+            Job.key == key, Job.org_id == incident.org_id, Job.livemode == incident.livemode
+        )
+    )
+    # No job (purged long after, or the step was reached another way): the level is long gone.
+    return moved_at is None or moved_at < due_at
+
+
+def _stale_reason(
+    session: Session, incident: Incident, payload: Mapping[str, Any], due_at: datetime
+) -> str | None:
+    """Why a page of ``payload`` due at ``due_at`` would come too late, or None while its level
+    is still paging."""
     if incident.status != Status.OPEN.value:
         status = incident.status.lower()
         change = timeline.latest(session=session, incident=incident, types=(status,))
@@ -154,22 +172,30 @@ def _stale_reason(session: Session, incident: Incident, payload: Mapping[str, An
     if incident.escalation_run != int(payload["run"]):
         return "escalation started over"
     now_at = Step(incident.escalation_cycle, incident.escalation_level)
-    if now_at > _page_step(payload):
-        passed = f" (pass {now_at.cycle + 1})" if now_at.cycle != _page_step(payload).cycle else ""
+    page_step = _page_step(payload)
+    if now_at > page_step and _moved_on_before(session, incident, now_at, due_at):
+        passed = f" (pass {now_at.cycle + 1})" if now_at.cycle != page_step.cycle else ""
         return f"escalation moved to level {now_at.level + 1}{passed}"
     return None
 
 
 def plan_page(
-    *, session: Session, tenant: Tenant, incident_id: str, payload: Mapping[str, Any], link_key: str
+    *,
+    session: Session,
+    tenant: Tenant,
+    incident_id: str,
+    payload: Mapping[str, Any],
+    link_key: str,
+    due_at: datetime,
 ) -> PagePlan | Stale | str:
-    """The page to send; ``Stale`` when it is too late to (acknowledged, resolved, snoozed, or
-    the escalation moved past its level or started over), which the engine records as skipped;
-    a text when there is nothing to record it on (the incident was deleted)."""
+    """The page to send; ``Stale`` when it is too late to (acknowledged, resolved, snoozed, or the
+    escalation started over, or moved past its level before it was due at ``due_at``: a page
+    delayed by its notification rule or a retry), which the engine records as skipped; a text when
+    there is nothing to record it on (the incident was deleted)."""
     incident = incident_of(session=session, tenant=tenant, incident_id=incident_id)
     if incident is None:
         return "incident deleted"
-    reason = _stale_reason(session, incident, payload)
+    reason = _stale_reason(session, incident, payload, due_at)
     if reason is not None:
         return Stale(reason, incident.number)
     return PagePlan(
