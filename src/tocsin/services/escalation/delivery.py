@@ -151,11 +151,8 @@ def _moved_on_before(session: Session, incident: Incident, step: Step, due_at: d
     jobs in: a next level due at the same instant as a page (no delay between them) leaves the
     page current, while a page delayed past the next level (a late notification rule) is not."""
     key = step_key(incident.id, incident.escalation_run, step)
-    moved_at = session.scalar(
-        select(Job.run_at).where(
-            Job.key == key, Job.org_id == incident.org_id, Job.livemode == incident.livemode
-        )
-    )
+    tenant = Tenant(incident.org_id, incident.livemode)
+    moved_at = session.scalar(select(Job.run_at).where(Job.key == key, *tenant_filter(Job, tenant)))
     # No job (purged long after, or the step was reached another way): the level is long gone.
     return moved_at is None or moved_at < due_at
 

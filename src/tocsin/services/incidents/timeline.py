@@ -52,8 +52,7 @@ def latest(*, session: Session, incident: Incident, types: tuple[str, ...]) -> T
     return session.scalar(
         select(TimelineEntry)
         .where(
-            TimelineEntry.org_id == incident.org_id,
-            TimelineEntry.livemode == incident.livemode,
+            *tenant_filter(TimelineEntry, Tenant(incident.org_id, incident.livemode)),
             TimelineEntry.incident_id == incident.id,
             TimelineEntry.type.in_(types),
         )
