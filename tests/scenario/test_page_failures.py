@@ -530,3 +530,38 @@ def test_a_page_due_when_the_next_level_is_due_is_still_current(h: Harness) -> N
         assert isinstance(plan(dana.run_at), page_delivery.PagePlan)
         late = plan(dana.run_at + timedelta(seconds=1))
         assert isinstance(late, page_delivery.Stale) and late.reason == "escalation moved to level 2"
+
+
+def test_at_the_last_level_the_repeat_is_the_retries_deadline(h: Harness, outage: Outage) -> None:
+    dana = h.org.make_user("Dana", "dana@example.com")
+    policy = h.org.post(
+        "/api/escalation-policies",
+        json={
+            "name": "Storage",
+            "rules": [{"delay_minutes": 0, "targets": [{"type": "user", "id": dana}]}],
+            "repeat_count": 1,
+            "repeat_delay_minutes": 1,
+        },
+    )
+    assert policy.status_code == 201, policy.text
+    service_id, routing_key = h.org.make_service("Storage")
+    assert (
+        h.org.patch(
+            f"/api/services/{service_id}", json={"escalation_policy_id": policy.json()["data"]["id"]}
+        ).status_code
+        == 200
+    )
+    incident = _trigger(h, routing_key)
+    h.drain()
+    h.advance(seconds=10)
+    h.advance(seconds=20)  # attempt 3 fails at 30 s; the next (70 s) would pass the repeat (60 s)
+    [stopped] = _entries(h, incident, "notify_failed")
+    assert stopped["message"].endswith(
+        "stopped retrying after 3 of 8 attempts: the escalation moves on before the next retry"
+    )
+    smtp = outage.end()
+    h.advance(seconds=30)  # the second pass pages Dana again, once
+    [mail] = smtp.wait_for(1)
+    assert mail.rcpt_tos == ["dana@example.com"]
+    h.advance(minutes=15)
+    assert len(smtp.messages) == 1
