@@ -4,7 +4,7 @@ engine's: from ``Settings``, with the channels and paging settings they imply.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -36,4 +36,6 @@ def job_context(
         paging=PagingSettings.from_settings(settings),
         writes=writes,
         metrics=metrics or EngineMetrics(),
+        retry_base=timedelta(seconds=settings.engine_retry_base_seconds),
+        retry_cap=timedelta(seconds=settings.engine_retry_cap_seconds),
     )

@@ -9,7 +9,8 @@
 
 ``SmtpServer(credentials=("user", "secret"))`` offers AUTH PLAIN/LOGIN without TLS and refuses
 other logins with 535; ``mail.login`` says who sent. The port is chosen by the OS (port 0), so
-parallel tests never collide.
+parallel tests never collide; ``SmtpServer(port=stopped.port)`` brings a stopped server back on its
+port (an outage that ends).
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ class _Controller(Controller):
 
 
 class SmtpServer:
-    def __init__(self, *, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(self, *, credentials: tuple[str, str] | None = None, port: int = 0) -> None:
         self.host = "127.0.0.1"
         self.credentials = credentials
         self._lock = threading.Lock()
@@ -121,7 +122,7 @@ class SmtpServer:
         if credentials is not None:
             kwargs.update(authenticator=self._authenticate, auth_require_tls=False)
         self._controller = _Controller(
-            _Handler(self), hostname=self.host, port=0, server_hostname="smtp.test", **kwargs
+            _Handler(self), hostname=self.host, port=port, server_hostname="smtp.test", **kwargs
         )
         self._running = False
 

@@ -22,6 +22,7 @@ from tocsin.api.app import create_app
 from tocsin.clock import FakeClock
 from tocsin.db.session import Database
 from tocsin.engine.app import build_engine
+from tocsin.engine.metrics import EngineMetrics
 from tocsin.notify.registry import Channels, RecordingSink
 from tocsin.services import jobs
 
@@ -37,6 +38,8 @@ class Harness:
     # Real channels need the engine's HTTP client: ``lambda http: Channels(http)``.
     channels_factory: Callable[[httpx.AsyncClient], Channels] | None = None
     settings_overrides: dict[str, Any] = field(default_factory=dict)
+    # One registry for every ``drain``: what the engines counted, read with ``get_sample_value``.
+    metrics: EngineMetrics = field(default_factory=EngineMetrics)
 
     def drain(self) -> int:
         """Run every job due at the clock's time (and the ones they make due), then return."""
@@ -52,6 +55,7 @@ class Harness:
                     if self.channels_factory
                     else self.channels or Channels.recording(self.sink),
                     owner="test-engine",
+                    metrics=self.metrics,
                 )
                 try:
                     return await engine.drain()

@@ -129,6 +129,8 @@ def build_engine(
         writes=_shared_writes(database),
         started_at=started_at,
         metrics=metrics or EngineMetrics(),
+        retry_base=timedelta(seconds=settings.engine_retry_base_seconds),
+        retry_cap=timedelta(seconds=settings.engine_retry_cap_seconds),
     )
     return Engine(
         ctx,
@@ -136,8 +138,6 @@ def build_engine(
         concurrency=settings.engine_concurrency,
         lease=timedelta(seconds=settings.engine_lease_seconds),
         poll_seconds=settings.engine_poll_seconds,
-        retry_base=timedelta(seconds=settings.engine_retry_base_seconds),
-        retry_cap=timedelta(seconds=settings.engine_retry_cap_seconds),
         retention=timedelta(days=settings.engine_job_retention_days),
     )
 

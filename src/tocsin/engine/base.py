@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.domain.escalation import backoff
 from tocsin.engine.journal import SentJournal
 from tocsin.engine.metrics import EngineMetrics
 from tocsin.notify.base import Channel
@@ -87,6 +88,14 @@ class JobContext:
     started_at: datetime | None = None
     # What this engine sent, failed, retried and skipped (``engine.metrics``).
     metrics: EngineMetrics = field(default_factory=EngineMetrics)
+    # The backoff of a failed job (``retry_wait``): the runner's, and a page's, which settles its
+    # own retry so its timeline entry can say exactly when it comes.
+    retry_base: timedelta = timedelta(seconds=10)
+    retry_cap: timedelta = timedelta(minutes=10)
+
+    def retry_wait(self, attempt: int) -> timedelta:
+        """How long a job waits after its attempt ``attempt`` failed (``domain.escalation.backoff``)."""
+        return backoff(attempt, base=self.retry_base, cap=self.retry_cap)
 
     async def write(self, work: Callable[[Session], T]) -> T:
         """``work(session)`` in a committed write transaction, from the event loop. With

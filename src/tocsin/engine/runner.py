@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from tocsin.domain.escalation import backoff
 from tocsin.engine.base import GiveUp, Handler, JobContext, LeaseLost, RetryLater, Settled
 from tocsin.services import jobs
 from tocsin.services.deliveries.attempts import HOURS_KEPT, purge_hours
@@ -49,8 +48,6 @@ class Engine:
         concurrency: int = 16,
         lease: timedelta = timedelta(seconds=60),
         poll_seconds: float = 2.0,
-        retry_base: timedelta = timedelta(seconds=10),
-        retry_cap: timedelta = timedelta(minutes=10),
         retention: timedelta = timedelta(days=7),
     ) -> None:
         self.ctx = ctx
@@ -59,8 +56,6 @@ class Engine:
         self.concurrency = concurrency
         self.lease = lease
         self.poll_seconds = poll_seconds
-        self.retry_base = retry_base
-        self.retry_cap = retry_cap
         self.retention = retention
         self._last_purge: float = 0.0
         self._wakeup: asyncio.Event | None = None
@@ -138,11 +133,7 @@ class Engine:
         if outcome == "done":
             jobs.finish(session=session, job=job, owner=self.owner, now=now, result=detail)
         elif outcome == "retry":
-            wait = (
-                delay
-                if delay is not None
-                else backoff(job.attempts, base=self.retry_base, cap=self.retry_cap)
-            )
+            wait = delay if delay is not None else self.ctx.retry_wait(job.attempts)
             jobs.retry(
                 session=session, job=job, owner=self.owner, now=now, run_at=now + wait, error=detail or ""
             )

@@ -330,12 +330,22 @@ def finish(
 
 
 def retry(
-    *, session: Session, job: ClaimedJob, owner: str, now: datetime, run_at: datetime, error: str
+    *,
+    session: Session,
+    job: ClaimedJob,
+    owner: str,
+    now: datetime,
+    run_at: datetime,
+    error: str,
+    payload: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Back to pending for another attempt at ``run_at``, or ``failed`` when attempts are used up."""
+    """Back to pending for another attempt at ``run_at``, or ``failed`` when attempts are used up.
+    ``payload`` replaces the job's: what a handler must remember across attempts (a page keeps
+    the time of its first failure, from which its retries are capped)."""
     if job.attempts >= job.max_attempts:
         return _settle(session, job, owner, now, status="failed", result=error[:2000])
-    return _settle(session, job, owner, now, status="pending", run_at=run_at, result=error[:2000])
+    extra: dict[str, Any] = {} if payload is None else {"payload": dict(payload)}
+    return _settle(session, job, owner, now, status="pending", run_at=run_at, result=error[:2000], **extra)
 
 
 def fail(*, session: Session, job: ClaimedJob, owner: str, now: datetime, error: str) -> bool:
@@ -346,13 +356,18 @@ def cancel_for_incident(
     *, session: Session, incident_ids: Iterable[str], now: datetime, kinds: Sequence[str] = PAGING_KINDS
 ) -> int:
     """Cancel the pending jobs of ``kinds`` for these incidents (an ack or resolve stops paging).
-    A job already running finishes its current step; its handler re-checks the incident first."""
+    A job already running finishes its current step; its handler re-checks the incident first.
+
+    A page waiting to be retried (a ``notify`` job that already failed an attempt) is left
+    pending: its timeline says it will be retried, so its handler runs it once more to drop it
+    with an entry that says why ("skipped: incident acknowledged by Erik"), sending nothing."""
     ids = list(incident_ids)
     if not ids:
         return 0
+    retried_page = and_(Job.kind == "notify", Job.attempts > 0)
     result = session.execute(
         update(Job)
-        .where(Job.incident_id.in_(ids), Job.kind.in_(kinds), Job.status == "pending")
+        .where(Job.incident_id.in_(ids), Job.kind.in_(kinds), Job.status == "pending", ~retried_page)
         .values(status="cancelled", updated_at=now, result="cancelled")
         .execution_options(synchronize_session=False)
     )

@@ -162,6 +162,36 @@ def test_retry_then_give_up_and_cancel(database: Database, tenant: Tenant) -> No
     assert statuses == {"notify": "cancelled", "webhook": "pending"}
 
 
+def test_a_page_waiting_for_its_retry_outlives_a_cancel_and_keeps_its_new_payload(
+    database: Database, tenant: Tenant
+) -> None:
+    """An ack cancels the pages not yet tried; a page that failed and waits for its retry stays, so
+    its handler can write down that it was skipped (issue 19). A retry may rewrite the payload."""
+    t0 = datetime(1901, 1, 1, 0, 7, tzinfo=UTC)
+    tried, untried = f"k-{uuid.uuid4().hex}", f"k-{uuid.uuid4().hex}"
+    with database.write() as session:
+        for key, at in ((tried, t0), (untried, t0 + timedelta(minutes=2))):
+            jobs.enqueue(
+                session=session, tenant=tenant, kind="notify", key=key, run_at=at, now=t0, payload={"n": 1},
+                incident_id="inc_x7",
+            )  # fmt: skip
+    [job] = _claim(database, "w", t0)
+    assert job.key == tried
+    with database.write() as session:
+        assert jobs.retry(
+            session=session, job=job, owner="w", now=t0, run_at=t0 + timedelta(seconds=10), error="down",
+            payload={"n": 1, "first_failed_at": t0.isoformat()},
+        )  # fmt: skip
+        assert jobs.cancel_for_incident(session=session, incident_ids=["inc_x7"], now=t0) == 1
+    with database.read() as session:
+        rows = {j.key: j for j in jobs.list_jobs(session=session, tenant=tenant, incident_id="inc_x7")}
+        assert rows[untried].status == "cancelled"
+        assert rows[tried].status == "pending" and rows[tried].attempts == 1
+        assert rows[tried].payload == {"n": 1, "first_failed_at": t0.isoformat()}
+    [again] = _claim(database, "w", t0 + timedelta(seconds=10))
+    assert again.key == tried and again.payload["first_failed_at"] == t0.isoformat()
+
+
 def test_purge_deletes_only_old_finished_jobs(database: Database, tenant: Tenant) -> None:
     t0 = datetime(1901, 1, 1, 0, 4, tzinfo=UTC)
     _enqueue(database, tenant, t0, f"k-{uuid.uuid4().hex}")

@@ -244,6 +244,19 @@ def _resolve(
     return f"level {step.level + 1}: resolved by the escalation policy"
 
 
+class StepReport(str):
+    """A step's result text (the job's result), carrying for the engine's log line how many people
+    its level paged (None when the step paged nobody by design, or did not run)."""
+
+    targets: int | None = None
+
+    @classmethod
+    def of(cls, text: str, targets: int | None) -> StepReport:
+        report = cls(text)
+        report.targets = targets
+        return report
+
+
 def run_step(
     *,
     session: Session,
@@ -301,7 +314,7 @@ def run_step(
         result = _resolve(session, incident, policy, step, now, paging=paging)
         session.flush()
         return result
-    paged = 0
+    paged: int | None = None
     if kind == "notify":
         paged, outcome = _notify(session, tenant, incident, policy, run, step, now, paging=paging)
     else:
@@ -328,7 +341,7 @@ def run_step(
             incident_id=incident.id,
         )
     session.flush()
-    return f"level {step.level + 1} cycle {step.cycle + 1} ({kind}): {outcome}"
+    return StepReport.of(f"level {step.level + 1} cycle {step.cycle + 1} ({kind}): {outcome}", paged)
 
 
 def _reopen_if_still(

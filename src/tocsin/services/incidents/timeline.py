@@ -46,6 +46,21 @@ def record(
     return entry
 
 
+def latest(*, session: Session, incident: Incident, types: tuple[str, ...]) -> TimelineEntry | None:
+    """The incident's newest entry of one of ``types``: who acknowledged or resolved it, for an
+    entry that says why a page was dropped."""
+    return session.scalar(
+        select(TimelineEntry)
+        .where(
+            *tenant_filter(TimelineEntry, Tenant(incident.org_id, incident.livemode)),
+            TimelineEntry.incident_id == incident.id,
+            TimelineEntry.type.in_(types),
+        )
+        .order_by(TimelineEntry.created_at.desc(), TimelineEntry.id.desc())
+        .limit(1)
+    )
+
+
 def list_entries(
     *, session: Session, tenant: Tenant, incident_id: str, limit: int, offset: int
 ) -> Page[TimelineEntry]:
