@@ -10,6 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from tests.factories.migrations import database_at
 from tocsin.db.migrate import alembic_config, upgrade
 from tocsin.db.models import Base
 
@@ -29,25 +30,8 @@ def _differences(engine: sa.Engine) -> list[object]:
 
 
 def test_people_keep_no_password_and_the_sessions_table_comes_and_goes(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'tocsin.db'}"
-    upgrade(url, "0012")
-    engine = sa.create_engine(url)
+    url, engine = database_at(tmp_path, "0012")
     try:
-        with engine.begin() as connection:
-            connection.execute(
-                sa.text(
-                    "INSERT INTO orgs (id, name, slug, api_id, rate_limits, created_at) "
-                    "VALUES ('org_1', 'Org', 'org', 'abc', '{}', '2026-01-01 00:00:00.000000')"
-                )
-            )
-            connection.execute(
-                sa.text(
-                    "INSERT INTO users (id, org_id, livemode, name, email, role, time_zone, username, "
-                    "updated_at, created_at, ical_token) VALUES ('usr_1', 'org_1', 1, 'Dana', "
-                    "'dana@example.com', 'user', 'UTC', 'dana', '2026-01-01 00:00:00.000000', "
-                    "'2026-01-01 00:00:00.000000', 'tok')"
-                )
-            )
         upgrade(url)
         with engine.connect() as connection:
             assert connection.execute(sa.text("SELECT password_hash FROM users")).scalar_one() is None

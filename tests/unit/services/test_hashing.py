@@ -4,24 +4,13 @@ email costs the same one verification as a wrong password."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from argon2 import PasswordHasher
 from argon2 import Type as Argon2Type
 
+from tests.factories.passwords import CHEAP_PARAMETERS, Counting
 from tocsin.services.accounts.hashing import Passwords
 
-CHEAP = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
-
-
-class Counting(PasswordHasher):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.verifications = 0
-
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002 - argon2's name
-        self.verifications += 1
-        return super().verify(hash, password)
+CHEAP = CHEAP_PARAMETERS
 
 
 def test_hashes_are_argon2id_and_salted() -> None:

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from tests.factories.orgs import OrgFactory, OrgHandle
+from tests.factories.passwords import CHEAP_PARAMETERS, Counting
 from tocsin.clock import FakeClock
 from tocsin.db.models import User, WebSession
 from tocsin.db.session import Database
@@ -36,19 +37,9 @@ from tocsin.services.accounts.sessions import (
 from tocsin.services.errors import Invalid, NotFound
 from tocsin.services.people import users
 
-CHEAP = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+CHEAP = Passwords(PasswordHasher(**CHEAP_PARAMETERS))
 PASSWORD = "correct horse battery staple"
 POLICY = SessionPolicy()
-
-
-class Counting(PasswordHasher):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.verifications = 0
-
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002 - argon2's name
-        self.verifications += 1
-        return super().verify(hash, password)
 
 
 @pytest.fixture
@@ -138,7 +129,7 @@ def test_unknown_email_wrong_password_and_no_password_get_one_answer(
     _, email = _person(org, clock)
     without = _email()
     org.make_user(email=without)
-    hasher = Counting(time_cost=1, memory_cost=1024, parallelism=1)
+    hasher = Counting(**CHEAP_PARAMETERS)
     counted = Passwords(hasher)
     answers = []
     for address, password in ((email, "wrong password here"), (_email(), PASSWORD), (without, PASSWORD)):
