@@ -10,11 +10,9 @@ from argon2 import Type as Argon2Type
 from tests.factories.passwords import CHEAP_PARAMETERS, Counting
 from tocsin.services.accounts.hashing import Passwords
 
-CHEAP = CHEAP_PARAMETERS
-
 
 def test_hashes_are_argon2id_and_salted() -> None:
-    passwords = Passwords(PasswordHasher(**CHEAP))
+    passwords = Passwords(PasswordHasher(**CHEAP_PARAMETERS))
     first, second = passwords.hash("correct horse battery"), passwords.hash("correct horse battery")
     assert first.startswith("$argon2id$") and first != second
     assert passwords.verify(first, "correct horse battery") and passwords.verify(
@@ -30,7 +28,7 @@ def test_the_default_hasher_is_argon2id_with_rfc_9106_parameters() -> None:
 
 
 def test_nothing_stored_costs_one_verification_like_a_wrong_password() -> None:
-    hasher = Counting(**CHEAP)
+    hasher = Counting(**CHEAP_PARAMETERS)
     passwords = Passwords(hasher)
     stored = passwords.hash("correct horse battery")
     assert not passwords.verify(stored, "wrong guess here")
@@ -42,13 +40,13 @@ def test_nothing_stored_costs_one_verification_like_a_wrong_password() -> None:
 
 
 def test_a_corrupt_hash_is_a_wrong_password_not_a_crash() -> None:
-    passwords = Passwords(PasswordHasher(**CHEAP))
+    passwords = Passwords(PasswordHasher(**CHEAP_PARAMETERS))
     assert not passwords.verify("not-a-hash", "correct horse battery")
     assert passwords.needs_rehash("not-a-hash")
 
 
 def test_hashes_made_with_other_parameters_need_rehashing() -> None:
-    weak = Passwords(PasswordHasher(**CHEAP))
+    weak = Passwords(PasswordHasher(**CHEAP_PARAMETERS))
     strong = Passwords(PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1))
     old = weak.hash("correct horse battery")
     assert strong.verify(old, "correct horse battery")  # old hashes still sign people in
