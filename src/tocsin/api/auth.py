@@ -3,24 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from tocsin.api.cache import CachedLookup
 from tocsin.db.session import Database
 from tocsin.domain.api_keys import hash_key
 from tocsin.services.access import keys as key_service
 from tocsin.services.access.keys import KeyRecord
-
-
-def secret_from_headers(headers: Mapping[str, str]) -> str | None:
-    """``Authorization: Bearer sk_…``, ``Authorization: Api-Key sk_…`` or ``X-API-Key: sk_…``."""
-    authorization = headers.get("authorization", "").strip()
-    if authorization:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() in ("bearer", "api-key") and value.strip():
-            return value.strip()
-    explicit = headers.get("x-api-key", "").strip()
-    return explicit or None
 
 
 class KeyResolver:

@@ -13,12 +13,12 @@ from typing import Any
 
 import uvicorn
 
-from tocsin.api.app import create_app
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.engine.app import running
 from tocsin.engine.child import follow_parent
 from tocsin.server import engine_child
+from tocsin.server.app import create_app
 from tocsin.server.ingest_writer import IngestWriter
 from tocsin.server.tls import TlsFiles
 from tocsin.services.ingest.bulk import batch_handler

@@ -1,0 +1,131 @@
+"""The live-update broadcaster: one per server process, fanning incident changes out to the open
+pages of each org.
+
+It learns of commits made by any process through ``services.incidents.changes`` (LISTEN/NOTIFY on
+PostgreSQL, ``PRAGMA data_version`` on SQLite), in a thread, and hands each change to the event
+loop. A change names only a tenant, never what changed, because each page re-reads what it shows.
+So pending changes for one subscriber fold into one: a subscriber holds a flag, not a queue.
+A slow page (a phone on a bad network) therefore never blocks the others and never grows memory:
+however many commits pass while it is busy, its next read returns one notice, marked ``refresh``
+when it must re-render in full (the watch reconnected and may have missed commits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+from tocsin.domain.actor import Tenant
+from tocsin.services.incidents.changes import PostgresWatch, SqliteWatch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something changed for the subscriber's tenant; ``refresh``: re-render everything, because
+    changes may have been missed."""
+
+    refresh: bool
+
+
+class Subscription:
+    """One open page's end of the broadcaster: ``await next()`` for the next notice."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+        self._ready = asyncio.Event()
+        self._refresh = False
+        self.delivered = 0  # notices read; tests and the bench look at it
+
+    def offer(self, refresh: bool) -> None:
+        """Never waits and never grows: a notice not yet read absorbs the new one."""
+        self._refresh = self._refresh or refresh
+        self._ready.set()
+
+    async def next(self) -> Notice:
+        await self._ready.wait()
+        self._ready.clear()
+        notice = Notice(refresh=self._refresh)
+        self._refresh = False
+        self.delivered += 1
+        return notice
+
+
+class Broadcaster:
+    """``start`` in the app's lifespan, ``subscribe`` per open page, ``stop`` at shutdown."""
+
+    def __init__(self, watch: PostgresWatch | SqliteWatch | None) -> None:
+        self.watch = watch
+        self._subscribers: dict[Tenant, set[Subscription]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop.clear()
+        if self.watch is not None:
+            self._thread = threading.Thread(
+                target=self.watch.run, args=(self._stop, self._from_thread), name="tocsin-live", daemon=True
+            )
+            self._thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 5.0)
+            self._thread = None
+        for subscriptions in self._subscribers.values():
+            for subscription in subscriptions:
+                subscription.offer(refresh=True)  # wake them; their pages will reconnect
+
+    @contextlib.asynccontextmanager
+    async def running_for_app(self) -> AsyncIterator[Broadcaster]:
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    @contextlib.contextmanager
+    def subscribe(self, tenant: Tenant) -> Iterator[Subscription]:
+        subscription = Subscription(tenant)
+        self._subscribers.setdefault(tenant, set()).add(subscription)
+        try:
+            yield subscription
+        finally:
+            subscribers = self._subscribers.get(tenant)
+            if subscribers is not None:
+                subscribers.discard(subscription)
+                if not subscribers:
+                    del self._subscribers[tenant]
+
+    def subscriber_count(self) -> int:
+        return sum(len(subscriptions) for subscriptions in self._subscribers.values())
+
+    def publish(self, tenants: frozenset[Tenant] | None) -> None:
+        """Tell the subscribers of ``tenants`` (all of them for ``None``). On the event loop."""
+        if tenants is None:
+            for subscriptions in self._subscribers.values():
+                for subscription in subscriptions:
+                    subscription.offer(refresh=True)
+            return
+        for tenant in tenants:
+            for subscription in self._subscribers.get(tenant, ()):
+                subscription.offer(refresh=False)
+
+    def _from_thread(self, tenants: frozenset[Tenant] | None) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            loop.call_soon_threadsafe(self.publish, tenants)
