@@ -39,7 +39,8 @@ def _refused(request: Request, error: Exception) -> HTMLResponse:
             {"Retry-After": str(error.retry_after)},
         )
     if isinstance(error, Conflict):
-        return _notice(request, "Link already used", "This link was already used. Each link works once.", 410)
+        used = "This link was already used: each link works once. A newer page has fresh links."
+        return _notice(request, "Link already used", used, 410)
     if isinstance(error, Invalid) and error.details.get("reason") == "expired":
         return _notice(request, "Link expired", "This link has expired. Open the incident instead.", 410)
     if isinstance(error, NotFound):
