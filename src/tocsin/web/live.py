@@ -16,8 +16,9 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from tocsin.domain.actor import Tenant
 from tocsin.services.incidents.changes import PostgresWatch, SqliteWatch
@@ -62,6 +63,8 @@ class Broadcaster:
     def __init__(self, watch: PostgresWatch | SqliteWatch | None) -> None:
         self.watch = watch
         self._subscribers: dict[Tenant, set[Subscription]] = {}
+        # Reads shared by a tenant's pages until the tenant's next change (``shared``).
+        self._shared: dict[tuple[Tenant, str], asyncio.Future[Any]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -112,8 +115,31 @@ class Broadcaster:
     def subscriber_count(self) -> int:
         return sum(len(subscriptions) for subscriptions in self._subscribers.values())
 
+    async def shared(self, tenant: Tenant, name: str, read: Callable[[], Awaitable[Any]]) -> Any:
+        """``read()`` once per change for all of a tenant's open pages: the first page to ask
+        starts the read, the others (asking meanwhile, or later before the next change) await the
+        same one. Without it every change costs one database read per open tab; with it, one per
+        tenant, whatever the number of tabs (``bench/sse_fanout.py``). The read runs as a task of
+        its own, so a page that closes while it runs does not cancel it for the others."""
+        key = (tenant, name)
+        task = self._shared.get(key)
+        if task is None:
+            task = asyncio.ensure_future(read())
+            self._shared[key] = task
+            task.add_done_callback(lambda done: self._forget_failed(key, done))
+        return await asyncio.shield(task)
+
+    def _forget_failed(self, key: tuple[Tenant, str], task: asyncio.Future[Any]) -> None:
+        if (task.cancelled() or task.exception() is not None) and self._shared.get(key) is task:
+            del self._shared[key]  # the next page to ask tries again
+
     def publish(self, tenants: frozenset[Tenant] | None) -> None:
         """Tell the subscribers of ``tenants`` (all of them for ``None``). On the event loop."""
+        if tenants is None:
+            self._shared.clear()
+        else:
+            for key in [key for key in self._shared if key[0] in tenants]:
+                del self._shared[key]
         if tenants is None:
             for subscriptions in self._subscribers.values():
                 for subscription in subscriptions:
