@@ -75,7 +75,7 @@ class Broadcaster:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._stop.clear()
+        self._stop = threading.Event()  # a fresh one: a thread from an earlier start may still be ending
         if self.watch is not None:
             self._thread = threading.Thread(
                 target=self.watch.run, args=(self._stop, self._from_thread), name="tocsin-live", daemon=True
@@ -83,10 +83,11 @@ class Broadcaster:
             self._thread.start()
 
     async def stop(self) -> None:
+        """Stops at once: the watch's thread (a daemon) sees the flag within its poll interval and
+        closes its own connection; nothing waits for it, so an app's shutdown (and every test
+        app's) does not pay for it."""
         self._stop.set()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 5.0)
-            self._thread = None
+        self._thread = None
         for subscriptions in self._subscribers.values():
             for subscription in subscriptions:
                 subscription.offer(refresh=True)  # wake them; their pages will reconnect
@@ -151,7 +152,7 @@ class Broadcaster:
 
     def _from_thread(self, tenants: frozenset[Tenant] | None) -> None:
         loop = self._loop
-        if loop is None:
+        if loop is None or self._stop.is_set():
             return
         with contextlib.suppress(RuntimeError):  # the loop is closing
             loop.call_soon_threadsafe(self.publish, tenants)
