@@ -4,7 +4,9 @@ arrives on an open stream without asking again."""
 
 from __future__ import annotations
 
+import signal
 import uuid
+from pathlib import Path
 
 import httpx
 
@@ -35,3 +37,24 @@ def test_a_new_incident_reaches_an_open_stream(live_server: LiveServer) -> None:
                 break
         else:
             raise AssertionError("the stream ended before the new incident arrived")
+
+
+def test_a_server_with_open_streams_still_stops_on_sigterm(db_url: str, tmp_path: Path) -> None:
+    """uvicorn waits for open responses before it shuts down, and a stream never ends by itself:
+    ``tocsin serve`` ends its streams first, so an open tab cannot hold a restart forever."""
+    server = LiveServer(tmp_path, db_url).start()
+    try:
+        headers = {"Authorization": f"Bearer {server.key}"}
+        with (
+            httpx.Client(base_url=server.url, timeout=httpx.Timeout(30.0)) as client,
+            client.stream("GET", "/live/incidents", headers=headers) as stream,
+        ):
+            received = events(stream.iter_lines())
+            assert next(received).name == "refresh"
+            assert server.process is not None
+            server.process.send_signal(signal.SIGTERM)
+            assert list(received) is not None  # the stream ends (a hang would fail on the timeout)
+            # uvicorn shuts down gracefully, then re-raises the signal it caught (its convention)
+            assert server.process.wait(timeout=30) == -signal.SIGTERM
+    finally:
+        server.stop()

@@ -30,4 +30,5 @@ def create_app(
         settings, database, clock, background=[web.running, *background], ingest_writer=ingest_writer
     )
     web.install(app)
+    app.state.web = web  # tocsin serve ends its live streams at shutdown (``processes.serve``)
     return app

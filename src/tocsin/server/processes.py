@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 from tocsin.config import Settings
 from tocsin.db.session import Database
@@ -25,6 +26,21 @@ from tocsin.services.ingest.bulk import batch_handler
 from tocsin.services.ingest.writer import serve_batches
 from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
+from tocsin.web.app import WebUI
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which ends the web UI's live streams as it starts shutting down: it
+    waits for every open response before the app's own shutdown, and a live stream (SSE) never
+    ends by itself, so without this a SIGTERM would wait forever for an open browser tab."""
+
+    def __init__(self, config: uvicorn.Config, *, before_shutdown: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.before_shutdown = before_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.before_shutdown()
+        await super().shutdown(sockets)
 
 
 def serve(config: Settings, *, host: str, port: int, tls: TlsFiles | None = None) -> None:
@@ -46,18 +62,23 @@ def serve(config: Settings, *, host: str, port: int, tls: TlsFiles | None = None
         )
         background.append(lambda: running(config, in_process))
     application = create_app(config, database=database, background=background, ingest_writer=writer)
+    web: WebUI = application.state.web
+    uvicorn_config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        ssl_certfile=tls.certfile if tls else None,
+        ssl_keyfile=tls.keyfile if tls else None,
+    )
     try:
-        uvicorn.run(
-            application,
-            host=host,
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            log_config=None,
-            access_log=False,
-            ssl_certfile=tls.certfile if tls else None,
-            ssl_keyfile=tls.keyfile if tls else None,
-        )
+        server = _Server(uvicorn_config, before_shutdown=web.close_streams)
+        server.run()
+        if not server.started:  # as uvicorn.run: a server that never started exits 3
+            raise SystemExit(STARTUP_FAILURE)
     finally:
         database.dispose()
         if engine_db is not None:

@@ -22,6 +22,7 @@ class WebUI:
 
     def __init__(self) -> None:
         self._app: FastAPI | None = None
+        self._broadcaster: Broadcaster | None = None
 
     def install(self, app: FastAPI) -> None:
         self._app = app
@@ -33,7 +34,13 @@ class WebUI:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Broadcaster]:
         assert self._app is not None, "install the web UI before the app starts"
-        broadcaster = Broadcaster(watch_for(self._app.state.db))
+        broadcaster = self._broadcaster = Broadcaster(watch_for(self._app.state.db))
         self._app.state.live = broadcaster
         async with broadcaster.running_for_app():
             yield broadcaster
+
+    def close_streams(self) -> None:
+        """End the open live streams (``Broadcaster.close``): the server calls it when it starts
+        shutting down, before it waits for open responses to finish."""
+        if self._broadcaster is not None:
+            self._broadcaster.close()

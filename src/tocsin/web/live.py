@@ -63,6 +63,7 @@ class Broadcaster:
     def __init__(self, watch: PostgresWatch | SqliteWatch | None) -> None:
         self.watch = watch
         self._subscribers: dict[Tenant, set[Subscription]] = {}
+        self.closing = False  # the server is shutting down: streams end (``close``)
         # Reads shared by a tenant's pages until the tenant's next change (``shared``).
         self._shared: dict[tuple[Tenant, str], asyncio.Future[Any]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -75,6 +76,7 @@ class Broadcaster:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self.closing = False
         self._stop = threading.Event()  # a fresh one: a thread from an earlier start may still be ending
         if self.watch is not None:
             self._thread = threading.Thread(
@@ -82,15 +84,23 @@ class Broadcaster:
             )
             self._thread.start()
 
+    def close(self) -> None:
+        """End every open stream: each wakes, sees ``closing`` and returns, so its response
+        completes. The server calls it as it begins to shut down, because uvicorn waits for every
+        open response before it shuts the app down, and a live stream never ends by itself. The
+        browsers' EventSource reconnects (to another replica, or to this server restarted)."""
+        self.closing = True
+        for subscriptions in self._subscribers.values():
+            for subscription in subscriptions:
+                subscription.offer(refresh=True)
+
     async def stop(self) -> None:
         """Stops at once: the watch's thread (a daemon) sees the flag within its poll interval and
         closes its own connection; nothing waits for it, so an app's shutdown (and every test
         app's) does not pay for it."""
         self._stop.set()
         self._thread = None
-        for subscriptions in self._subscribers.values():
-            for subscription in subscriptions:
-                subscription.offer(refresh=True)  # wake them; their pages will reconnect
+        self.close()
 
     @contextlib.asynccontextmanager
     async def running_for_app(self) -> AsyncIterator[Broadcaster]:

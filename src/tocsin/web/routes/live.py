@@ -55,9 +55,11 @@ async def incidents(request: Request, viewer: IncidentReader) -> AsyncIterator[S
     broadcaster: Broadcaster = request.app.state.live
     with broadcaster.subscribe(viewer.tenant) as subscription:
         notice = Notice(refresh=True)
-        while True:
+        while not broadcaster.closing:
             event = "refresh" if notice.refresh else "changed"
             rows = await broadcaster.shared(viewer.tenant, "newest", lambda: _newest(request, viewer.tenant))
             yield ServerSentEvent(event=event, raw_data=rows, retry=2000)
             await asyncio.sleep(MIN_GAP_SECONDS)
             notice = await subscription.next()
+            if broadcaster.closing:
+                return  # the server is shutting down: end the response so it can
