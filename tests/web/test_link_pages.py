@@ -114,3 +114,23 @@ def test_screenshots_of_each_page(browsing: Browsing, live_server: LiveServer) -
     screenshot(done, "link-done-390-light")
     used = browsing.open(confirm, width=PHONE, scheme="dark", status=410)
     screenshot(used, "link-used-390-dark")
+
+
+def test_the_keyboard_reaches_the_button_and_shows_where_it_is(
+    browsing: Browsing, live_server: LiveServer
+) -> None:
+    incident = _incident(live_server)
+    page = browsing.open(live_server.link(incident, "acknowledge"))
+    button = page.get_by_role("button", name="Acknowledge incident")
+    for _ in range(6):  # skip link, brand, theme toggle, then the button
+        page.keyboard.press("Tab")
+        if button.evaluate("element => element === document.activeElement"):
+            break
+    assert button.evaluate("element => element === document.activeElement")
+    outline = button.evaluate(
+        "element => getComputedStyle(element).outlineStyle + ' ' + getComputedStyle(element).outlineWidth"
+    )
+    assert outline.startswith("solid") and not outline.endswith(" 0px"), outline
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="acknowledged").wait_for()
+    assert eventually(lambda: live_server.status(incident) == "ACKNOWLEDGED")
