@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from tests.factories.orgs import OrgFactory
-from tocsin.api.app import create_app
 from tocsin.config import Settings
 from tocsin.db.migrate import upgrade
 from tocsin.db.session import Database
+from tocsin.server.app import create_app
 
 POSTGRES_URL = os.environ.get("TOCSIN_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])

@@ -18,12 +18,12 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import settings_for
 from tests.factories.orgs import OrgFactory, OrgHandle
-from tocsin.api.app import create_app
 from tocsin.clock import FakeClock
 from tocsin.db.session import Database
 from tocsin.engine.app import build_engine
 from tocsin.engine.metrics import EngineMetrics
 from tocsin.notify.registry import Channels, RecordingSink
+from tocsin.server.app import create_app
 from tocsin.services import jobs
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cachetools import LRUCache
@@ -16,18 +16,6 @@ from tocsin.db.session import Database
 from tocsin.domain.api_keys import display_prefix, hash_key, key_mode
 from tocsin.services.access import keys as key_service
 from tocsin.services.access.keys import KeyRecord
-
-
-def secret_from_headers(headers: Mapping[str, str]) -> str | None:
-    """``Authorization: Bearer sk_…``, ``Authorization: Api-Key sk_…`` or ``X-API-Key: sk_…``."""
-    authorization = headers.get("authorization", "").strip()
-    if authorization:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() in ("bearer", "api-key") and value.strip():
-            return value.strip()
-    explicit = headers.get("x-api-key", "").strip()
-    return explicit or None
-
 
 log = logging.getLogger("tocsin.auth")
 

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from tocsin.api.auth import secret_from_headers
 from tocsin.api.envelope import error_response
+from tocsin.domain.api_keys import secret_from_headers
 from tocsin.services.access.keys import KeyRecord
 
 HINTS = frozenset({"missing", "read_only", "method"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from typing import Final
 
 LIVE_PREFIX: Final = "sk_live_"
@@ -32,3 +33,15 @@ def hashes_match(stored: str, secret: str) -> bool:
 
 def display_prefix(secret: str) -> str:
     return secret[:DISPLAY_CHARS]
+
+
+def secret_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The secret a request presents, read the same way by the API and the web layer:
+    ``Authorization: Bearer sk_…``, ``Authorization: Api-Key sk_…`` or ``X-API-Key: sk_…``."""
+    authorization = headers.get("authorization", "").strip()
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() in ("bearer", "api-key") and value.strip():
+            return value.strip()
+    explicit = headers.get("x-api-key", "").strip()
+    return explicit or None

@@ -15,14 +15,15 @@ import uvicorn
 from fastapi import FastAPI
 from prometheus_client import start_http_server
 from prometheus_client.registry import Collector
+from uvicorn.config import STARTUP_FAILURE
 
-from tocsin.api.app import create_app
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.engine.app import running
 from tocsin.engine.child import follow_parent
 from tocsin.engine.metrics import EngineMetrics
 from tocsin.server import engine_child
+from tocsin.server.app import create_app
 from tocsin.server.engine_metrics import EngineMetricsFiles
 from tocsin.server.ingest_writer import IngestWriter
 from tocsin.server.tls import TlsFiles
@@ -30,6 +31,21 @@ from tocsin.services.ingest.bulk import batch_handler
 from tocsin.services.ingest.writer import serve_batches
 from tocsin.services.paging import PagingSettings
 from tocsin.services.writes.group_commit import GroupCommitter
+from tocsin.web.app import WebUI
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which ends the web UI's live streams as it starts shutting down: it
+    waits for every open response before the app's own shutdown, and a live stream (SSE) never
+    ends by itself, so without this a SIGTERM would wait forever for an open browser tab."""
+
+    def __init__(self, config: uvicorn.Config, *, before_shutdown: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.before_shutdown = before_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.before_shutdown()
+        await super().shutdown(sockets)
 
 
 def serve(config: Settings, *, host: str, port: int, tls: TlsFiles | None = None) -> None:
@@ -43,18 +59,25 @@ def serve(config: Settings, *, host: str, port: int, tls: TlsFiles | None = None
         writer = IngestWriter(batch_handler(PagingSettings.from_settings(config)))
     try:
         with application(config, database, ingest_writer=writer) as app:
-            uvicorn.run(
-                app,
-                host=host,
-                port=port,
-                loop="uvloop",
-                http="httptools",
-                log_config=None,
-                access_log=False,  # api.middleware.Observability writes the access line
-                use_colors=False,  # logs.py renders every line, uvicorn's too
-                ssl_certfile=tls.certfile if tls else None,
-                ssl_keyfile=tls.keyfile if tls else None,
+            web: WebUI = app.state.web
+            server = _Server(
+                uvicorn.Config(
+                    app,
+                    host=host,
+                    port=port,
+                    loop="uvloop",
+                    http="httptools",
+                    log_config=None,
+                    access_log=False,  # api.middleware.Observability writes the access line
+                    use_colors=False,  # logs.py renders every line, uvicorn's too
+                    ssl_certfile=tls.certfile if tls else None,
+                    ssl_keyfile=tls.keyfile if tls else None,
+                ),
+                before_shutdown=web.close_streams,
             )
+            server.run()
+            if not server.started:  # as uvicorn.run: a server that never started exits 3
+                raise SystemExit(STARTUP_FAILURE)
     finally:
         database.dispose()
 

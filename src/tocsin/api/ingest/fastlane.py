@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from tocsin.api.access_log import AccessLog
-from tocsin.api.auth import KeyResolver, secret_from_headers
+from tocsin.api.auth import KeyResolver
 from tocsin.api.dialects import NATIVE, Credentials
 from tocsin.api.envelope import error_response
 from tocsin.api.errors import ApiError, service_error_headers
@@ -36,6 +36,7 @@ from tocsin.api.oversize import native_too_large
 from tocsin.api.ratelimit import RateLimiter
 from tocsin.api.slashes import merge_slashes
 from tocsin.api.usage import KeyUsageTracker
+from tocsin.domain.api_keys import secret_from_headers
 from tocsin.services.errors import ServiceError
 
 log = logging.getLogger("tocsin.http")

@@ -18,7 +18,7 @@ from tocsin.domain.actor import Actor, Tenant
 from tocsin.domain.incident import PRIORITIES, STATUS_RANK, URGENCY_RANK, Status, Urgency
 from tocsin.services import jobs
 from tocsin.services.errors import Conflict, Invalid, NotFound
-from tocsin.services.incidents import opening
+from tocsin.services.incidents import changes, opening
 from tocsin.services.incidents.opening import NewIncident, OpenRequest, Placement
 from tocsin.services.pagination import Page, paginate
 from tocsin.services.sql import load, tenant_filter
@@ -190,6 +190,7 @@ def create_incident(
     request = OpenRequest(Placement(tenant, service.id, "API"), [spec])
     if opening.open_incidents(RawSQL.of(session.connection()), [request]):
         jobs.mark_enqueued(session=session)
+    changes.announce(session=session, tenant=tenant)
     opened = request.opened.get(key)
     if opened is None:
         raise Conflict(

@@ -29,6 +29,7 @@ from tocsin.domain.incident import urgency_for_severity
 from tocsin.ids import new_id
 from tocsin.services import jobs as job_queue
 from tocsin.services.catalog.services import IngestRoute
+from tocsin.services.incidents import changes
 from tocsin.services.incidents.opening import NewIncident, OpenRequest, Placement, open_incidents
 from tocsin.services.ingest.events import Event, IngestResult, acknowledge_or_resolve
 from tocsin.services.paging import PagingSettings
@@ -248,6 +249,7 @@ def apply_triggers(raw: RawSQL, items: Sequence[IngestItem]) -> tuple[list[Inges
     if more:
         raw.many(_MORE_ALERTS.format(json="jsonb_build_object" if raw.postgres else "json_object"), more)
     raw.many(_ALERTS, alerts)
+    changes.announce_raw(raw, {group.route.tenant for group in groups})
     done = [result for result in results if result is not None]
     assert len(done) == len(items), "every trigger gets a result"
     return done, enqueued

@@ -1,0 +1,1 @@
+"""The web layer's routes, one module per screen or stream."""
