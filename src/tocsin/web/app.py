@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from tocsin.services.incidents.changes import watch_for
-from tocsin.web import errors
+from tocsin.web import errors, session
 from tocsin.web.assets import Assets
 from tocsin.web.live import Broadcaster
 from tocsin.web.routes import links, live
@@ -30,6 +30,7 @@ class WebUI:
         app.include_router(live.router)
         app.router.routes.append(Mount("/static", app=Assets(), name="static"))
         errors.install(app)
+        session.install(app)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Broadcaster]:
