@@ -13,7 +13,7 @@ from tocsin.services.incidents.changes import watch_for
 from tocsin.web import errors, session
 from tocsin.web.assets import Assets
 from tocsin.web.live import Broadcaster
-from tocsin.web.routes import links, live
+from tocsin.web.routes import links, live, oncall, profile, schedules
 
 
 class WebUI:
@@ -28,6 +28,9 @@ class WebUI:
         self._app = app
         app.include_router(links.router)
         app.include_router(live.router)
+        app.include_router(oncall.router)
+        app.include_router(profile.router)
+        app.include_router(schedules.router)
         app.router.routes.append(Mount("/static", app=Assets(), name="static"))
         errors.install(app)
         session.install(app)

@@ -17,6 +17,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from tocsin.web.when import time_tag
+
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
@@ -42,6 +44,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals["static_url"] = static_url
+    environment.globals["when"] = time_tag
     return environment
 
 

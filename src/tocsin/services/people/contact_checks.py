@@ -296,3 +296,14 @@ def verify_code(
     check.code_hash = None
     session.flush()
     return Verification(method)
+
+
+def latest_checks(*, session: Session, tenant: Tenant, user_id: str) -> dict[tuple[str, str], ContactCheck]:
+    """Each of the user's methods' newest check of each kind, by (method id, kind): what the
+    profile shows beside a method (a code pending, delivered or failed; the last test's outcome)."""
+    rows = session.scalars(
+        select(ContactCheck)
+        .where(*tenant_filter(ContactCheck, tenant), ContactCheck.user_id == user_id)
+        .order_by(ContactCheck.created_at, ContactCheck.id)
+    )
+    return {(row.contact_method_id, row.kind): row for row in rows}
