@@ -60,7 +60,11 @@ def test_take_shift_puts_me_on_call_now(world: World) -> None:
     )
     assert done.status_code == 303 and done.headers["location"] == "/oncall?done=taken"
     assert _on_call_now(world) == [world.alice.user_id]
-    assert "Shift taken" in world.get(world.alice, "/oncall?done=taken").text
+    page = world.get(world.alice, "/oncall?done=taken").text
+    assert "Shift taken" in page
+    # Alice's own shift follows the one she took: the next handover is to Bob, not to her again.
+    following = page.split("<dt>Next</dt>", 1)[1].split("</dl>", 1)[0]
+    assert "Bob Jones" in following and "Alice Smith" not in following
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,10 @@ def _reader(person: SignedIn, now: datetime) -> Callable[[Any], dict[str, Any]]:
         for snapshot in snapshots:
             entries = snapshot.entries(snapshot.final(now - BEHIND, now + AHEAD))
             current = [e for e in entries if e.start <= now < e.end]
-            later = [e for e in entries if e.start > now]
+            # Next is the handover: the first shift after now of someone not on call now (the
+            # same person carrying on past an override is not a handover).
+            holding = {e.user.id for e in current}
+            later = [e for e in entries if e.start > now and e.user.id not in holding]
             first = min((e.start for e in later), default=None)
             views.append(
                 ScheduleView(
