@@ -9,7 +9,7 @@ API (``services.schedules`` reads every id within the signed-in person's tenant)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
@@ -36,6 +36,7 @@ class Segment:
     """One span of a day: who, from where (layer or override), placed on the day's 24 hours."""
 
     who: str
+    gap: bool  # nobody on call: a page to this schedule reaches no one
     source: str  # the layer's name, or "Override"
     override: bool
     layer_index: int  # which rotation layer (for its pattern); -1 for an override
@@ -60,15 +61,33 @@ def week_start(text: str | None, today: date) -> date:
     return chosen - timedelta(days=chosen.weekday())
 
 
+def _with_gaps(segments: list[Segment], start: datetime, end: datetime, length: float) -> list[Segment]:
+    """The day's segments with a "Nobody on call" segment in each hole between them."""
+    found: list[Segment] = []
+    cursor = start
+    for segment in [*segments, None]:
+        until = end if segment is None else segment.start
+        if until > cursor:
+            left = round((cursor - start).total_seconds() / length * 100, 3)
+            width = round((until - cursor).total_seconds() / length * 100, 3)
+            found.append(Segment("Nobody on call", True, "Gap", False, -1, cursor, until, left, width))
+        if segment is not None:
+            found.append(segment)
+            cursor = max(cursor, segment.end)
+    return found
+
+
 def days_of(entries: list[oncall.ShiftEntry], monday: date, viewer: str, layers: list[str]) -> list[Day]:
     """The week's shifts cut at the viewer's midnights, each placed on its day's bar."""
     where = zone(viewer)
     days = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
-        start = datetime.combine(day, time(), where)
-        end = datetime.combine(day + timedelta(days=1), time(), where)
-        length = (end - start).total_seconds() or DAY_SECONDS  # 23 or 25 h at a DST change
+        # In UTC: aware datetimes sharing one tzinfo subtract as wall clocks, and a day with a DST
+        # change lasts 23 or 25 hours, not 24.
+        start = datetime.combine(day, time(), where).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(), where).astimezone(UTC)
+        length = (end - start).total_seconds() or DAY_SECONDS
         segments = []
         for entry in entries:
             a, b = max(entry.start, start), min(entry.end, end)
@@ -79,6 +98,7 @@ def days_of(entries: list[oncall.ShiftEntry], monday: date, viewer: str, layers:
             segments.append(
                 Segment(
                     entry.user.name,
+                    False,
                     layer,
                     entry.layer is None,
                     index,
@@ -88,7 +108,8 @@ def days_of(entries: list[oncall.ShiftEntry], monday: date, viewer: str, layers:
                     round((b - a).total_seconds() / length * 100, 3),
                 )
             )
-        days.append(Day(day, segments))
+        segments.sort(key=lambda s: s.start)
+        days.append(Day(day, _with_gaps(segments, start, end, length)))
     return days
 
 
