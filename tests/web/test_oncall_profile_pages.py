@@ -126,6 +126,7 @@ def test_take_a_shift_then_verify_an_email_with_the_code_from_the_mail(
     assert mail.rcpt_tos == ["dana.pager@example.com"]
     found = re.search(r"\b(\d{3}[ -]?\d{3})\b", mail.part("text/plain"))
     assert found, mail.part("text/plain")
+    page.get_by_text("Code delivered").wait_for()  # the status updates itself, no reload
     page.get_by_label("Code for dana.pager@example.com").fill(found.group(1))
     page.get_by_role("button", name="Verify").click()
     page.get_by_role("status").filter(has_text="Verified").wait_for()

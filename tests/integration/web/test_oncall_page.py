@@ -33,6 +33,8 @@ def test_now_next_per_service_and_my_shifts(world: World) -> None:
     assert page.status_code == 200, page.text
     text = page.text
     assert "Primary" in text and "Checkout" in text and "Level 1" in text
+    service = text.split('id="by-service"', 1)[1].split('id="my-shifts"', 1)[0]
+    assert "Checkout default" in service and "Bob Jones" in service.split("Level 1", 1)[1]
     now, later = text.split("<dt>Now</dt>", 1)[1].split("<dt>Next</dt>", 1)
     assert "Bob Jones" in now and "Alice Smith" in later.split("</dl>")[0]
     mine = text.split('id="my-shifts"', 1)[1].split('id="cover"', 1)[0]

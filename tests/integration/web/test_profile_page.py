@@ -94,9 +94,11 @@ def test_add_send_a_code_enter_it_and_see_it_verified(world: World) -> None:
     assert early.status_code == 400 and "No code was sent" in early.text
     sent = world.post(world.alice, f"/profile/contact-methods/{method}/send", {"kind": "verification"})
     assert sent.status_code == 303 and sent.headers["location"] == "/profile?done=sent#contacts"
-    assert "Code pending" in world.get(world.alice, "/profile").text
+    pending = world.get(world.alice, "/profile").text
+    assert "Code pending" in pending and f'hx-select="#tags-{method}"' in pending  # polled until sent
     plan = _engine_sends(world)
-    assert "Code delivered" in world.get(world.alice, "/profile").text
+    delivered = world.get(world.alice, "/profile").text
+    assert "Code delivered" in delivered and "hx-trigger" not in delivered
     wrong = "000000" if plan.code != "000000" else "111111"
     refused = world.post(world.alice, f"/profile/contact-methods/{method}/verify", {"code": wrong})
     assert refused.status_code == 400 and "Wrong code; 4 attempts left" in refused.text
