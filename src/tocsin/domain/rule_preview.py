@@ -40,18 +40,19 @@ def delay_text(minutes: int) -> str:
     return f"after {hours} h" + (f" {rest} min" if rest else "")
 
 
-def urgency_preview(urgency: str, steps: Iterable[RuleStep]) -> str:
+def urgency_preview(urgency: str, steps: Iterable[RuleStep], account_email: str) -> str:
     """One urgency's rules, soonest first: ``High urgency: SMS at once, voice call after 5 min``;
-    with none, that nobody will reach the person, which is what it means."""
+    with none, what the engine does then (``people.contacts.plan_for``): one email to the
+    person's account address at once, so a person paged is never silently unreachable."""
     mine = sorted((s for s in steps if s.urgency == urgency), key=lambda s: (s.delay_minutes, s.channel))
     label = URGENCY_WORDS.get(urgency, urgency)
     if not mine:
-        return f"{label}: no rules, you will not be notified"
+        return f"{label}: no rules, so one email to {account_email} at once"
     parts = [f"{CHANNEL_WORDS.get(s.channel, s.channel)} {delay_text(s.delay_minutes)}" for s in mine]
     return f"{label}: {', '.join(parts)}"
 
 
-def preview(steps: Iterable[RuleStep]) -> list[str]:
+def preview(steps: Iterable[RuleStep], account_email: str) -> list[str]:
     """Both urgencies, high first: the lines the profile shows above the rules."""
     listed = list(steps)
-    return [urgency_preview(urgency, listed) for urgency in URGENCY_WORDS]
+    return [urgency_preview(urgency, listed, account_email) for urgency in URGENCY_WORDS]

@@ -68,7 +68,8 @@ def test_the_page_shows_me_my_feed_and_sign_out_everywhere(world: World) -> None
     assert f"/ical/users/{token}.ics" in page.text
     form = page.text.split('action="/profile/sign-out-everywhere"', 1)[1].split("</form>", 1)[0]
     assert world.alice.csrf in form and "Sign out everywhere" in form
-    assert "High urgency: no rules, you will not be notified" in page.text
+    # No rules: the engine emails the account address (people.contacts.plan_for); the preview says so.
+    assert f"High urgency: no rules, so one email to {world.alice.email} at once" in page.text
 
 
 def test_name_and_time_zone_are_saved_and_a_bad_zone_is_refused(world: World) -> None:

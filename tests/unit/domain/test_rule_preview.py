@@ -10,15 +10,15 @@ from tocsin.domain.rule_preview import CHANNEL_WORDS, RuleStep, delay_text, prev
 
 def test_the_issue_s_example() -> None:
     steps = [RuleStep("high", "voice", 5), RuleStep("high", "sms", 0), RuleStep("low", "email", 0)]
-    assert preview(steps) == [
+    assert preview(steps, "dana@example.com") == [
         "High urgency: SMS at once, voice call after 5 min",
         "Low urgency: email at once",
     ]
 
 
-def test_no_rules_says_nobody_will_be_notified() -> None:
-    assert urgency_preview("low", [RuleStep("high", "sms", 0)]) == (
-        "Low urgency: no rules, you will not be notified"
+def test_no_rules_says_the_account_email_is_sent_as_the_engine_does() -> None:
+    assert urgency_preview("low", [RuleStep("high", "sms", 0)], "dana@example.com") == (
+        "Low urgency: no rules, so one email to dana@example.com at once"
     )
 
 
@@ -55,11 +55,11 @@ steps = st.lists(
 
 @given(steps)
 def test_every_rule_appears_once_soonest_first(rules: list[RuleStep]) -> None:
-    high, low = preview(rules)
+    high, low = preview(rules, "dana@example.com")
     for line, urgency in ((high, "high"), (low, "low")):
         mine = sorted((r for r in rules if r.urgency == urgency), key=lambda r: r.delay_minutes)
         if not mine:
-            assert line.endswith("you will not be notified")
+            assert line.endswith("no rules, so one email to dana@example.com at once")
             continue
         parts = line.split(": ", 1)[1].split(", ")
         assert len(parts) == len(mine)

@@ -86,9 +86,12 @@ def _reader(person: SignedIn) -> Callable[[Any], dict[str, Any]]:
                 if r.contact_method_id in by_id
             ],
             "preview": preview(
-                RuleStep(r.urgency, by_id[r.contact_method_id].type, r.delay_minutes)
-                for r in rules
-                if r.contact_method_id in by_id
+                (
+                    RuleStep(r.urgency, by_id[r.contact_method_id].type, r.delay_minutes)
+                    for r in rules
+                    if r.contact_method_id in by_id
+                ),
+                user.email,
             ),
             "ical_token": token,
         }
