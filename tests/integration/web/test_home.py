@@ -77,8 +77,9 @@ def test_home_answers_who_is_on_call_and_what_is_mine(client: TestClient, databa
     org = OrgFactory(database, client).new()
     dana = signed_in(database, org.tenant, name="Dana Reyes", time_zone="Europe/Berlin")
     bob = org.make_user("Bob Okafor", "bob@example.com")
-    primary = _schedule(org, "Payments primary", [dana.user_id], zone="America/New_York")
+    primary = _schedule(org, "Payments primary", [dana.user_id])
     _schedule(org, "Database secondary", [bob])
+    _schedule(org, "Daily handoffs", [dana.user_id, bob], zone="America/New_York")
     _created(org, "/api/schedules", {"name": "Empty rota", "time_zone": "UTC", "layers": []})
     payments = _service_paging(org, "Payments API", primary)
     _created(org, "/api/services", {"name": "Unrouted batch jobs"})
@@ -89,10 +90,11 @@ def test_home_answers_who_is_on_call_and_what_is_mine(client: TestClient, databa
 
     page = _home(client, dana)
     on_call = _section(page, "On call now")
-    assert re.search(r"Payments primary</span>.*Dana Reyes", on_call, re.S)
+    assert re.search(r"Payments primary</span>.*Dana Reyes.*no handoff ahead", on_call, re.S)
     assert re.search(r"Database secondary</span>.*Bob Okafor", on_call, re.S)
     assert re.search(r"Empty rota</span>.*Nobody on call", on_call, re.S)
-    # In Dana's zone, with the schedule's zone on hover.
+    # The daily rotation hands off within a day: in Dana's zone, with the schedule's on hover.
+    assert re.search(r"Daily handoffs</span>.*until <time", on_call, re.S)
     assert "Europe/Berlin · " in on_call and "America/New_York (the schedule's zone)" in on_call
 
     first = _section(page, "First paged, per service")

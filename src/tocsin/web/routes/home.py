@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from tocsin.domain.incident import Status
+from tocsin.domain.schedule import ON_CALL_HORIZON
 from tocsin.services.accounts.sessions import SignedIn
 from tocsin.services.catalog.first_responders import FirstResponders, first_responders
 from tocsin.services.incidents import records
@@ -52,6 +53,10 @@ class Board:
     zones: dict[str, str]  # schedule id → its time zone (shown on hover)
     my_incidents: list[dict[str, Any]]
     my_incident_total: int
+    # A shift that runs to the end of what was computed has no handoff in sight (one person alone
+    # in a rotation): the screen says so rather than show the computation's horizon as an end.
+    open_end: datetime
+    shifts_end: datetime  # the same for "my next shifts", computed four weeks ahead
 
 
 def read_board(request: Request, person: SignedIn) -> Board:
@@ -93,6 +98,8 @@ def read_board(request: Request, person: SignedIn) -> Board:
                 for row in mine.items
             ],
             my_incident_total=mine.total,
+            open_end=now + ON_CALL_HORIZON - timedelta(minutes=1),
+            shifts_end=now + SHIFTS_AHEAD - timedelta(minutes=1),
         )
 
 
