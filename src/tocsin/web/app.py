@@ -14,7 +14,7 @@ from tocsin.services.incidents.changes import watch_for
 from tocsin.web import csrf, errors, session
 from tocsin.web.assets import Assets
 from tocsin.web.live import Broadcaster
-from tocsin.web.routes import home, links, live, sign_in
+from tocsin.web.routes import home, links, live, sign_in, sso
 
 
 class WebUI:
@@ -30,6 +30,7 @@ class WebUI:
         app.include_router(links.router)
         app.include_router(live.router)
         app.include_router(sign_in.router)
+        app.include_router(sso.router)
         app.include_router(home.router)
         if not hasattr(app.state, "passwords"):
             # The argon2id hasher sign-in verifies with; tests put a cheap one here first.

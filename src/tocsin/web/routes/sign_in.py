@@ -64,7 +64,12 @@ def login_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
-def _form_page(
+def sso_enabled(settings: Settings) -> bool:
+    """Single sign-on is offered when the provider's discovery URL and the client are set."""
+    return bool(settings.oidc_discovery_url and settings.oidc_client_id)
+
+
+def form_page(
     request: Request,
     *,
     email: str = "",
@@ -74,12 +79,14 @@ def _form_page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    settings: Settings = request.app.state.settings
     context: dict[str, Any] = {
         "title": "Sign in",
         "email": email,
         "next_path": safe_next(next_path) or "",
         "error": error,
         "orgs": orgs or [],
+        "sso": settings.oidc_provider_name if sso_enabled(settings) else None,
     }
     return render_page(request, "sign_in/login.html", context, status=status, headers=headers)
 
@@ -88,7 +95,7 @@ def _form_page(
 async def login_form(request: Request, person: MaybePerson, next: str | None = None) -> Response:  # noqa: A002 - the query's name
     if person is not None:
         return RedirectResponse(safe_next(next) or "/", status_code=303)
-    return _form_page(request, next_path=next)
+    return form_page(request, next_path=next)
 
 
 def _text(form: Any, name: str) -> str:
@@ -126,7 +133,7 @@ async def login(request: Request) -> Response:
     def again(error: str, status: int, **more: Any) -> Response:
         """The form again, with what was typed (never the password) and what to do."""
         typed = email.strip()
-        return _form_page(request, email=typed, next_path=next_path, error=error, status=status, **more)
+        return form_page(request, email=typed, next_path=next_path, error=error, status=status, **more)
 
     try:
         if not email.strip() or not password:
