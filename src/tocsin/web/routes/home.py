@@ -103,13 +103,8 @@ def read_board(request: Request, person: SignedIn) -> Board:
         )
 
 
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock.now()
-    return now
-
-
 @router.get("/")
 async def home(request: Request, person: Person) -> Response:
     board = await run_in_threadpool(read_board, request, person)
-    context = {"title": "Home", "nav": True, "board": board, "counted": COUNTED, "now": _now(request)}
+    context = {"title": "Home", "nav": True, "board": board, "counted": COUNTED}
     return render_page(request, "home.html", context)
