@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     login_limit_account: str = "10/15 minutes"
     login_limit_address: str = "50/15 minutes"
 
+    # Single sign-on with an OpenID Connect provider (``web/routes/sso``): on when the discovery
+    # URL and the client are set. People are matched by their verified email in ``oidc_org`` (or
+    # in the one org that has the email when empty); with ``oidc_create_role`` set (and
+    # ``oidc_org``), a verified email nobody has yet becomes a new user with that role.
+    oidc_discovery_url: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_provider_name: str = "single sign-on"
+    oidc_org: str = ""
+    oidc_create_role: Literal["", "admin", "user", "observer"] = ""
+
     # How long a resolved key or routing key is trusted from memory. A revoked key stops
     # working on this replica at once and on the others within this many seconds.
     auth_cache_seconds: float = Field(default=10.0, ge=0)

@@ -260,14 +260,16 @@ def test_demo_prints_a_sign_in_kept_beside_the_key(cli: Cli) -> None:
     password = password_file.read_text().strip()
     assert stat.S_IMODE(os.stat(password_file).st_mode) == 0o600
     assert len(password) >= 12
-    assert "Sign in\n  Email:    alice@demo.tocsin.dev\n" in first
+    assert "Sign in\n  Web UI:   http://" in first  # Home answers at the base URL's "/"
+    assert "/\n  Email:    alice@demo.tocsin.dev\n" in first
     assert f"  Password: {password}\n" in first
     assert f"new password, saved to {password_file}" in first
     signed = _sign_in(cli, "alice@demo.tocsin.dev", password)
     assert signed.signed_in.role == "admin" and signed.signed_in.org_slug == "demo"
 
     again = cli.json("demo", *files)
-    assert again["sign_in"] == {
+    assert again["sign_in"]["web_url"].endswith("/")
+    assert {k: v for k, v in again["sign_in"].items() if k != "web_url"} == {
         "email": "alice@demo.tocsin.dev",
         "password": password,
         "password_file": str(password_file),

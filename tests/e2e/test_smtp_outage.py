@@ -154,8 +154,11 @@ def test_an_ack_during_an_smtp_outage_drops_the_retry_and_nothing_is_sent_after_
             [skipped] = entries("notify_skipped")
             assert skipped["message"].startswith("Page to Alice by email skipped: incident acknowledged by")
             assert eventually(lambda: world.unsettled_jobs() == 0, 60, every=0.25), "jobs still pending"
-            # Every job settled: nothing can be sent any more, and nothing was.
-            assert smtp.messages == []
+            # Every job settled: nothing can be sent any more, and nothing was. (On the shared
+            # PostgreSQL test database the engine also runs other tests' leftover jobs, whose
+            # pages may reach this SMTP server: only this incident's count.)
+            ours = [m for m in smtp.messages if "Crash test outage" in str(m.message["Subject"])]
+            assert ours == []
             assert entries("notified") == []
     finally:
         api.close()

@@ -73,9 +73,11 @@ class Browsing:
         scheme: Scheme = "light",
         status: int = 200,
         cookies: dict[str, str] | None = None,
+        session: str | None = None,
     ) -> Page:
         """``path`` in a new browser context; ``status`` is the answer the test expects (Chromium
-        logs a console error for a document answered 4xx, which only then is not a failure)."""
+        logs a console error for a document answered 4xx, which only then is not a failure);
+        ``session`` is a session cookie's token (``tests.web.signed_in``) to be signed in with."""
         context = self.browser.new_context(
             base_url=self.base_url,
             viewport={"width": width, "height": 844 if width == PHONE else 900},
@@ -83,8 +85,11 @@ class Browsing:
             device_scale_factor=2 if width == PHONE else 1,
         )
         self._contexts.append(context)
-        if cookies:  # a signed-in browser (``tests.web.signed_in``)
-            context.add_cookies([{"name": k, "value": v, "url": self.base_url} for k, v in cookies.items()])
+        jar = dict(cookies or {})
+        if session is not None:
+            jar["tocsin_session"] = session
+        if jar:  # a signed-in browser (``tests.web.signed_in``)
+            context.add_cookies([{"name": k, "value": v, "url": self.base_url} for k, v in jar.items()])
         page = context.new_page()
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
@@ -95,6 +100,10 @@ class Browsing:
             f"{path} answered {response and response.status}"
         )
         return page
+
+    def expect_refusal(self, path: str) -> None:
+        """A document at ``path`` will answer 4xx on purpose (a form sent back with an error)."""
+        self._refusals.add(self.base_url + path)
 
     def _console(self, message: ConsoleMessage) -> None:
         expected = (

@@ -43,8 +43,8 @@ def write_key(path: Path, secret: str) -> None:
 
 
 def sign_in_text(email: str, password: str, source: str, web_url: str | None = None) -> str:
-    """The demo login, under a "Sign in" heading. ``web_url`` (the server's base URL) is printed
-    as the web UI's address once a screen answers there; until then only the login is shown."""
+    """The demo login, under a "Sign in" heading, with the web UI's address (``web_url``, the
+    server's base URL: Home answers at ``/``) first, so the first screen says where to go."""
     lines = ["Sign in"]
     if web_url:
         lines.append(f"  Web UI:   {web_url.rstrip('/')}/")
@@ -217,6 +217,7 @@ def demo(
                 "key": secret,
                 "key_file": str(key_file),
                 "sign_in": {
+                    "web_url": f"{config.base_url.rstrip('/')}/",
                     "email": DEMO_SIGN_IN_EMAIL,
                     "password": password,
                     "password_file": str(password_file),
@@ -238,7 +239,9 @@ def demo(
     typer.echo(secret)
     typer.echo("")
     source = "new password, saved to" if new_password else "reused from"
-    typer.echo(sign_in_text(DEMO_SIGN_IN_EMAIL, password, f"{source} {password_file}"))
+    typer.echo(
+        sign_in_text(DEMO_SIGN_IN_EMAIL, password, f"{source} {password_file}", web_url=config.base_url)
+    )
     if print_quickstart:
         typer.echo("")
         typer.echo(

@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.routing import Mount
 
+from tocsin.services.accounts.hashing import DEFAULT_PASSWORDS
 from tocsin.services.incidents.changes import watch_for
-from tocsin.web import errors, session
+from tocsin.web import csrf, errors, permissions, session
 from tocsin.web.assets import Assets
 from tocsin.web.live import Broadcaster
-from tocsin.web.routes import links, live, oncall, profile, schedules
+from tocsin.web.routes import home, links, live, oncall, profile, schedules, sign_in, sso
 
 
 class WebUI:
@@ -28,12 +29,20 @@ class WebUI:
         self._app = app
         app.include_router(links.router)
         app.include_router(live.router)
+        app.include_router(sign_in.router)
+        app.include_router(sso.router)
+        app.include_router(home.router)
         app.include_router(oncall.router)
         app.include_router(profile.router)
         app.include_router(schedules.router)
+        if not hasattr(app.state, "passwords"):
+            # The argon2id hasher sign-in verifies with; tests put a cheap one here first.
+            app.state.passwords = DEFAULT_PASSWORDS
         app.router.routes.append(Mount("/static", app=Assets(), name="static"))
         errors.install(app)
         session.install(app)
+        csrf.install(app)
+        permissions.install(app)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Broadcaster]:

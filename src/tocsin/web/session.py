@@ -35,12 +35,23 @@ class SignInRequired(Exception):  # noqa: N818 - an answer, like the HTTP errors
         self.next_path = next_path
 
 
+def safe_next(next_path: str | None) -> str | None:
+    """``next_path`` when it is a path on this server, else None: it must start with one slash and
+    hold no backslash or control character (browsers read ``/\\evil.example`` and ``//evil.example``
+    as another site), or an attacker's link to the sign-in page could send people away after it."""
+    if not next_path or not next_path.startswith("/") or next_path.startswith("//"):
+        return None
+    if "\\" in next_path or any(ord(char) < 0x20 or ord(char) == 0x7F for char in next_path):
+        return None
+    return next_path
+
+
 def sign_in_url(next_path: str | None) -> str:
-    """``/login``, with where to go afterwards when that is a path on this server (never another
-    site: ``next`` must start with one slash, or an attacker's link could send people away)."""
-    if not next_path or not next_path.startswith("/") or next_path.startswith("//") or next_path == "/":
+    """``/login``, with where to go afterwards when that is a path on this server (``safe_next``)."""
+    kept = safe_next(next_path)
+    if kept is None or kept == "/":
         return SIGN_IN_PATH
-    return f"{SIGN_IN_PATH}?next={quote(next_path, safe='/')}"
+    return f"{SIGN_IN_PATH}?next={quote(kept, safe='/')}"
 
 
 async def current_person(request: Request) -> SignedIn | None:

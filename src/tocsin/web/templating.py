@@ -13,11 +13,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from tocsin.web.when import time_tag
+from tocsin.domain.web_sessions import csrf_token
+from tocsin.web.session import COOKIE
+from tocsin.web.times import when
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -35,6 +38,15 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={asset_version(name)}"
 
 
+@pass_context
+def csrf_field(context: Any) -> Markup:
+    """``{{ csrf_field() }}`` in every form that changes something: the hidden ``csrf_token``."""
+    token = context.get("csrf")
+    if not token:
+        return Markup("")
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(escape(token))
+
+
 def _environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -44,7 +56,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals["static_url"] = static_url
-    environment.globals["when"] = time_tag
+    environment.globals["csrf_field"] = csrf_field
+    environment.globals["when"] = when
     return environment
 
 
@@ -52,6 +65,15 @@ ENVIRONMENT = _environment()
 
 # Pages that answer a person, not a program: never cached by a proxy, never leak the URL onwards.
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def page_csrf(request: Request) -> str | None:
+    """The CSRF token for the forms of this page: derived from the session cookie, and only when
+    that cookie signed someone in (``web.session.current_person`` ran and found them)."""
+    token = request.cookies.get(COOKIE)
+    if token and getattr(request.state, "person", None) is not None:
+        return csrf_token(token)
+    return None
 
 
 def render_page(
@@ -63,7 +85,10 @@ def render_page(
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """One full page in the base layout. ``nav`` in the context says whether to show the main
-    links (only for a signed-in person; a one-click link page has no one signed in)."""
-    values = {"request": request, "nav": False, **context}
+    links (only for a signed-in person; a one-click link page has no one signed in). The signed-in
+    person (``person``) and their CSRF token (``csrf``: forms' hidden field, htmx's header) come
+    from the request, so no route can forget them."""
+    person = getattr(request.state, "person", None)
+    values = {"request": request, "nav": False, "person": person, "csrf": page_csrf(request), **context}
     body = ENVIRONMENT.get_template(template).render(values)
     return HTMLResponse(body, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})

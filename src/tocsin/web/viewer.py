@@ -1,9 +1,10 @@
 """Who is looking: the tenant and permissions behind a web request.
 
-Today only an API key (``Authorization: Bearer`` or ``X-API-Key``, as on the API) opens a live
-stream, for scripts, the tests and the bench; the signed-in session cookie joins here when sign-in
-lands, so the streams' routes do not change. Keys are looked up by their hash
-(``services.access.keys.authenticate``)."""
+A live stream opens for a signed-in person (the session cookie: the screens' own streams), or for
+an API key (``Authorization: Bearer`` or ``X-API-Key``, as on the API: scripts, the tests and the
+bench). A key, when sent, decides: a request that names a key is judged by it, never by a cookie
+that came along. Keys are looked up by their hash (``services.access.keys.authenticate``); a
+person's reading comes from their role (``domain.roles``), as on every screen."""
 
 from __future__ import annotations
 
@@ -16,9 +17,13 @@ from starlette.exceptions import HTTPException
 
 from tocsin.domain.actor import Tenant
 from tocsin.domain.api_keys import secret_from_headers
+from tocsin.domain.roles import Action
 from tocsin.domain.scopes import grants
 from tocsin.services.access import keys
 from tocsin.services.errors import Forbidden
+from tocsin.web.session import current_person
+
+READ_INCIDENTS = "incidents:read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +35,12 @@ class Viewer:
 async def _incident_reader(request: Request) -> Viewer:
     secret = secret_from_headers(request.headers)
     if secret is None:
-        raise HTTPException(401, "Send an API key: Authorization: Bearer <key>")
+        person = await current_person(request)
+        if person is None:
+            raise HTTPException(401, "Sign in, or send an API key: Authorization: Bearer <key>")
+        if not person.can(Action.READ):
+            raise Forbidden("Your role may not read incidents", {"reason": "role"})
+        return Viewer(tenant=person.tenant, scopes=frozenset({READ_INCIDENTS}))
     db = request.app.state.db
 
     def lookup() -> keys.KeyRecord | None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tocsin.services.people.lookup import UserRef
 from tocsin.services.schedules.oncall import Named, ShiftEntry
 from tocsin.web.routes.schedules import days_of
-from tocsin.web.when import time_tag
+from tocsin.web.times import when
 
 SCHEDULE = Named("sch_1", "Primary")
 LAYER = Named("lyr_1", "Weekdays")
@@ -76,8 +76,9 @@ def test_every_day_is_covered_exactly_once(spans: list[tuple[int, int]]) -> None
 
 def test_a_time_in_my_zone_with_the_schedules_on_hover() -> None:
     instant = datetime(2026, 12, 8, 17, tzinfo=UTC)
-    tag = str(time_tag(instant, "America/New_York", "Europe/Paris"))
+    tag = str(when(instant, "America/New_York", "Europe/Paris"))
     assert tag == (
-        '<time datetime="2026-12-08T17:00:00+00:00" title="Tue 8 Dec 18:00 Europe/Paris">Tue 8 Dec 12:00</time>'
+        '<time datetime="2026-12-08T17:00:00Z" title="Tue 8 Dec 12:00 America/New_York · '
+        'Tue 8 Dec 18:00 Europe/Paris (the schedule&#39;s zone)">Tue 8 Dec 12:00</time>'
     )
-    assert ">12:00<" in str(time_tag(instant, "America/New_York", day=False))
+    assert ">12:00<" in str(when(instant, "America/New_York", day=False))

@@ -34,6 +34,7 @@ from tocsin.domain.roles import Action, can
 from tocsin.domain.web_sessions import SessionPolicy, csrf_token, expires_at, is_live, needs_touch
 from tocsin.services.accounts.hashing import DEFAULT_PASSWORDS, Passwords
 from tocsin.services.errors import Conflict, Invalid, ServiceError
+from tocsin.services.people.users import create_user
 from tocsin.services.sql import tenant_filter
 
 DEFAULT_POLICY: Final = SessionPolicy()
@@ -163,6 +164,67 @@ def sign_in(
     assert user.password_hash is not None  # verify() is False without one
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)
+    return _open_session(session, user, org, now, replacing, user_agent, ip, policy)
+
+
+def sign_in_verified(
+    *,
+    session: Session,
+    email: str,
+    now: datetime,
+    org_slug: str | None = None,
+    create_role: str | None = None,
+    name: str | None = None,
+    replacing: str | None = None,
+    user_agent: str | None = None,
+    ip: str | None = None,
+    policy: SessionPolicy = DEFAULT_POLICY,
+) -> SignInResult:
+    """A new session for the live-mode person with this email, whose identity a trusted provider
+    (single sign-on) has already proven, so no password is asked. Several orgs with that email
+    and none named: ``ChooseOrg`` cannot help (the provider proved the email, not the org), so it
+    is refused; the operator names the org (``TOCSIN_OIDC_ORG``). Nobody with it, and
+    ``create_role`` given with ``org_slug``: a new user of that role (named ``name``) signs in."""
+    wanted = _normal_email(email)
+    stmt = (
+        select(User, Org)
+        .join(Org, Org.id == User.org_id)
+        .where(func.lower(User.email) == wanted, User.livemode.is_(True))
+        .order_by(Org.slug)
+    )
+    if org_slug:
+        stmt = stmt.where(Org.slug == org_slug.strip().lower())
+    candidates = [(user, org) for user, org in session.execute(stmt).all()]
+    if not candidates and create_role and org_slug:
+        org = session.scalars(select(Org).where(Org.slug == org_slug.strip().lower())).first()
+        if org is not None:
+            created = create_user(
+                session=session,
+                tenant=Tenant(org.id, True),
+                now=now,
+                name=(name or "").strip() or wanted.split("@")[0],
+                email=wanted,
+                role=create_role,
+            )
+            candidates = [(created, org)]
+    if len(candidates) != 1:
+        raise SignInFailed()
+    user, org = candidates[0]
+    return _open_session(session, user, org, now, replacing, user_agent, ip, policy)
+
+
+def _open_session(
+    session: Session,
+    user: User,
+    org: Org,
+    now: datetime,
+    replacing: str | None,
+    user_agent: str | None,
+    ip: str | None,
+    policy: SessionPolicy,
+) -> SignInResult:
+    """The one way a session starts, whoever proved the person: the browser's old session is
+    revoked (fixation), dead rows of theirs deleted, a new random token made."""
     if replacing:
         sign_out(session=session, token=replacing, now=now)
     _forget_dead_sessions(session, user.id, now)

@@ -204,6 +204,19 @@ def create_incident(
     return incident
 
 
+def status_counts(*, session: Session, tenant: Tenant) -> dict[str, int]:
+    """The tenant's incidents by status, every status present (0 when none): the home screen's
+    counts, one grouped query however many incidents there are."""
+    rows = session.execute(
+        select(Incident.status, func.count())
+        .where(*tenant_filter(Incident, tenant))
+        .group_by(Incident.status)
+    )
+    counts = dict.fromkeys((status.value for status in Status), 0)
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
 def count_by_status(*, session: Session) -> dict[tuple[str, bool], int]:
     """Incidents by (status, livemode) across all orgs: the operator's view, for /metrics."""
     rows = session.execute(

@@ -303,6 +303,22 @@ def gaps(
     return _snapshot(session, tenant, schedule_id, since, until).gaps(since, until)
 
 
+def shifts_of_user(
+    *, session: Session, tenant: Tenant, user_id: str, since: datetime, until: datetime
+) -> list[ShiftEntry]:
+    """One person's final shifts across every schedule of the tenant, soonest first ("when am I
+    on call"): schedules that cannot name them are left out before anything is computed."""
+    since, until = check_window(since, until)
+    schedules = session.scalars(select(Schedule).where(*tenant_filter(Schedule, tenant))).all()
+    entries = [
+        entry
+        for snapshot in _snapshots(session, tenant, schedules, since, until, frozenset({user_id}))
+        for entry in snapshot.entries(snapshot.final(since, until))
+        if entry.user.id == user_id
+    ]
+    return sorted(entries, key=lambda entry: (entry.start, entry.schedule.name))
+
+
 def oncalls(
     *,
     session: Session,

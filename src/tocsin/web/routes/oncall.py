@@ -35,7 +35,7 @@ from tocsin.services.schedules.overrides import take_shift
 from tocsin.services.schedules.schedules import list_schedules
 from tocsin.services.swaps import requests as swaps
 from tocsin.services.swaps.takes import take_request
-from tocsin.web.csrf import CsrfChecked, token_for
+from tocsin.web.csrf import CsrfChecked
 from tocsin.web.forms import reading, require, status_of, writing
 from tocsin.web.session import Person
 from tocsin.web.templating import render_page
@@ -154,7 +154,6 @@ async def _page(
             "now": now,
             "just_me": just_me,
             "can_take": person.can(Action.TAKE_SHIFT),
-            "csrf": token_for(request),
             "notice": None if problem else DONE.get(request.query_params.get("done", "")),
             "problem": problem,
         },

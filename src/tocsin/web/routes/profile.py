@@ -23,7 +23,7 @@ from tocsin.services.errors import Invalid, ServiceError
 from tocsin.services.people import contact_checks, contacts, users
 from tocsin.services.people.contact_addresses import CONTACT_TYPES
 from tocsin.services.schedules import ical_feeds
-from tocsin.web.csrf import CsrfChecked, token_for
+from tocsin.web.csrf import CsrfChecked
 from tocsin.web.forms import reading, require, status_of, writing
 from tocsin.web.session import Person
 from tocsin.web.templating import render_page
@@ -119,7 +119,6 @@ async def _page(
             "nav": True,
             "person": person,
             "can_edit": person.can(Action.EDIT_OWN_PROFILE),
-            "csrf": token_for(request),
             "ical_url": f"{base}/ical/users/{values['ical_token']}.ics",
             "contact_types": CONTACT_TYPES,
             "channel_words": CHANNEL_WORDS,

@@ -22,7 +22,7 @@ from tocsin.services.schedules.schedules import get_schedule, list_schedules
 from tocsin.web.forms import reading
 from tocsin.web.session import Person
 from tocsin.web.templating import render_page
-from tocsin.web.when import zone
+from tocsin.web.times import zone
 
 router = APIRouter(include_in_schema=False)
 

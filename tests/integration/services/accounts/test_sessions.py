@@ -30,6 +30,7 @@ from tocsin.services.accounts.sessions import (
     authenticate,
     revoke_sessions,
     sign_in,
+    sign_in_verified,
     sign_out,
     sign_out_everywhere,
     touch,
@@ -386,3 +387,40 @@ def test_one_email_in_two_orgs(database: Database, orgs: OrgFactory, clock: Fake
 def test_tokens_that_are_not_ours_are_refused_without_a_match(database: Database, clock: FakeClock) -> None:
     for token in (None, "", "x" * 500, "no-such-session"):
         assert _who(database, clock, token) is None
+
+
+def test_a_verified_email_starts_a_session_like_a_password_does(
+    database: Database, orgs: OrgFactory, clock: FakeClock
+) -> None:
+    """Single sign-on's entry: no password, the same session start (the old cookie revoked), and
+    an email in several orgs refused unless the org is named."""
+    first, second = orgs.new(), orgs.new()
+    user_id, email = _person(first, clock)
+    old = _sign_in(database, clock, email)
+    with database.write() as session:
+        started = sign_in_verified(session=session, email=email.upper(), now=clock.now(), replacing=old.token)
+    assert started.signed_in.user_id == user_id and started.token != old.token
+    assert _who(database, clock, old.token) is None and _who(database, clock, started.token) is not None
+    _person(second, clock, email=email)
+    with pytest.raises(SignInFailed), database.write() as session:
+        sign_in_verified(session=session, email=email, now=clock.now())
+    with database.write() as session:
+        chosen = sign_in_verified(session=session, email=email, now=clock.now(), org_slug=second.slug)
+    assert chosen.signed_in.org_id == second.org_id
+    nobody = _email()
+    with pytest.raises(SignInFailed), database.write() as session:
+        sign_in_verified(session=session, email=nobody, now=clock.now(), create_role="user")  # no org named
+    with database.write() as session:
+        created = sign_in_verified(
+            session=session,
+            email=nobody,
+            now=clock.now(),
+            org_slug=first.slug,
+            create_role="user",
+            name="New One",
+        )
+    assert (created.signed_in.name, created.signed_in.role, created.signed_in.org_id) == (
+        "New One",
+        "user",
+        first.org_id,
+    )

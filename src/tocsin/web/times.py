@@ -1,0 +1,39 @@
+"""Times as a person reads them: in the viewer's own zone (their profile's), with the zone that
+defines the time (a schedule's) on hover, so "your shift starts 09:00" is never a guess about
+whose 09:00. ``when`` is a template global that renders a ``<time>`` element."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from markupsafe import Markup
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The zone by name; UTC for a missing or unknown one (a stored zone was checked on write)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def label(at: datetime, zone_name: str | None, *, day: bool = True) -> str:
+    """``Tue 8 Dec 14:00`` (or ``14:00`` without ``day``) in ``zone_name``."""
+    local = at.astimezone(zone(zone_name))
+    return f"{local:%a} {local.day} {local:%b %H:%M}" if day else f"{local:%H:%M}"
+
+
+def when(
+    at: datetime, viewer_zone: str | None, source_zone: str | None = None, *, day: bool = True
+) -> Markup:
+    """``<time>`` in the viewer's zone; its title says the whole instant in the viewer's zone, and
+    in the source's when it differs (a schedule in another zone)."""
+    shown = label(at, viewer_zone, day=day)
+    viewer = zone(viewer_zone).key
+    title = f"{label(at, viewer_zone)} {viewer}"
+    if source_zone and zone(source_zone).key != viewer:
+        title += f" · {label(at, source_zone)} {zone(source_zone).key} (the schedule's zone)"
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        at.astimezone(ZoneInfo("UTC")).isoformat().replace("+00:00", "Z"), title, shown
+    )
