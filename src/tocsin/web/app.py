@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from tocsin.services.incidents.changes import watch_for
-from tocsin.web import errors, session
+from tocsin.web import csrf, errors, session
 from tocsin.web.assets import Assets
 from tocsin.web.live import Broadcaster
-from tocsin.web.routes import links, live
+from tocsin.web.routes import incidents, links, live
 
 
 class WebUI:
@@ -28,9 +28,11 @@ class WebUI:
         self._app = app
         app.include_router(links.router)
         app.include_router(live.router)
+        app.include_router(incidents.router)
         app.router.routes.append(Mount("/static", app=Assets(), name="static"))
         errors.install(app)
         session.install(app)
+        csrf.install(app)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Broadcaster]:
