@@ -65,9 +65,18 @@ class Browsing:
     _contexts: list[Any] = field(default_factory=list)
     _refusals: set[str] = field(default_factory=set)  # documents expected to answer 4xx
 
-    def open(self, path: str, *, width: int = DESKTOP, scheme: Scheme = "light", status: int = 200) -> Page:
+    def open(
+        self,
+        path: str,
+        *,
+        width: int = DESKTOP,
+        scheme: Scheme = "light",
+        status: int = 200,
+        cookies: dict[str, str] | None = None,
+    ) -> Page:
         """``path`` in a new browser context; ``status`` is the answer the test expects (Chromium
-        logs a console error for a document answered 4xx, which only then is not a failure)."""
+        logs a console error for a document answered 4xx, which only then is not a failure);
+        ``cookies`` are set first (a signed-in session: ``tests.web.signed_in``)."""
         context = self.browser.new_context(
             base_url=self.base_url,
             viewport={"width": width, "height": 844 if width == PHONE else 900},
@@ -75,6 +84,8 @@ class Browsing:
             device_scale_factor=2 if width == PHONE else 1,
         )
         self._contexts.append(context)
+        if cookies:
+            context.add_cookies([{"name": k, "value": v, "url": self.base_url} for k, v in cookies.items()])
         page = context.new_page()
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
@@ -32,7 +32,7 @@ from tocsin.services.escalation import manual
 from tocsin.services.incidents import actions, records, timeline, views
 from tocsin.services.incidents.records import IncidentQuery
 from tocsin.web.csrf import CsrfChecked, token_for
-from tocsin.web.live import Broadcaster, Notice
+from tocsin.web.live import Broadcaster
 from tocsin.web.session import Person
 from tocsin.web.templating import ENVIRONMENT, render_page
 
@@ -166,16 +166,25 @@ def _done_notice(request: Request) -> str | None:
     return f"{verb[1]} {count} {plural}{extra}."
 
 
-@router.get("/incidents/live", response_class=EventSourceResponse)
-async def list_stream(request: Request, person: Person) -> AsyncIterator[ServerSentEvent]:
-    """The list's rows for the page's own URL (filters, order, offset), rendered; the first event
-    re-renders everything, so a reconnecting page is whole again at once."""
+async def _stream_query(request: Request, person: Person) -> tuple[SignedIn, ListParams, IncidentQuery, int]:
+    """The list stream's checks, run before its response starts (a stream cannot answer 400 once
+    it has begun): the person may read, and the URL's filters parse."""
     _require(person, Action.READ)
     params = ListParams(request.query_params)
     try:
-        query, offset = params.query(), params.offset()
+        return person, params, params.query(), params.offset()
     except Invalid as error:
         raise HTTPException(400, error.message) from None
+
+
+@router.get("/incidents/live", response_class=EventSourceResponse)
+async def list_stream(
+    request: Request,
+    checked: Annotated[tuple[SignedIn, ListParams, IncidentQuery, int], Depends(_stream_query)],
+) -> AsyncIterator[ServerSentEvent]:
+    """The list's rows for the page's own URL (filters, order, offset), rendered; the first event
+    re-renders everything, so a reconnecting page is whole again at once."""
+    person, params, query, offset = checked
     broadcaster: Broadcaster = request.app.state.live
     tenant = person.tenant
     context = _common(request, person)
@@ -192,15 +201,14 @@ async def list_stream(request: Request, person: Person) -> AsyncIterator[ServerS
         return _fragment("incidents/_rows.html", {**context, "now": now, "page": page, "params": params})
 
     with broadcaster.subscribe(tenant) as subscription:
-        notice = Notice(refresh=True)
         while not broadcaster.closing:
+            # Every event is the whole page of rows, so a refresh and a change read the same.
             rows = await broadcaster.shared(tenant, key, read)
             yield ServerSentEvent(event="rows", raw_data=rows, retry=2000)
             await asyncio.sleep(MIN_GAP_SECONDS)
-            notice = await subscription.next()
+            await subscription.next()
             if broadcaster.closing:
                 return
-            del notice
 
 
 @router.get("/incidents/find")
@@ -309,11 +317,18 @@ async def incident_page(number: str, request: Request, person: Person) -> Respon
     return await _detail_page(request, person, number)
 
 
-@router.get("/incidents/{number}/live", response_class=EventSourceResponse)
-async def incident_stream(number: str, request: Request, person: Person) -> AsyncIterator[ServerSentEvent]:
-    """The incident's facts and timeline, rendered, on each change of the tenant."""
+async def _stream_incident(number: str, request: Request, person: Person) -> SignedIn:
+    """Before the stream starts: the person may read, and the incident is the tenant's (404)."""
     _require(person, Action.READ)
-    await _detail(request, person, number)  # 404 before the stream starts
+    await _detail(request, person, number)
+    return person
+
+
+@router.get("/incidents/{number}/live", response_class=EventSourceResponse)
+async def incident_stream(
+    number: str, request: Request, person: Annotated[SignedIn, Depends(_stream_incident)]
+) -> AsyncIterator[ServerSentEvent]:
+    """The incident's facts and timeline, rendered, on each change of the tenant."""
     broadcaster: Broadcaster = request.app.state.live
     tenant = person.tenant
     context = _common(request, person)
