@@ -4,6 +4,7 @@ checks (CSRF, role, org), each checked through the API."""
 
 from __future__ import annotations
 
+import gzip
 import re
 import uuid
 from typing import Any
@@ -12,8 +13,10 @@ import httpx2 as httpx
 import pytest
 
 from tests.factories.orgs import OrgFactory, OrgHandle
+from tests.integration.web.test_assets import JS_BUDGET_GZIPPED
 from tests.web.signed_in import Browser, signed_in
 from tocsin.db.session import Database
+from tocsin.web.templating import STATIC
 
 HTML = {"Accept": "text/html"}
 
@@ -383,3 +386,14 @@ def test_find_by_number(org: OrgHandle, person: Browser) -> None:
     assert found.status_code == 303 and found.headers["location"] == "/incidents/42"
     bad = _get(org, person, "/incidents/find", number="checkout")
     assert bad.status_code == 400 and "Type an incident&#39;s number" in bad.text
+
+
+def test_the_screens_javascript_fits_the_budget(org: OrgHandle, person: Browser) -> None:
+    _, routing_key = org.make_service()
+    incident = _incident(org, routing_key)
+    for path in ("/incidents", f"/incidents/{incident['number']}"):
+        page = _get(org, person, path).text
+        scripts = re.findall(r'<script src="/static/([^"?]+)\?v=', page)
+        assert "incidents.js" in scripts or "incident.js" in scripts
+        total = sum(len(gzip.compress((STATIC / name).read_bytes(), 9)) for name in scripts)
+        assert total < JS_BUDGET_GZIPPED, f"{path}: {total} bytes of JavaScript gzipped"
