@@ -107,6 +107,25 @@ def test_work_an_incident_live_from_the_list_to_resolved(
     assert_axe_clean(page)
 
 
+def test_a_new_row_does_not_move_the_row_being_read(
+    browsing: Browsing, live_server: LiveServer, responder: Browser
+) -> None:
+    for index in range(8):
+        live_server.trigger(f"Replica lag on db-{index:02d}", uuid.uuid4().hex)
+    page = browsing.open("/incidents", width=PHONE, cookies=responder.cookies)
+    page.get_by_text("Live", exact=True).wait_for()
+    rows = page.locator("#incident-rows .irow")
+    # Not the last row: on a full page of 25 the newcomer pushes the last one to the next page.
+    last_id = rows.nth(rows.count() - 3).get_attribute("data-id")
+    page.evaluate("(id) => document.getElementById('row-' + id).scrollIntoView()", last_id)
+    assert page.evaluate("() => window.scrollY") > 0
+    where = "(id) => document.getElementById('row-' + id).getBoundingClientRect().top"
+    before = page.evaluate(where, last_id)
+    arrived = live_server.trigger("Replica lag on db-99", uuid.uuid4().hex)
+    page.locator(f"#row-{arrived}").wait_for()  # above the rows being read
+    assert abs(page.evaluate(where, last_id) - before) <= 1, "the row under the reader's eyes jumped"
+
+
 def test_the_shortcuts_open_with_a_question_mark_and_not_while_typing(
     browsing: Browsing, live_server: LiveServer, responder: Browser
 ) -> None:
