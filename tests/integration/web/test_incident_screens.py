@@ -397,3 +397,16 @@ def test_the_screens_javascript_fits_the_budget(org: OrgHandle, person: Browser)
         assert "incidents.js" in scripts or "incident.js" in scripts
         total = sum(len(gzip.compress((STATIC / name).read_bytes(), 9)) for name in scripts)
         assert total < JS_BUDGET_GZIPPED, f"{path}: {total} bytes of JavaScript gzipped"
+
+
+def test_streams_refuse_before_they_start(orgs: OrgFactory, org: OrgHandle, person: Browser) -> None:
+    """A stream cannot answer an error once it has begun: bad filters, another org's incident and a
+    signed-out visitor are answered first."""
+    other = orgs.new()
+    _, their_key = other.make_service()
+    theirs = _incident(other, their_key)
+    assert _get(org, person, "/incidents/live", status="BURNING").status_code == 400
+    assert _get(org, person, f"/incidents/{theirs['number'] + 1000}/live").status_code == 404
+    assert _get(org, person, f"/incidents/{theirs['id']}/live").status_code == 404
+    signed_out = org.client.get("/incidents/live", follow_redirects=False)
+    assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/login")
