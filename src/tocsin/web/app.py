@@ -13,7 +13,7 @@ from tocsin.services.incidents.changes import watch_for
 from tocsin.web import csrf, errors, session
 from tocsin.web.assets import Assets
 from tocsin.web.live import Broadcaster
-from tocsin.web.routes import incidents, links, live
+from tocsin.web.routes import incident, incidents, links, live
 
 
 class WebUI:
@@ -28,7 +28,8 @@ class WebUI:
         self._app = app
         app.include_router(links.router)
         app.include_router(live.router)
-        app.include_router(incidents.router)
+        app.include_router(incidents.router)  # before incident: /incidents/live is not a number
+        app.include_router(incident.router)
         app.router.routes.append(Mount("/static", app=Assets(), name="static"))
         errors.install(app)
         session.install(app)
