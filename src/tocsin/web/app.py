@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from tocsin.services.incidents.changes import watch_for
-from tocsin.web import csrf, errors, session
+from tocsin.web import csrf, errors, screen, session
 from tocsin.web.assets import Assets
 from tocsin.web.live import Broadcaster
 from tocsin.web.routes import incident, incidents, links, live
@@ -34,6 +34,7 @@ class WebUI:
         errors.install(app)
         session.install(app)
         csrf.install(app)
+        screen.install(app)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Broadcaster]:
