@@ -93,14 +93,12 @@ def test_service_rooms_hear_trigger_ack_and_resolve(h: Harness, receiver: Record
     assert len(receiver.to("/slack")) == len(receiver.to("/teams")) == 3
     texts = sorted(r.text for r in receiver.to("/slack")[1:])
     assert any("ACKNOWLEDGED" in text for text in texts) and any("RESOLVED" in text for text in texts)
-    # Rooms never carry acknowledge or resolve links; their one link opens the incident's page,
-    # which a browser can open (no API key) and which cannot act.
+    # Rooms never carry acknowledge or resolve links; their one link opens the Incident screen,
+    # behind sign-in.
+    assert not any("/links/" in r.text for r in receiver.requests)
     urls = {
-        url for r in receiver.requests for url in re.findall(r"https?://[^\"\s|<>]+/links/[\w.-]+", r.text)
+        url for r in receiver.requests for url in re.findall(r"https?://[^\"\s|<>]+/incidents/\d+", r.text)
     }
-    assert urls
     base = h.org.client.app.state.settings.base_url.rstrip("/")  # type: ignore[attr-defined]
-    for url in urls:
-        shown = h.org.client.get(url.removeprefix(base))
-        assert shown.status_code == 200 and "<form" not in shown.text and "High CPU on web-01" in shown.text
-        assert h.org.client.post(url.removeprefix(base)).status_code == 400
+    number = h.org.get(f"/api/incidents/{incident}").json()["data"]["number"]
+    assert urls == {f"{base}/incidents/{number}"}

@@ -1,5 +1,5 @@
 """What a page carries, end to end: an event's links and custom details and the incident's alert
-count reach the channel, and "View incident" opens the incident in a browser without an API key."""
+count reach the channel, and "View incident" opens the Incident screen (signing in first)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.factories.orgs import OrgFactory
 from tests.scenario.engine_harness import Harness, harness
+from tests.web.signed_in import signed_in
 from tocsin.db.session import Database
 
 
@@ -53,12 +54,14 @@ def test_a_page_carries_links_details_and_the_alert_count(h: Harness) -> None:
     assert page.links == (("Runbook", "https://runbooks.example.com/disk"),)
     assert page.details == {"free": "2%", "mount": "/var", "inodes": '{"used":97}'}
     base = org.client.app.state.settings.base_url.rstrip("/")  # type: ignore[attr-defined]
-    assert page.incident_url.startswith(base + "/links/")
-    shown = org.client.get(page.incident_url.removeprefix(base))  # no API key sent
+    path = f"/incidents/{page.incident_number}"
+    assert page.incident_url == base + path
+    # Signed out, the link asks for sign-in and comes back to the incident.
+    asked = org.client.get(path, headers={"Accept": "text/html"}, follow_redirects=False)
+    assert asked.status_code == 303 and asked.headers["location"] == f"/login?next={path}"
+    reader = signed_in(h.database, org.tenant)
+    shown = org.client.get(path, headers={"Accept": "text/html", "Cookie": f"tocsin_session={reader.token}"})
     assert shown.status_code == 200
-    assert "Disk 98% full on db-01" in shown.text and "<form" not in shown.text
+    assert "Disk 98% full on db-01" in shown.text and "https://runbooks.example.com/disk" in shown.text
     assert re.search(r"<dt>Alerts</dt>\s*<dd>3</dd>", shown.text), "the page shows the alert count"
-    # The view link never acts.
-    refused = org.client.post(page.incident_url.removeprefix(base))
-    assert refused.status_code == 400
     assert org.get(f"/api/incidents/{page.incident_id}").json()["data"]["status"] == "OPEN"

@@ -37,7 +37,7 @@ def test_service_functions_take_the_session_keyword_only() -> None:
 def test_services_holds_only_shared_modules_beside_its_concept_packages() -> None:
     """A concept gets a package; the top of ``services`` keeps what every concept shares."""
     modules = sorted(path.stem for path in SERVICES.glob("*.py") if path.stem != "__init__")
-    assert modules == ["checks", "errors", "jobs", "pagination", "paging", "sql"]
+    assert modules == ["checks", "errors", "jobs", "pagination", "paging", "query", "sql"]
     packages = sorted(path.name for path in SERVICES.iterdir() if (path / "__init__.py").exists())
     assert packages == [
         "access",

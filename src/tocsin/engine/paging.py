@@ -95,6 +95,13 @@ def _base_url(ctx: JobContext) -> str:
     return ctx.settings.base_url.rstrip("/")
 
 
+def _incident_url(base_url: str, number: int) -> str:
+    """ "View incident": the Incident screen (``/incidents/{number}``). A signed-in browser opens it
+    at once; a signed-out one signs in first and comes back, so the link itself carries no secret
+    and stays good for as long as the incident exists."""
+    return f"{base_url}/incidents/{number}"
+
+
 def _view_url(
     key: str,
     job: ClaimedJob,
@@ -104,8 +111,8 @@ def _view_url(
     user_name: str | None,
     action: links.Action = "view",
 ) -> str:
-    """A signed link to the incident's one-click page; "view" by default, which a browser opens
-    without an API key (``/api/incidents/...`` would ask for one) until the web UI has a page."""
+    """A signed link to the incident's one-click page: acknowledge or resolve without signing in
+    (the page confirms first; the GET never acts)."""
     token = links.make_token(
         key,
         incident_id=str(job.incident_id),
@@ -147,7 +154,7 @@ def _page(plan: page_delivery.PagePlan, job: ClaimedJob, base_url: str, now: dat
     return _incident_page(
         plan.incident,
         job,
-        link("view"),
+        _incident_url(base_url, plan.incident.number),
         recipient_name=plan.user_name,
         escalation_level=None if job.payload.get("level") is None else int(job.payload["level"]) + 1,
         ack_url=link("acknowledge"),
@@ -422,8 +429,9 @@ async def announce(job: ClaimedJob, ctx: JobContext) -> str | None:
     if plan is None:
         return "incident deleted"
     event = str(job.payload["event"])
-    view = _view_url(key, job, _base_url(ctx), ctx.now(), None, None)
-    page = _incident_page(_as_announced(plan, event), job, view, event=event)
+    page = _incident_page(
+        _as_announced(plan, event), job, _incident_url(_base_url(ctx), plan.number), event=event
+    )
     receipt = await _post(ctx, job, plan.livemode, page, "room post")
     if isinstance(receipt, Settled):
         return receipt
@@ -451,7 +459,7 @@ async def send_notice(job: ClaimedJob, ctx: JobContext) -> str | None:
     page = _incident_page(
         _as_announced(plan, event),
         job,
-        _view_url(key, job, base_url, now, user_id, user_name),
+        _incident_url(base_url, plan.number),
         event=event,
         recipient_name=user_name,
         changed_by=str(job.payload["actor_name"]),

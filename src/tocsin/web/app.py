@@ -11,10 +11,10 @@ from starlette.routing import Mount
 
 from tocsin.services.accounts.hashing import DEFAULT_PASSWORDS
 from tocsin.services.incidents.changes import watch_for
-from tocsin.web import csrf, errors, permissions, session
+from tocsin.web import csrf, errors, permissions, screen, session
 from tocsin.web.assets import Assets
 from tocsin.web.live import Broadcaster
-from tocsin.web.routes import home, links, live, oncall, profile, schedules, sign_in, sso
+from tocsin.web.routes import home, incident, incidents, links, live, oncall, profile, schedules, sign_in, sso
 
 
 class WebUI:
@@ -32,6 +32,8 @@ class WebUI:
         app.include_router(sign_in.router)
         app.include_router(sso.router)
         app.include_router(home.router)
+        app.include_router(incidents.router)  # before incident: /incidents/live is not a number
+        app.include_router(incident.router)
         app.include_router(oncall.router)
         app.include_router(profile.router)
         app.include_router(schedules.router)
@@ -43,6 +45,7 @@ class WebUI:
         session.install(app)
         csrf.install(app)
         permissions.install(app)
+        screen.install(app)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Broadcaster]:

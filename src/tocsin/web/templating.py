@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from tocsin.domain.web_sessions import csrf_token
+from tocsin.web import times
 from tocsin.web.session import COOKIE
-from tocsin.web.times import when
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -57,7 +57,7 @@ def _environment() -> Environment:
     )
     environment.globals["static_url"] = static_url
     environment.globals["csrf_field"] = csrf_field
-    environment.globals["when"] = when
+    environment.globals.update(when=times.when, local_time=times.local_time, exact=times.exact, age=times.age)
     return environment
 
 

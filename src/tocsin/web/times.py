@@ -37,3 +37,34 @@ def when(
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         at.astimezone(ZoneInfo("UTC")).isoformat().replace("+00:00", "Z"), title, shown
     )
+
+
+def local_time(at: datetime, zone_name: str, now: datetime | None = None) -> str:
+    """``Tue 8 Dec, 01:02 CET`` in ``zone_name``, the year only when it is not ``now``'s: the text
+    of a ``<time>`` whose title is ``exact`` (the incident screens)."""
+    local = at.astimezone(zone(zone_name))
+    this_year = now is None or now.astimezone(zone(zone_name)).year == local.year
+    day = f"{local:%a} {local.day} {local:%b}" + ("" if this_year else f" {local.year}")
+    return f"{day}, {local:%H:%M} {local.tzname()}"
+
+
+def exact(at: datetime, zone_name: str | None = None) -> str:
+    """The instant to the second, in UTC and (when given) in the zone too: the hover text."""
+    utc = at.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if zone_name is None or zone_name == "UTC":
+        return utc
+    local = at.astimezone(zone(zone_name))
+    return f"{local:%Y-%m-%d %H:%M:%S} {zone_name} ({utc})"
+
+
+def age(at: datetime, now: datetime) -> str:
+    """How long ago, in the largest unit that reads at a glance: ``just now``, ``5 min ago``,
+    ``3 h ago``, ``2 d ago``."""
+    seconds = max(0, int((now - at).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"

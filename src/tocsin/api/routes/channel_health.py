@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from tocsin.api.deps import AppSettings, Db, Now, ServicesRead
-from tocsin.api.query import csv_values
 from tocsin.api.schemas.channel_health import ChannelHealthRead, ChannelHealthView
 from tocsin.api.schemas.common import Envelope, envelope
 from tocsin.config import Settings
@@ -24,6 +23,7 @@ from tocsin.services.catalog.channels import room_types
 from tocsin.services.deliveries.health import channel_health
 from tocsin.services.errors import Invalid
 from tocsin.services.people.contacts import contact_types
+from tocsin.services.query import csv_values
 from tocsin.services.webhooks.subscriptions import any_enabled
 
 router = APIRouter(prefix="/api/org", tags=["org"])

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from tocsin.api.deps import DEFAULT_PAGE, Db, Limit, Now, Offset, ServicesRead, ServicesWrite
-from tocsin.api.query import csv_values
 from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_envelope
 from tocsin.api.schemas.escalation_policies import (
     EscalationPolicyCreate,
@@ -17,6 +16,7 @@ from tocsin.api.schemas.escalation_policies import (
 )
 from tocsin.domain.actor import Tenant
 from tocsin.services.escalation import policies as escalation_policies
+from tocsin.services.query import csv_values
 
 router = APIRouter(prefix="/api/escalation-policies", tags=["escalation-policies"])
 

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter
 
 from tocsin.api.deps import DEFAULT_PAGE, Db, IncidentsRead, IncidentsWrite, Limit, Now, Offset, Paging
-from tocsin.api.query import choice, csv_enum, csv_values, iso_datetime
 from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_envelope
 from tocsin.api.schemas.incidents import (
     EscalateRequest,
@@ -20,12 +19,11 @@ from tocsin.api.schemas.incidents import (
     SnoozeRequest,
     TimelineEntryRead,
 )
-from tocsin.domain.incident import Status, Urgency
+from tocsin.domain.incident import Status
 from tocsin.services.escalation import manual as manual_escalation
 from tocsin.services.incidents import actions as incident_actions
 from tocsin.services.incidents import records as incidents
 from tocsin.services.incidents import timeline
-from tocsin.services.incidents.records import SORT_FIELDS, IncidentFilters
 from tocsin.services.paging import PagingSettings
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
@@ -52,24 +50,24 @@ def list_incidents(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Filters take comma-separated values: ``?status=OPEN,ACKNOWLEDGED&urgency=HIGH``."""
-    filters = IncidentFilters(
-        statuses=csv_enum(status, Status, "status"),
-        urgencies=csv_enum(urgency, Urgency, "urgency"),
-        service_ids=csv_values(service_id),
-        team_ids=csv_values(team_id),
-        assignee_ids=csv_values(assignee_id),
-        created_after=iso_datetime(created_after, "created_after"),
-        created_before=iso_datetime(created_before, "created_before"),
+    query = incidents.parse_query(
+        status=status,
+        urgency=urgency,
+        service_id=service_id,
+        team_id=team_id,
+        assignee_id=assignee_id,
+        created_after=created_after,
+        created_before=created_before,
+        sort=sort,
+        order=order,
     )
-    sort_by = choice(sort, SORT_FIELDS, "sort")
-    direction = choice(order, ("asc", "desc"), "order")
     with db.read() as session:
         page = incidents.list_incidents(
             session=session,
             tenant=key.tenant,
-            filters=filters,
-            sort=sort_by,
-            order=direction,
+            filters=query.filters,
+            sort=query.sort,
+            order=query.order,
             limit=limit,
             offset=offset,
         )

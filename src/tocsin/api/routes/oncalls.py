@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from tocsin.api.deps import DEFAULT_PAGE, Db, Limit, Now, Offset, SchedulesRead
-from tocsin.api.query import csv_values
 from tocsin.api.routes.schedules import instant
 from tocsin.api.schemas.common import ListEnvelope, page_envelope
 from tocsin.api.schemas.schedules import ScheduleOnCallRead
+from tocsin.services.query import csv_values
 from tocsin.services.schedules import oncall
 
 router = APIRouter(prefix="/api/oncalls", tags=["schedules"])

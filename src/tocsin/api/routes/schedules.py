@@ -11,7 +11,6 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.deps import DEFAULT_PAGE, Db, Limit, Now, Offset, SchedulesRead, SchedulesWrite
 from tocsin.api.errors import ApiError
-from tocsin.api.query import csv_values
 from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_envelope
 from tocsin.api.schemas.schedules import (
     GapRead,
@@ -27,6 +26,7 @@ from tocsin.api.schemas.schedules import (
 from tocsin.domain.scopes import grants
 from tocsin.services.errors import Invalid
 from tocsin.services.people import lookup
+from tocsin.services.query import csv_values
 from tocsin.services.schedules import ical_layers, oncall, schedules
 from tocsin.services.schedules import overrides as schedule_overrides
 

@@ -9,7 +9,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Request, Response
 
 from tocsin.api.deps import DEFAULT_PAGE, Db, Limit, Now, Offset, ServicesRead, ServicesWrite
-from tocsin.api.query import csv_values
 from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_envelope
 from tocsin.api.schemas.services import (
     IntegrationCreate,
@@ -24,6 +23,7 @@ from tocsin.api.schemas.services import (
 from tocsin.domain.maintenance import Window, in_maintenance
 from tocsin.services.catalog import services as catalog
 from tocsin.services.pagination import Page
+from tocsin.services.query import csv_values
 
 router = APIRouter(prefix="/api/services", tags=["services"])
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from tocsin.api.deps import DEFAULT_PAGE, Db, Limit, Now, Offset, SchedulesRead, SchedulesWrite
-from tocsin.api.query import csv_values
 from tocsin.api.routes.schedules import instant
 from tocsin.api.schemas.common import Envelope, ListEnvelope, envelope, page_envelope
 from tocsin.api.schemas.schedules import OverrideRead
@@ -24,6 +23,7 @@ from tocsin.api.schemas.swap_requests import (
 )
 from tocsin.domain.actor import Tenant
 from tocsin.services.pagination import Page
+from tocsin.services.query import csv_values
 from tocsin.services.schedules import events as schedule_events
 from tocsin.services.schedules import schedules
 from tocsin.services.swaps import requests as swap_requests

@@ -21,6 +21,7 @@ from tocsin.services.errors import Conflict, Invalid, NotFound
 from tocsin.services.incidents import changes, opening
 from tocsin.services.incidents.opening import NewIncident, OpenRequest, Placement
 from tocsin.services.pagination import Page, paginate
+from tocsin.services.query import choice, csv_enum, csv_values, iso_datetime
 from tocsin.services.sql import load, tenant_filter
 
 SORT_FIELDS = ("created_at", "updated_at", "urgency", "status")
@@ -37,6 +38,43 @@ class IncidentFilters:
     assignee_ids: tuple[str, ...] = ()
     created_after: datetime | None = None
     created_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentQuery:
+    """A list's filters and order, as ``GET /api/incidents`` and the Incidents screen take them."""
+
+    filters: IncidentFilters = IncidentFilters()
+    sort: str = "created_at"
+    order: str = "desc"
+
+
+def parse_query(
+    *,
+    status: str | None = None,
+    urgency: str | None = None,
+    service_id: str | None = None,
+    team_id: str | None = None,
+    assignee_id: str | None = None,
+    created_after: str | None = None,
+    created_before: str | None = None,
+    sort: str = "created_at",
+    order: str = "desc",
+) -> IncidentQuery:
+    """The query string's words as a query, or ``Invalid`` naming the field: one parser for the API
+    and the screens, so the same URL filters (and is refused) the same way in both."""
+    filters = IncidentFilters(
+        statuses=csv_enum(status, Status, "status"),
+        urgencies=csv_enum(urgency, Urgency, "urgency"),
+        service_ids=csv_values(service_id),
+        team_ids=csv_values(team_id),
+        assignee_ids=csv_values(assignee_id),
+        created_after=iso_datetime(created_after, "created_after"),
+        created_before=iso_datetime(created_before, "created_before"),
+    )
+    return IncidentQuery(
+        filters=filters, sort=choice(sort, SORT_FIELDS, "sort"), order=choice(order, ("asc", "desc"), "order")
+    )
 
 
 def _sort_column(sort: str) -> Any:
@@ -223,3 +261,14 @@ def count_by_status(*, session: Session) -> dict[tuple[str, bool], int]:
         select(Incident.status, Incident.livemode, func.count()).group_by(Incident.status, Incident.livemode)
     )
     return {(status, livemode): count for status, livemode, count in rows}
+
+
+def count_open(*, session: Session, tenant: Tenant) -> int:
+    """The tenant's incidents in OPEN (nobody acknowledged them yet): the Incidents tab's title
+    shows it, so a glance at a browser's tabs says whether anything waits for a person."""
+    return (
+        session.scalar(
+            select(func.count()).where(*tenant_filter(Incident, tenant), Incident.status == Status.OPEN.value)
+        )
+        or 0
+    )

@@ -20,9 +20,9 @@ from tocsin.api.compat.splunk.public import render
 from tocsin.api.compat.splunk.public.common import REPORTING, invalid
 from tocsin.api.compat.splunk.public.fields import utc_instant
 from tocsin.api.deps import Db, IncidentsRead
-from tocsin.api.query import csv_values
 from tocsin.services.incidents import reports as incident_reports
 from tocsin.services.incidents.reports import ACKED, RESOLVED, UNACKED, ReportFilters
+from tocsin.services.query import csv_values
 
 router = APIRouter(prefix=REPORTING + "/v2/incidents")
 

@@ -1,4 +1,6 @@
-"""Parsing query strings the way spec 003 writes them: comma-separated multi-values, ISO 8601 dates."""
+"""Parsing query strings the way spec 003 writes them: comma-separated multi-values, ISO 8601 dates.
+Shared by the API and the web screens, so a filter in a page URL means and refuses exactly what it
+does on the API."""
 
 from __future__ import annotations
 
