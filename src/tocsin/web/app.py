@@ -11,7 +11,7 @@ from starlette.routing import Mount
 
 from tocsin.services.accounts.hashing import DEFAULT_PASSWORDS
 from tocsin.services.incidents.changes import watch_for
-from tocsin.web import csrf, errors, permissions, screen, session
+from tocsin.web import csrf, errors, permissions, session
 from tocsin.web.assets import Assets
 from tocsin.web.live import Broadcaster
 from tocsin.web.routes import home, incident, incidents, links, live, oncall, profile, schedules, sign_in, sso
@@ -45,7 +45,6 @@ class WebUI:
         session.install(app)
         csrf.install(app)
         permissions.install(app)
-        screen.install(app)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Broadcaster]:

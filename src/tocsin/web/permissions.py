@@ -23,12 +23,18 @@ class NotAllowed(Exception):  # noqa: N818 - an answer, like the HTTP errors
         self.action = action
 
 
+def require(person: SignedIn, action: Action) -> None:
+    """403 page unless the role allows ``action``, for a route that checks inside (a read it
+    shows anyway, or a form whose action depends on its fields)."""
+    if not person.can(action):
+        raise NotAllowed(action)
+
+
 def allowed(action: Action) -> Callable[[SignedIn], Awaitable[SignedIn]]:
     """A dependency: the signed-in person, their CSRF token checked, allowed to do ``action``."""
 
     async def check(person: CsrfChecked) -> SignedIn:
-        if not person.can(action):
-            raise NotAllowed(action)
+        require(person, action)
         return person
 
     return check

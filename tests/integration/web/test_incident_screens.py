@@ -212,7 +212,7 @@ def test_an_observer_sees_no_buttons_and_cannot_act(database: Database, org: Org
         assert f">{word}</button>" not in detail.text
     for path in ("/incidents/bulk", f"/incidents/{incident['number']}/acknowledge"):
         refused = _post(org, observer, path, {"action": "acknowledge", "incident": incident["id"]})
-        assert refused.status_code == 403 and "can read incidents but not act on them" in refused.text
+        assert refused.status_code == 403 and "Your role in this organization cannot do this" in refused.text
     assert _status(org, incident) == "OPEN"
 
 

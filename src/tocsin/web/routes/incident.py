@@ -28,7 +28,8 @@ from tocsin.services.escalation import manual
 from tocsin.services.incidents import actions, records, timeline, views
 from tocsin.web.csrf import CsrfChecked
 from tocsin.web.live import Broadcaster
-from tocsin.web.screen import MIN_GAP_SECONDS, common, fragment, in_read, in_write, require
+from tocsin.web.permissions import require
+from tocsin.web.screen import MIN_GAP_SECONDS, common, fragment, in_read, in_write
 from tocsin.web.session import Person
 from tocsin.web.templating import render_page
 

@@ -29,7 +29,8 @@ from tocsin.services.incidents import actions, records, views
 from tocsin.services.incidents.records import IncidentQuery
 from tocsin.web.csrf import CsrfChecked
 from tocsin.web.live import Broadcaster
-from tocsin.web.screen import MIN_GAP_SECONDS, common, fragment, in_read, in_write, require
+from tocsin.web.permissions import require
+from tocsin.web.screen import MIN_GAP_SECONDS, common, fragment, in_read, in_write
 from tocsin.web.session import Person
 from tocsin.web.templating import render_page
 

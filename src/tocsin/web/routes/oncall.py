@@ -36,7 +36,9 @@ from tocsin.services.schedules.schedules import list_schedules
 from tocsin.services.swaps import requests as swaps
 from tocsin.services.swaps.takes import take_request
 from tocsin.web.csrf import CsrfChecked
-from tocsin.web.forms import reading, require, status_of, writing
+from tocsin.web.forms import status_of
+from tocsin.web.permissions import require
+from tocsin.web.screen import in_read, in_write
 from tocsin.web.session import Person
 from tocsin.web.templating import render_page
 
@@ -132,7 +134,7 @@ async def _page(
     request: Request, person: SignedIn, *, problem: str | None = None, status: int = 200
 ) -> HTMLResponse:
     now = request.app.state.clock.now()
-    values = await reading(request, _reader(person, now))
+    values = await in_read(request, _reader(person, now))
     just_me = request.query_params.get("mine") == "1"
     if just_me:
         values["schedules"] = [
@@ -164,7 +166,7 @@ async def _page(
 async def _act(request: Request, person: SignedIn, work: Callable[[Any], object], done: str) -> Response:
     require(person, Action.TAKE_SHIFT)
     try:
-        await writing(request, work)
+        await in_write(request, work)
     except ServiceError as error:
         return await _page(request, person, problem=error.message, status=status_of(error))
     return RedirectResponse(f"/oncall?done={done}", status_code=303)

@@ -24,7 +24,9 @@ from tocsin.services.people import contact_checks, contacts, users
 from tocsin.services.people.contact_addresses import CONTACT_TYPES
 from tocsin.services.schedules import ical_feeds
 from tocsin.web.csrf import CsrfChecked
-from tocsin.web.forms import reading, require, status_of, writing
+from tocsin.web.forms import status_of
+from tocsin.web.permissions import require
+from tocsin.web.screen import in_read, in_write
 from tocsin.web.session import Person
 from tocsin.web.templating import render_page
 
@@ -107,7 +109,7 @@ async def _page(
     form: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    values = await reading(request, _reader(person))
+    values = await in_read(request, _reader(person))
     base = str(request.app.state.settings.base_url).rstrip("/")
     done = request.query_params.get("done", "")
     return render_page(
@@ -145,7 +147,7 @@ async def _act(
     """Run ``work(session)`` for a person who may edit their profile, then back to the page."""
     require(person, Action.EDIT_OWN_PROFILE)
     try:
-        await writing(request, work)
+        await in_write(request, work)
     except ServiceError as error:
         return await _page(
             request, person, problem=(section, error.message), form=form, status=status_of(error)
@@ -232,7 +234,7 @@ async def verify(request: Request, person: CsrfChecked, method_id: str, code: st
 
     try:
         # A wrong code is counted in the committed transaction, then refused (as the API does).
-        refusal = await writing(request, work)
+        refusal = await in_write(request, work)
     except ServiceError as error:
         refusal = error
     if refusal is not None:

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from tocsin.services.errors import NotFound
 from tocsin.services.schedules import oncall
 from tocsin.services.schedules.schedules import get_schedule, list_schedules
-from tocsin.web.forms import reading
+from tocsin.web.screen import in_read
 from tocsin.web.session import Person
 from tocsin.web.templating import render_page
 from tocsin.web.times import zone
@@ -128,7 +128,7 @@ async def index(request: Request, person: Person) -> HTMLResponse:
             for s in schedules
         ]
 
-    rows = await reading(request, read)
+    rows = await in_read(request, read)
     return render_page(
         request, "schedules/index.html", {"title": "Schedules", "nav": True, "schedules": rows}
     )
@@ -158,7 +158,7 @@ async def show(request: Request, person: Person, schedule_id: str) -> HTMLRespon
         }
 
     try:
-        values = await reading(request, read)
+        values = await in_read(request, read)
     except NotFound:
         raise HTTPException(404) from None
     layer_ids = [layer["id"] for layer in values["layers"]]
