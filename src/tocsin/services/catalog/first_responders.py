@@ -11,15 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from tocsin.db.models import EscalationPolicy, Service
 from tocsin.domain.actor import Tenant
-from tocsin.services.escalation.targets import Person, resolve_targets
-from tocsin.services.sql import tenant_filter
-
-NOTIFY = "notify"
+from tocsin.services.catalog.on_call import services_on_call
+from tocsin.services.escalation.targets import Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,32 +31,24 @@ class FirstResponders:
 
 def first_responders(*, session: Session, tenant: Tenant, at: datetime) -> list[FirstResponders]:
     """Every service of the tenant, by name, with the people its policy's first level pages at
-    ``at``."""
-    services = session.scalars(
-        select(Service).where(*tenant_filter(Service, tenant)).order_by(Service.name, Service.id)
-    ).all()
-    policy_ids = {service.escalation_policy_id for service in services if service.escalation_policy_id}
-    policies = {
-        policy.id: policy
-        for policy in session.scalars(
-            select(EscalationPolicy)
-            .where(*tenant_filter(EscalationPolicy, tenant), EscalationPolicy.id.in_(policy_ids))
-            .options(selectinload(EscalationPolicy.rules))
-        )
-    }
+    ``at`` (``on_call.services_on_call``, one level deep)."""
     answers = []
-    for service in services:
-        policy = policies.get(service.escalation_policy_id or "")
-        if policy is None:
-            missing = ("no escalation policy",)
-            answers.append(FirstResponders(service.id, service.name, None, None, (), missing))
-            continue
-        rule = next((rule for rule in policy.rules if rule.kind == NOTIFY), None)
-        people: list[Person] = []
-        notes = ["the policy has no level that pages anyone"]
-        if rule is not None:
-            people, notes = resolve_targets(session=session, tenant=tenant, targets=rule.targets, at=at)
+    for service in services_on_call(session=session, tenant=tenant, at=at, levels=1):
+        people: tuple[Person, ...] = ()
+        if service.policy_id is None:
+            notes: tuple[str, ...] = ("no escalation policy",)
+        elif not service.levels:
+            notes = ("the policy has no level that pages anyone",)
+        else:
+            people, notes = service.levels[0].people, service.levels[0].notes
         answers.append(
-            FirstResponders(service.id, service.name, policy.id, policy.name, tuple(people), tuple(notes))
+            FirstResponders(
+                service_id=service.service_id,
+                service_name=service.service_name,
+                policy_id=service.policy_id,
+                policy_name=service.policy_name,
+                people=people,
+                notes=notes,
+            )
         )
     return answers

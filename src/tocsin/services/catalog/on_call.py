@@ -21,19 +21,25 @@ class Level:
     number: int  # 1 is the first level paged
     delay_minutes: int
     people: tuple[Person, ...]
+    # Why someone is missing ("nobody is on call in schedule …"), from ``resolve_targets``.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceOnCall:
     service_id: str
     service_name: str
+    policy_id: str | None
     policy_name: str | None
     levels: tuple[Level, ...]
 
 
-def services_on_call(*, session: Session, tenant: Tenant, at: datetime) -> list[ServiceOnCall]:
-    """Every service by name with its policy's notify levels at ``at``; a service without a
-    policy has no levels (nobody is paged for it, which the screen says)."""
+def services_on_call(
+    *, session: Session, tenant: Tenant, at: datetime, levels: int | None = None
+) -> list[ServiceOnCall]:
+    """Every service by name with its policy's notify levels at ``at`` (the first ``levels`` of
+    them when given: Home needs only the first); a service without a policy has no levels
+    (nobody is paged for it, which the screens say)."""
     services = session.scalars(
         select(Service).where(*tenant_filter(Service, tenant)).order_by(Service.name, Service.id)
     ).all()
@@ -49,12 +55,20 @@ def services_on_call(*, session: Session, tenant: Tenant, at: datetime) -> list[
     found = []
     for service in services:
         policy = policies.get(service.escalation_policy_id or "")
-        levels: list[Level] = []
+        resolved: list[Level] = []
         if policy is not None:
             for rule in sorted(policy.rules, key=lambda r: r.position):
-                if rule.kind != "notify":
+                if rule.kind != "notify" or (levels is not None and len(resolved) >= levels):
                     continue
-                people, _ = resolve_targets(session=session, tenant=tenant, targets=rule.targets, at=at)
-                levels.append(Level(len(levels) + 1, rule.delay_minutes, tuple(people)))
-        found.append(ServiceOnCall(service.id, service.name, policy.name if policy else None, tuple(levels)))
+                people, notes = resolve_targets(session=session, tenant=tenant, targets=rule.targets, at=at)
+                resolved.append(Level(len(resolved) + 1, rule.delay_minutes, tuple(people), tuple(notes)))
+        found.append(
+            ServiceOnCall(
+                service.id,
+                service.name,
+                policy.id if policy else None,
+                policy.name if policy else None,
+                tuple(resolved),
+            )
+        )
     return found
