@@ -157,10 +157,7 @@ class SqliteWatch:
         try:
             connection = cast(sqlite3.Connection, pooled.driver_connection)
             version = _scalar(connection, "PRAGMA data_version")
-            marks = {
-                table: _scalar(connection, f"SELECT coalesce(max(rowid), 0) FROM {table}")
-                for table in _TABLES
-            }
+            marks = {table: _top(connection, table) for table in _TABLES}
             on_change(None)
             while not stop.wait(self.poll_seconds):
                 now = _scalar(connection, "PRAGMA data_version")
@@ -178,9 +175,7 @@ class SqliteWatch:
                         changed.add(Tenant(org_id=org_id, livemode=bool(livemode)))
                         marks[table] = max(marks[table], last)
                     if not rows:  # rows removed at the top (an incident deleted) let rowids repeat
-                        marks[table] = min(
-                            marks[table], _scalar(connection, f"SELECT coalesce(max(rowid), 0) FROM {table}")
-                        )
+                        marks[table] = min(marks[table], _top(connection, table))
                 if changed:
                     on_change(frozenset(changed))
         finally:
@@ -198,6 +193,7 @@ def _scalar(connection: sqlite3.Connection, sql: str) -> Any:
 
 
 def _top(connection: sqlite3.Connection, table: str) -> int:
+    """The highest rowid of ``table`` now (0 when empty): where the watch's next scan starts."""
     return int(_scalar(connection, f"SELECT coalesce(max(rowid), 0) FROM {table}"))
 
 
