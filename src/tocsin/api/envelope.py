@@ -1,4 +1,5 @@
-"""The spec's error envelope ``{"error": {code, message, details}}`` and the status of each code.
+"""The spec's error envelope ``{"error": {code, message, details}}``, with the status of each code
+(``services.errors.STATUS_FOR_CODE``, which the web screens answer with too).
 
 Apart from ``api.errors`` (which maps exceptions to answers) so that the dialects, which render
 their own error shapes and fall back on this one, and the error handlers, which pick a dialect per
@@ -12,18 +13,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-STATUS_FOR_CODE: Mapping[str, int] = {
-    "VALIDATION_ERROR": 400,
-    "UNAUTHORIZED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "METHOD_NOT_ALLOWED": 405,
-    "CONFLICT": 409,
-    "PAYLOAD_TOO_LARGE": 413,
-    "RATE_LIMITED": 429,
-    "INTERNAL_ERROR": 500,
-    "SERVICE_UNAVAILABLE": 503,
-}
+from tocsin.services.errors import STATUS_FOR_CODE
+
 CODE_FOR_STATUS = {status: code for code, status in STATUS_FOR_CODE.items()}
 
 

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+# The HTTP status of each error code: the API's envelope answers with it, and the web screens
+# answer a refused form with the same status the API gives the same refusal.
+STATUS_FOR_CODE: Mapping[str, int] = {
+    "VALIDATION_ERROR": 400,
+    "UNAUTHORIZED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "CONFLICT": 409,
+    "PAYLOAD_TOO_LARGE": 413,
+    "RATE_LIMITED": 429,
+    "INTERNAL_ERROR": 500,
+    "SERVICE_UNAVAILABLE": 503,
+}
 
 
 class ServiceError(Exception):
@@ -63,3 +79,8 @@ class RateLimited(ServiceError):
     def __init__(self, message: str, retry_after: int, details: dict[str, Any] | None = None) -> None:
         super().__init__(message, {**(details or {}), "retry_after": retry_after})
         self.retry_after = retry_after
+
+
+def status_of(error: ServiceError) -> int:
+    """The HTTP status the API answers ``error`` with."""
+    return STATUS_FOR_CODE.get(error.code, 500)

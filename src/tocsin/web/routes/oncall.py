@@ -28,7 +28,7 @@ from starlette.responses import Response
 from tocsin.domain.roles import Action
 from tocsin.services.accounts.sessions import SignedIn
 from tocsin.services.catalog.on_call import services_on_call
-from tocsin.services.errors import ServiceError
+from tocsin.services.errors import ServiceError, status_of
 from tocsin.services.schedules import oncall
 from tocsin.services.schedules.oncall import ShiftEntry
 from tocsin.services.schedules.overrides import take_shift
@@ -36,7 +36,6 @@ from tocsin.services.schedules.schedules import list_schedules
 from tocsin.services.swaps import requests as swaps
 from tocsin.services.swaps.takes import take_request
 from tocsin.web.csrf import CsrfChecked
-from tocsin.web.forms import status_of
 from tocsin.web.permissions import require
 from tocsin.web.screen import in_read, in_write
 from tocsin.web.session import Person

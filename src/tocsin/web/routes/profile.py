@@ -19,12 +19,11 @@ from starlette.responses import Response
 from tocsin.domain.roles import Action
 from tocsin.domain.rule_preview import CHANNEL_WORDS, RuleStep, delay_text, preview
 from tocsin.services.accounts.sessions import SignedIn
-from tocsin.services.errors import Invalid, ServiceError
+from tocsin.services.errors import Invalid, ServiceError, status_of
 from tocsin.services.people import contact_checks, contacts, users
 from tocsin.services.people.contact_addresses import CONTACT_TYPES
 from tocsin.services.schedules import ical_feeds
 from tocsin.web.csrf import CsrfChecked
-from tocsin.web.forms import status_of
 from tocsin.web.permissions import require
 from tocsin.web.screen import in_read, in_write
 from tocsin.web.session import Person

@@ -15,10 +15,9 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from tocsin.api.compat.common import ApiError
-from tocsin.api.envelope import STATUS_FOR_CODE
 from tocsin.api.errors import service_error_headers
 from tocsin.api.oversize import TooLarge, too_large_message
-from tocsin.services.errors import Invalid, ServiceError
+from tocsin.services.errors import STATUS_FOR_CODE, Invalid, ServiceError
 
 NOT_PROCESSABLE = "Request body is not processable. Please check the errors."
 ACCEPTED = {"result": "Request will be processed"}

@@ -49,13 +49,12 @@ from starlette.routing import BaseRoute
 from starlette.types import Scope
 
 from tocsin.api.compat.common import ApiError, Event, IngestRoute, find_route, integration_actor, submit
-from tocsin.api.envelope import STATUS_FOR_CODE
 from tocsin.api.errors import service_error_headers
 from tocsin.api.middleware import LabelledRoute
 from tocsin.api.oversize import TooLarge, too_large_message
 from tocsin.domain.actor import Actor
 from tocsin.services.catalog.services import ROUTING_KEY
-from tocsin.services.errors import NotFound, ServiceError
+from tocsin.services.errors import STATUS_FOR_CODE, NotFound, ServiceError
 from tocsin.services.incidents import records as incidents
 from tocsin.services.incidents import timeline
 from tocsin.services.writes.group_commit import call_each

@@ -18,9 +18,9 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from tocsin.api.dialects import Credentials
-from tocsin.api.envelope import STATUS_FOR_CODE
 from tocsin.api.errors import ApiError
 from tocsin.services.access.keys import KeyRecord
+from tocsin.services.errors import STATUS_FOR_CODE
 
 PREFIX = "/api/v1"
 
